@@ -1,0 +1,152 @@
+/* elfjit — load relocatable ELF objects into W^X code memory and run them.
+ *
+ * A typical session:
+ *
+ *     ej_linker *lk;
+ *     ej_module *m;
+ *     if (ej_linker_create(&lk) != EJ_OK) ...;
+ *     if (ej_linker_add_file(lk, "a.o") != EJ_OK ||
+ *         ej_linker_add_file(lk, "b.o") != EJ_OK ||
+ *         ej_linker_link(lk, &m) != EJ_OK) {
+ *         fprintf(stderr, "%s\n", ej_linker_errmsg(lk));
+ *         ...
+ *     }
+ *     ej_linker_free(lk);                     // the module does not need it
+ *     ej_module_init(m, argc, argv, environ); // constructors
+ *     int (*f)(int) = (int (*)(int))ej_module_symbol(m, "f");
+ *     ...
+ *     ej_module_free(m);                      // destructors, then unmap
+ *
+ * Conventions, for every function below:
+ *  - A fallible call returns ej_status; EJ_OK is success.  On failure a
+ *    readable message naming what failed, where and why is left on the handle
+ *    (ej_linker_errmsg / ej_module_errmsg).  The library never prints, aborts
+ *    or exits.
+ *  - Handles are opaque.  One handle must not be used by two threads at once;
+ *    distinct handles are independent.  Functions documented "thread-safe"
+ *    may be called concurrently on the same handle.
+ *  - Strings passed in are copied unless stated otherwise.
+ */
+#ifndef ELFJIT_ELFJIT_H
+#define ELFJIT_ELFJIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "elfjit/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define EJ_VERSION_STRING "0.1.0"
+
+typedef struct ej_linker ej_linker;
+typedef struct ej_module ej_module;
+
+/* Resolver for symbols that no added object defines.  Returns the address
+ * of NAME, or NULL when this resolver does not know it (the search then goes
+ * on to the host process).  Called during ej_linker_link only, on the
+ * linking thread. */
+typedef void *(*ej_resolver_fn)(void *ctx, const char *name);
+
+/* ---- linker ---------------------------------------------------------- */
+
+/* Creates an empty linker in *OUT.  Errors: EJ_INVAL (OUT is NULL),
+ * EJ_NOMEM.  On failure *OUT is NULL. */
+ej_status ej_linker_create(ej_linker **out);
+
+/* Frees LK and every object added to it.  Modules already linked from LK
+ * stay valid.  NULL is a no-op. */
+void ej_linker_free(ej_linker *lk);
+
+/* The message describing the last failure on LK, or "" when there was none.
+ * The string belongs to LK and is valid until the next call on LK.
+ * Never NULL (also for a NULL LK). */
+const char *ej_linker_errmsg(const ej_linker *lk);
+
+/* Adds the relocatable ELF object at PATH.  The file is mapped, not copied,
+ * and validated completely before this returns: a malformed object is
+ * refused here (EJ_BADELF, EJ_UNSUPPORTED), naming the file, the section and
+ * the offset.  Other errors: EJ_IO (cannot open or map), EJ_NOMEM,
+ * EJ_STATE (LK already linked). */
+ej_status ej_linker_add_file(ej_linker *lk, const char *path);
+
+/* Adds a relocatable ELF object held in memory.  NAME labels it in error
+ * messages (NULL gives "<buffer>").  The bytes are copied, so BUF may be
+ * freed as soon as this returns.  Errors as for ej_linker_add_file. */
+ej_status ej_linker_add_buffer(ej_linker *lk, const char *name,
+                               const void *buf, size_t len);
+
+/* Makes the symbols of the shared library LIB (a soname such as "libz.so.1"
+ * or a path) available to the objects, as `-l` does for a system linker.
+ * The library is dlopen()ed now and stays loaded for the life of the
+ * process.  Errors: EJ_NOTFOUND (dlopen failed; its message is kept). */
+ej_status ej_linker_add_library(ej_linker *lk, const char *lib);
+
+/* Sets the resolver consulted for names no object defines, before the host
+ * process is searched.  FN NULL removes it.  CTX is passed through. */
+ej_status ej_linker_set_resolver(ej_linker *lk, ej_resolver_fn fn, void *ctx);
+
+/* Link-only mode: the image is laid out and relocated as if it were loaded
+ * at virtual address BASE (a multiple of the page size), but it is written
+ * into ordinary memory and never made executable.  Lookups on the module
+ * return addresses relative to BASE; ej_module_read() shows the relocated
+ * bytes; ej_module_init() refuses to run it (EJ_STATE).  This makes every
+ * relocation and range check testable on any host without running code.
+ * Errors: EJ_INVAL (BASE not page aligned or zero). */
+ej_status ej_linker_set_base(ej_linker *lk, uint64_t base);
+
+/* Resolves symbols, lays out, relocates and publishes every added object
+ * into one new module in *OUT.  Text becomes RX, read-only data R, data RW;
+ * no page is ever writable and executable at the same time, and the
+ * instruction caches of every core are synchronised before this returns.
+ * Constructors are not run: see ej_module_init().
+ *
+ * A linker links once: afterwards only ej_linker_errmsg and ej_linker_free
+ * are valid on it.  On failure nothing stays mapped and *OUT is NULL.
+ * Errors: EJ_UNDEFINED, EJ_DUPLICATE, EJ_RANGE, EJ_RELOC, EJ_UNSUPPORTED,
+ * EJ_MAP, EJ_NOMEM, EJ_STATE (already linked, or no objects). */
+ej_status ej_linker_link(ej_linker *lk, ej_module **out);
+
+/* ---- module ---------------------------------------------------------- */
+
+/* Runs the module's constructors: .preinit_array, then .init_array and
+ * .ctors by priority (.init_array.NNNNN ascending, unnumbered last), each
+ * called as f(argc, argv, envp).  Arranges for the destructors
+ * (atexit/__cxa_atexit handlers registered by the module, then
+ * .fini_array in reverse) to run at ej_module_free or at process exit,
+ * whichever comes first.  Runs at most once; later calls return EJ_OK.
+ * Errors: EJ_STATE (a link-only module). */
+ej_status ej_module_init(ej_module *m, int argc, char **argv, char **envp);
+
+/* The address of the global or weak symbol NAME defined by the module
+ * (hidden symbols are not exported), or NULL when there is none.
+ * Thread-safe; allocation-free. */
+void *ej_module_symbol(const ej_module *m, const char *name);
+
+/* As ej_module_symbol, with a status: EJ_NOTFOUND leaves a message on M. */
+ej_status ej_module_lookup(ej_module *m, const char *name, void **addr);
+
+/* Copies LEN bytes of the module's image starting at virtual address ADDR
+ * into BUF.  Meant for link-only modules, whose addresses are not mapped.
+ * Errors: EJ_RANGE (the range is not inside the image). */
+ej_status ej_module_read(ej_module *m, uint64_t addr, void *buf, size_t len);
+
+/* The first and one-past-last virtual addresses of the module's image. */
+void ej_module_range(const ej_module *m, uint64_t *start, uint64_t *end);
+
+/* The message for the last failure on M, or "".  Valid until the next call
+ * on M.  Never NULL. */
+const char *ej_module_errmsg(const ej_module *m);
+
+/* Runs the destructors if ej_module_init ran and the process is not already
+ * exiting, undoes every registration, then unmaps the module.  After this,
+ * no address from the module may be used.  NULL is a no-op. */
+void ej_module_free(ej_module *m);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ELFJIT_ELFJIT_H */

@@ -1,0 +1,179 @@
+/* Opening relocatable objects from a path or a buffer through libelf, and
+ * the accessors the link layer uses.  Validation lives in validate.c. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "elf/object.h"
+#include "elf/validate.h"
+
+static int libelf_ready(void)
+{
+    /* elf_version is idempotent; calling it per open keeps the library free
+     * of global initialisation order. */
+    return elf_version(EV_CURRENT) != EV_NONE;
+}
+
+static ej_status object_parse(ej__object *obj, ej__err *err)
+{
+    if (!libelf_ready())
+        return ej__fail(err, EJ_UNSUPPORTED, "%s: libelf version mismatch",
+                        obj->name);
+    obj->elf = elf_memory((char *)obj->image, obj->image_len);
+    if (!obj->elf)
+        return ej__fail(err, EJ_BADELF, "%s: cannot read ELF: %s", obj->name,
+                        elf_errmsg(-1));
+    return ej__validate_object(obj, err);
+}
+
+static ej_status object_new(const char *name, ej__object **out, ej__err *err)
+{
+    ej__object *obj = calloc(1, sizeof *obj);
+    if (!obj || !(obj->name = strdup(name))) {
+        free(obj);
+        return ej__fail(err, EJ_NOMEM, "%s: out of memory", name);
+    }
+    *out = obj;
+    return EJ_OK;
+}
+
+static ej_status finish_open(ej__object *obj, ej__object **out, ej__err *err)
+{
+    ej_status st = object_parse(obj, err);
+    if (st != EJ_OK) {
+        ej__object_free(obj);
+        return st;
+    }
+    *out = obj;
+    return EJ_OK;
+}
+
+ej_status ej__object_open_file(const char *path, ej__object **out, ej__err *err)
+{
+    ej__object *obj;
+    struct stat stbuf;
+    ej_status st;
+    *out = NULL;
+    if ((st = object_new(path, &obj, err)) != EJ_OK)
+        return st;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &stbuf) != 0) {
+        st = ej__fail(err, EJ_IO, "%s: cannot open: %s", path, strerror(errno));
+        goto fail;
+    }
+    if (!S_ISREG(stbuf.st_mode) || stbuf.st_size == 0) {
+        st = ej__fail(err, EJ_BADELF, "%s: not a relocatable object (%s)", path,
+                      S_ISREG(stbuf.st_mode) ? "empty file" : "not a regular file");
+        goto fail;
+    }
+    /* A private writable mapping: libelf may convert data in place, and
+     * such writes must never reach the file. */
+    obj->image_len = (size_t)stbuf.st_size;
+    obj->image = mmap(NULL, obj->image_len, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE, fd, 0);
+    if (obj->image == MAP_FAILED) {
+        obj->image = NULL;
+        st = ej__fail(err, EJ_IO, "%s: cannot map: %s", path, strerror(errno));
+        goto fail;
+    }
+    obj->image_mapped = 1;
+    close(fd);
+    return finish_open(obj, out, err);
+fail:
+    if (fd >= 0)
+        close(fd);
+    ej__object_free(obj);
+    return st;
+}
+
+ej_status ej__object_open_buffer(const char *name, const void *buf, size_t len,
+                                 ej__object **out, ej__err *err)
+{
+    ej__object *obj;
+    ej_status st;
+    *out = NULL;
+    if (!name)
+        name = "<buffer>";
+    if (!buf || len == 0)
+        return ej__fail(err, EJ_BADELF, "%s: not a relocatable object (empty buffer)",
+                        name);
+    if ((st = object_new(name, &obj, err)) != EJ_OK)
+        return st;
+    /* libelf reads (and may write) the memory it is given: copy the
+     * caller's bytes so they may be freed or reused at once. */
+    obj->image = malloc(len);
+    if (!obj->image) {
+        ej__object_free(obj);
+        return ej__fail(err, EJ_NOMEM, "%s: out of memory copying %zu bytes",
+                        name, len);
+    }
+    memcpy(obj->image, buf, len);
+    obj->image_len = len;
+    return finish_open(obj, out, err);
+}
+
+void ej__object_free(ej__object *obj)
+{
+    if (!obj)
+        return;
+    if (obj->elf)
+        elf_end(obj->elf);
+    if (obj->image_mapped)
+        munmap(obj->image, obj->image_len);
+    else
+        free(obj->image);
+    free(obj->sec);
+    free(obj->symp);
+    free(obj->locals);
+    free(obj->name);
+    free(obj);
+}
+
+uint32_t ej__object_sym_shndx(const ej__object *obj, size_t i)
+{
+    uint32_t shndx = obj->syms[i].st_shndx;
+    if (shndx == SHN_XINDEX && obj->xindex)
+        return obj->xindex[i];
+    return shndx;
+}
+
+const char *ej__object_sym_name(const ej__object *obj, size_t i)
+{
+    const Elf64_Sym *s = &obj->syms[i];
+    if (ELF64_ST_TYPE(s->st_info) == STT_SECTION && s->st_name == 0) {
+        uint32_t shndx = ej__object_sym_shndx(obj, i);
+        return shndx < obj->shnum ? obj->sec[shndx].name : "";
+    }
+    return obj->strtab + s->st_name;
+}
+
+const Elf64_Rela *ej__object_relas(const ej__object *obj, size_t i,
+                                   size_t *count)
+{
+    *count = (size_t)(obj->sec[i].size / sizeof(Elf64_Rela));
+    return (const Elf64_Rela *)obj->sec[i].data;
+}
+
+ej_status ej__object_section_data(ej__object *obj, size_t i,
+                                  const uint8_t **data, uint64_t *size,
+                                  ej__err *err)
+{
+    ej__section *sec = &obj->sec[i];
+    if (sec->shdr.sh_type == SHT_NOBITS) {
+        *data = NULL;
+        *size = sec->size;
+        return EJ_OK;
+    }
+    if (!sec->data) {
+        ej_status st = ej__validate_load_section(obj, i, err);
+        if (st != EJ_OK)
+            return st;
+    }
+    *data = sec->data;
+    *size = sec->size;
+    return EJ_OK;
+}

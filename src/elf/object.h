@@ -1,0 +1,82 @@
+/* A relocatable ELF object as the rest of elfjit sees it: read through
+ * libelf, validated field by field, with typed views of its symbol table
+ * and relocation sections.  Nothing here knows about layout or linking
+ * beyond the per-object slots (ej__section.cls/off, ej__object.symp) that
+ * the link layer fills in. */
+#ifndef EJ_ELF_OBJECT_H
+#define EJ_ELF_OBJECT_H
+
+#include <gelf.h>
+#include <libelf.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/common.h"
+#include "reloc/reloc.h"
+
+struct ej__sym;
+
+typedef struct ej__section {
+    const char *name;
+    Elf_Scn *scn;
+    GElf_Shdr shdr;         /* validated; re-read after decompression */
+    const uint8_t *data;    /* contents (NULL for SHT_NOBITS or not loaded yet) */
+    uint64_t size;          /* sh_size, or the uncompressed size */
+    uint32_t rela;          /* index of the SHT_RELA section applying to it, 0 none */
+    /* Filled by the link layer. */
+    int cls;                /* layout class, or -1 when not loaded */
+    uint8_t discarded;      /* member of a COMDAT group another object supplied */
+    uint64_t off;           /* offset in the image */
+} ej__section;
+
+typedef struct ej__object {
+    char *name;             /* path or buffer label, for messages */
+    uint8_t *image;         /* the bytes libelf reads (mapping or copy) */
+    size_t image_len;
+    int image_mapped;       /* munmap rather than free */
+    Elf *elf;
+    const ej__arch *arch;
+    size_t shnum;
+    ej__section *sec;
+    /* Symbol table (the one SHT_SYMTAB), native layout. */
+    const Elf64_Sym *syms;
+    size_t nsyms;
+    size_t first_global;    /* sh_info of the symbol table */
+    const char *strtab;
+    size_t strtab_size;
+    const Elf32_Word *xindex; /* SHT_SYMTAB_SHNDX contents, or NULL */
+    /* Filled by the link layer: one entry per symbol index. */
+    struct ej__sym **symp;
+    struct ej__sym *locals;
+} ej__object;
+
+/* Reads and validates the object at PATH (mapped, not copied).  On failure
+ * returns a status with a message in ERR naming the file, section and
+ * offset, and *OUT is NULL. */
+ej_status ej__object_open_file(const char *path, ej__object **out, ej__err *err);
+
+/* As ej__object_open_file for LEN bytes at BUF, which are copied.  NAME
+ * labels the object in messages. */
+ej_status ej__object_open_buffer(const char *name, const void *buf, size_t len,
+                                 ej__object **out, ej__err *err);
+
+void ej__object_free(ej__object *obj);
+
+/* The section index of symbol I (resolving SHN_XINDEX). */
+uint32_t ej__object_sym_shndx(const ej__object *obj, size_t i);
+
+/* The name of symbol I ("" when unnamed); for a section symbol, the
+ * section's name. */
+const char *ej__object_sym_name(const ej__object *obj, size_t i);
+
+/* The contents of section I, decompressing SHF_COMPRESSED sections on first
+ * use.  *DATA is NULL for SHT_NOBITS. */
+ej_status ej__object_section_data(ej__object *obj, size_t i,
+                                  const uint8_t **data, uint64_t *size,
+                                  ej__err *err);
+
+/* The relocation entries of SHT_RELA section I, validated at open. */
+const Elf64_Rela *ej__object_relas(const ej__object *obj, size_t i,
+                                   size_t *count);
+
+#endif /* EJ_ELF_OBJECT_H */

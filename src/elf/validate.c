@@ -1,0 +1,346 @@
+/* Field-by-field validation of an ELF64 ET_REL object.  Each validator
+ * names the file, the section (index and name) and the offending value. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "elf/validate.h"
+
+#define MAX_ALIGN ((uint64_t)1 << 30)
+
+static const char *sec_name(const ej__object *obj, size_t i)
+{
+    return obj->sec && i < obj->shnum && obj->sec[i].name ? obj->sec[i].name : "?";
+}
+
+static ej_status check_header(ej__object *obj, ej__err *err)
+{
+    GElf_Ehdr eh;
+    if (elf_kind(obj->elf) != ELF_K_ELF)
+        return ej__fail(err, EJ_BADELF, "%s: not an ELF object%s", obj->name,
+                        elf_kind(obj->elf) == ELF_K_AR ? " (an archive)" : "");
+    if (obj->image_len < sizeof(Elf64_Ehdr) || !gelf_getehdr(obj->elf, &eh))
+        return ej__fail(err, EJ_BADELF, "%s: truncated ELF header (%zu bytes)",
+                        obj->name, obj->image_len);
+    if (eh.e_ident[EI_CLASS] != ELFCLASS64)
+        return ej__fail(err, EJ_UNSUPPORTED, "%s: ELF class %u: only ELFCLASS64 objects are supported",
+                        obj->name, eh.e_ident[EI_CLASS]);
+    if (eh.e_ident[EI_DATA] != ELFDATA2LSB)
+        return ej__fail(err, EJ_UNSUPPORTED, "%s: ELF data encoding %u: only little-endian objects are supported",
+                        obj->name, eh.e_ident[EI_DATA]);
+    if (eh.e_type != ET_REL)
+        return ej__fail(err, EJ_UNSUPPORTED, "%s: ELF type %u is not ET_REL (a relocatable object)",
+                        obj->name, eh.e_type);
+    obj->arch = ej__arch_for_machine(eh.e_machine);
+    if (!obj->arch)
+        return ej__fail(err, EJ_UNSUPPORTED, "%s: machine %u is not supported",
+                        obj->name, eh.e_machine);
+    if (eh.e_shentsize != sizeof(Elf64_Shdr))
+        return ej__fail(err, EJ_BADELF, "%s: e_shentsize %u, expected %zu",
+                        obj->name, eh.e_shentsize, sizeof(Elf64_Shdr));
+    size_t shnum, shstrndx;
+    if (elf_getshdrnum(obj->elf, &shnum) != 0 ||
+        elf_getshdrstrndx(obj->elf, &shstrndx) != 0)
+        return ej__fail(err, EJ_BADELF, "%s: bad section header table: %s",
+                        obj->name, elf_errmsg(-1));
+    if (eh.e_shoff > obj->image_len ||
+        (obj->image_len - eh.e_shoff) / sizeof(Elf64_Shdr) < shnum)
+        return ej__fail(err, EJ_BADELF, "%s: section header table (offset 0x%llx, %zu entries) extends past the end of the file (%zu bytes)",
+                        obj->name, (unsigned long long)eh.e_shoff, shnum, obj->image_len);
+    if (shnum == 0 || shstrndx >= shnum)
+        return ej__fail(err, EJ_BADELF, "%s: section name table index %zu out of range (%zu sections)",
+                        obj->name, shstrndx, shnum);
+    obj->shnum = shnum;
+    obj->sec = calloc(shnum, sizeof *obj->sec);
+    if (!obj->sec)
+        return ej__fail(err, EJ_NOMEM, "%s: out of memory", obj->name);
+    return EJ_OK;
+}
+
+static ej_status check_section(ej__object *obj, size_t i, size_t shstrndx,
+                               ej__err *err)
+{
+    ej__section *s = &obj->sec[i];
+    s->cls = -1;
+    s->scn = elf_getscn(obj->elf, i);
+    if (!s->scn || !gelf_getshdr(s->scn, &s->shdr))
+        return ej__fail(err, EJ_BADELF, "%s: section %zu: cannot read header: %s",
+                        obj->name, i, elf_errmsg(-1));
+    const GElf_Shdr *h = &s->shdr;
+    s->name = elf_strptr(obj->elf, shstrndx, h->sh_name);
+    if (!s->name)
+        return ej__fail(err, EJ_BADELF, "%s: section %zu: name offset 0x%x outside the section name table",
+                        obj->name, i, h->sh_name);
+    s->size = h->sh_size;
+    if (h->sh_type != SHT_NOBITS && h->sh_type != SHT_NULL &&
+        (h->sh_offset > obj->image_len || h->sh_size > obj->image_len - h->sh_offset))
+        return ej__fail(err, EJ_BADELF, "%s: section %zu (%s): contents at 0x%llx+0x%llx extend past the end of the file (%zu bytes)",
+                        obj->name, i, s->name, (unsigned long long)h->sh_offset,
+                        (unsigned long long)h->sh_size, obj->image_len);
+    if (h->sh_addralign > MAX_ALIGN || (h->sh_addralign > 1 && !ej__is_pow2(h->sh_addralign)))
+        return ej__fail(err, EJ_BADELF, "%s: section %zu (%s): alignment 0x%llx is not a power of two up to 1 GiB",
+                        obj->name, i, s->name, (unsigned long long)h->sh_addralign);
+    if (h->sh_link >= obj->shnum)
+        return ej__fail(err, EJ_BADELF, "%s: section %zu (%s): sh_link %u out of range (%zu sections)",
+                        obj->name, i, s->name, h->sh_link, obj->shnum);
+    if ((h->sh_flags & SHF_ALLOC) && (h->sh_flags & SHF_WRITE) &&
+        (h->sh_flags & SHF_EXECINSTR))
+        return ej__fail(err, EJ_UNSUPPORTED, "%s: section %zu (%s) asks to be writable and executable at once",
+                        obj->name, i, s->name);
+    if (h->sh_flags & SHF_COMPRESSED) {
+        GElf_Chdr ch;
+        if (h->sh_flags & SHF_ALLOC)
+            return ej__fail(err, EJ_BADELF, "%s: section %zu (%s): SHF_COMPRESSED on an allocated section",
+                            obj->name, i, s->name);
+        if (!gelf_getchdr(s->scn, &ch))
+            return ej__fail(err, EJ_BADELF, "%s: section %zu (%s): bad compression header: %s",
+                            obj->name, i, s->name, elf_errmsg(-1));
+        if (ch.ch_type != ELFCOMPRESS_ZLIB)
+            return ej__fail(err, EJ_UNSUPPORTED, "%s: section %zu (%s): compression type %u is not zlib",
+                            obj->name, i, s->name, ch.ch_type);
+        s->size = ch.ch_size;
+    }
+    return EJ_OK;
+}
+
+/* Gets libelf's view of a section whose entries we read as native structs;
+ * such a view must be aligned for them. */
+static ej_status raw_entries(ej__object *obj, size_t i, size_t entsize,
+                             size_t align, const void **out, ej__err *err)
+{
+    ej__section *s = &obj->sec[i];
+    if (s->shdr.sh_entsize != entsize || s->shdr.sh_size % entsize)
+        return ej__fail(err, EJ_BADELF, "%s: section %zu (%s): entry size %llu and size %llu, expected entries of %zu bytes",
+                        obj->name, i, s->name, (unsigned long long)s->shdr.sh_entsize,
+                        (unsigned long long)s->shdr.sh_size, entsize);
+    if (s->shdr.sh_flags & SHF_COMPRESSED)
+        return ej__fail(err, EJ_UNSUPPORTED, "%s: section %zu (%s): compressed symbol or relocation tables are not supported",
+                        obj->name, i, s->name);
+    ej_status st = ej__validate_load_section(obj, i, err);
+    if (st != EJ_OK)
+        return st;
+    if (s->size && ((uintptr_t)s->data % align))
+        return ej__fail(err, EJ_BADELF, "%s: section %zu (%s): file offset 0x%llx is misaligned for its entries",
+                        obj->name, i, s->name, (unsigned long long)s->shdr.sh_offset);
+    *out = s->data;
+    return EJ_OK;
+}
+
+static ej_status check_symtab(ej__object *obj, ej__err *err)
+{
+    size_t symtab = 0, xindex = 0;
+    for (size_t i = 1; i < obj->shnum; i++) {
+        uint32_t type = obj->sec[i].shdr.sh_type;
+        if (type == SHT_SYMTAB) {
+            if (symtab)
+                return ej__fail(err, EJ_BADELF, "%s: sections %zu and %zu: more than one symbol table",
+                                obj->name, symtab, i);
+            symtab = i;
+        } else if (type == SHT_SYMTAB_SHNDX) {
+            xindex = i;
+        }
+    }
+    if (!symtab)
+        return EJ_OK; /* an object with no symbols is unusual but valid */
+    ej__section *s = &obj->sec[symtab];
+    const void *raw;
+    ej_status st = raw_entries(obj, symtab, sizeof(Elf64_Sym), 8, &raw, err);
+    if (st != EJ_OK)
+        return st;
+    obj->syms = raw;
+    obj->nsyms = (size_t)(s->size / sizeof(Elf64_Sym));
+    obj->first_global = s->shdr.sh_info;
+    if (obj->first_global > obj->nsyms)
+        return ej__fail(err, EJ_BADELF, "%s: section %zu (%s): sh_info %zu (first global) exceeds %zu symbols",
+                        obj->name, symtab, s->name, obj->first_global, obj->nsyms);
+    ej__section *str = &obj->sec[s->shdr.sh_link];
+    if (str->shdr.sh_type != SHT_STRTAB)
+        return ej__fail(err, EJ_BADELF, "%s: section %zu (%s): sh_link %u is not a string table",
+                        obj->name, symtab, s->name, s->shdr.sh_link);
+    if ((st = ej__validate_load_section(obj, s->shdr.sh_link, err)) != EJ_OK)
+        return st;
+    obj->strtab = (const char *)str->data;
+    obj->strtab_size = str->size;
+    if (obj->strtab_size == 0 || obj->strtab[obj->strtab_size - 1] != '\0')
+        return ej__fail(err, EJ_BADELF, "%s: section %u (%s): string table is empty or not NUL-terminated",
+                        obj->name, s->shdr.sh_link, str->name);
+    if (xindex) {
+        ej__section *x = &obj->sec[xindex];
+        if (x->shdr.sh_link != symtab)
+            return ej__fail(err, EJ_BADELF, "%s: section %zu (%s): sh_link %u is not the symbol table",
+                            obj->name, xindex, x->name, x->shdr.sh_link);
+        if ((st = raw_entries(obj, xindex, sizeof(Elf32_Word), 4, &raw, err)) != EJ_OK)
+            return st;
+        if (x->size / sizeof(Elf32_Word) < obj->nsyms)
+            return ej__fail(err, EJ_BADELF, "%s: section %zu (%s): %llu entries for %zu symbols",
+                            obj->name, xindex, x->name,
+                            (unsigned long long)(x->size / sizeof(Elf32_Word)), obj->nsyms);
+        obj->xindex = raw;
+    }
+    return EJ_OK;
+}
+
+static ej_status check_symbol(ej__object *obj, size_t i, ej__err *err)
+{
+    const Elf64_Sym *s = &obj->syms[i];
+    if (s->st_name >= obj->strtab_size)
+        return ej__fail(err, EJ_BADELF, "%s: symbol %zu: name offset 0x%x outside the string table (%zu bytes)",
+                        obj->name, i, s->st_name, obj->strtab_size);
+    const char *name = obj->strtab + s->st_name;
+    unsigned bind = ELF64_ST_BIND(s->st_info);
+    if (bind != STB_LOCAL && bind != STB_GLOBAL && bind != STB_WEAK && bind != STB_GNU_UNIQUE)
+        return ej__fail(err, EJ_UNSUPPORTED, "%s: symbol %zu ('%s'): binding %u is not supported",
+                        obj->name, i, name, bind);
+    if (s->st_shndx == SHN_XINDEX && !obj->xindex)
+        return ej__fail(err, EJ_BADELF, "%s: symbol %zu ('%s'): SHN_XINDEX without a SHT_SYMTAB_SHNDX section",
+                        obj->name, i, name);
+    uint32_t shndx = ej__object_sym_shndx(obj, i);
+    if (shndx == SHN_UNDEF || shndx == SHN_ABS)
+        return EJ_OK;
+    if (shndx == SHN_COMMON) {
+        if (s->st_value > MAX_ALIGN || (s->st_value > 1 && !ej__is_pow2(s->st_value)))
+            return ej__fail(err, EJ_BADELF, "%s: common symbol %zu ('%s'): alignment %llu is not a power of two up to 1 GiB",
+                            obj->name, i, name, (unsigned long long)s->st_value);
+        return EJ_OK;
+    }
+    if (shndx >= obj->shnum || (shndx >= SHN_LORESERVE && shndx <= SHN_HIRESERVE && s->st_shndx != SHN_XINDEX))
+        return ej__fail(err, EJ_BADELF, "%s: symbol %zu ('%s'): section index %u out of range (%zu sections)",
+                        obj->name, i, name, shndx, obj->shnum);
+    const ej__section *sec = &obj->sec[shndx];
+    if (sec->shdr.sh_type == SHT_NULL)
+        return ej__fail(err, EJ_BADELF, "%s: symbol %zu ('%s'): defined in null section %u",
+                        obj->name, i, name, shndx);
+    if (s->st_value > sec->size)
+        return ej__fail(err, EJ_BADELF, "%s: symbol %zu ('%s'): value 0x%llx past the end of section %u (%s, 0x%llx bytes)",
+                        obj->name, i, name, (unsigned long long)s->st_value, shndx,
+                        sec->name, (unsigned long long)sec->size);
+    return EJ_OK;
+}
+
+static ej_status check_group(ej__object *obj, size_t i, ej__err *err)
+{
+    ej__section *g = &obj->sec[i];
+    const void *raw;
+    if (!obj->syms || g->shdr.sh_link == 0 || obj->sec[g->shdr.sh_link].shdr.sh_type != SHT_SYMTAB)
+        return ej__fail(err, EJ_BADELF, "%s: section %zu (%s): group's sh_link %u is not the symbol table",
+                        obj->name, i, g->name, g->shdr.sh_link);
+    if (g->shdr.sh_info >= obj->nsyms)
+        return ej__fail(err, EJ_BADELF, "%s: section %zu (%s): group signature symbol %u out of range (%zu symbols)",
+                        obj->name, i, g->name, g->shdr.sh_info, obj->nsyms);
+    ej_status st = raw_entries(obj, i, sizeof(Elf32_Word), 4, &raw, err);
+    if (st != EJ_OK)
+        return st;
+    const Elf32_Word *w = raw;
+    size_t n = (size_t)(g->size / sizeof *w);
+    if (n == 0)
+        return ej__fail(err, EJ_BADELF, "%s: section %zu (%s): empty group", obj->name, i, g->name);
+    for (size_t k = 1; k < n; k++)
+        if (w[k] == 0 || w[k] >= obj->shnum || w[k] == i)
+            return ej__fail(err, EJ_BADELF, "%s: section %zu (%s): member %u out of range (%zu sections)",
+                            obj->name, i, g->name, w[k], obj->shnum);
+    return EJ_OK;
+}
+
+static ej_status check_rela_entries(ej__object *obj, size_t i, ej__err *err)
+{
+    const ej__section *r = &obj->sec[i];
+    const ej__section *t = &obj->sec[r->shdr.sh_info];
+    size_t n;
+    const Elf64_Rela *rel = ej__object_relas(obj, i, &n);
+    int applied = (t->shdr.sh_flags & SHF_ALLOC) != 0;
+    for (size_t k = 0; k < n; k++) {
+        uint32_t type = (uint32_t)ELF64_R_TYPE(rel[k].r_info);
+        size_t symi = (size_t)ELF64_R_SYM(rel[k].r_info);
+        const ej__reloc_info *info = obj->arch->info(type);
+        if (symi >= obj->nsyms && !(symi == 0 && obj->nsyms == 0))
+            return ej__fail(err, EJ_BADELF, "%s: %s+0x%llx: relocation %zu in %s: symbol index %zu out of range (%zu symbols)",
+                            obj->name, t->name, (unsigned long long)rel[k].r_offset, k,
+                            r->name, symi, obj->nsyms);
+        if (!info && applied)
+            return ej__fail(err, EJ_RELOC, "%s: %s+0x%llx: unknown relocation type %u for %s",
+                            obj->name, t->name, (unsigned long long)rel[k].r_offset, type,
+                            obj->arch->name);
+        uint64_t width = info ? info->width : 1;
+        if (rel[k].r_offset > t->size || width > t->size - rel[k].r_offset)
+            return ej__fail(err, EJ_BADELF, "%s: %s+0x%llx: %s relocation %zu (%s) touches %llu bytes past the end of the section (0x%llx bytes)",
+                            obj->name, t->name, (unsigned long long)rel[k].r_offset, r->name, k,
+                            info ? info->name : "unknown type", (unsigned long long)width,
+                            (unsigned long long)t->size);
+    }
+    return EJ_OK;
+}
+
+static ej_status check_rela(ej__object *obj, size_t i, ej__err *err)
+{
+    ej__section *r = &obj->sec[i];
+    const void *raw;
+    size_t symtab = r->shdr.sh_link;
+    if (symtab == 0 || obj->sec[symtab].shdr.sh_type != SHT_SYMTAB)
+        return ej__fail(err, EJ_BADELF, "%s: section %zu (%s): sh_link %zu is not the symbol table",
+                        obj->name, i, r->name, symtab);
+    if (r->shdr.sh_info == 0 || r->shdr.sh_info >= obj->shnum)
+        return ej__fail(err, EJ_BADELF, "%s: section %zu (%s): target section %u out of range (%zu sections)",
+                        obj->name, i, r->name, r->shdr.sh_info, obj->shnum);
+    const ej__section *t = &obj->sec[r->shdr.sh_info];
+    if ((t->shdr.sh_flags & SHF_ALLOC) && t->shdr.sh_type == SHT_NOBITS)
+        return ej__fail(err, EJ_BADELF, "%s: section %zu (%s): relocates %s, which has no contents",
+                        obj->name, i, r->name, t->name);
+    ej_status st = raw_entries(obj, i, sizeof(Elf64_Rela), 8, &raw, err);
+    if (st != EJ_OK)
+        return st;
+    return check_rela_entries(obj, i, err);
+}
+
+ej_status ej__validate_object(ej__object *obj, ej__err *err)
+{
+    ej_status st = check_header(obj, err);
+    size_t shstrndx;
+    if (st != EJ_OK)
+        return st;
+    elf_getshdrstrndx(obj->elf, &shstrndx);
+    if (gelf_getshdr(elf_getscn(obj->elf, shstrndx), &(GElf_Shdr){0}) == NULL)
+        return ej__fail(err, EJ_BADELF, "%s: section name table %zu unreadable: %s",
+                        obj->name, shstrndx, elf_errmsg(-1));
+    for (size_t i = 0; i < obj->shnum; i++)
+        if ((st = check_section(obj, i, shstrndx, err)) != EJ_OK)
+            return st;
+    if ((st = check_symtab(obj, err)) != EJ_OK)
+        return st;
+    for (size_t i = 1; i < obj->nsyms; i++)
+        if ((st = check_symbol(obj, i, err)) != EJ_OK)
+            return st;
+    for (size_t i = 1; i < obj->shnum; i++) {
+        uint32_t type = obj->sec[i].shdr.sh_type;
+        if (type == SHT_GROUP)
+            st = check_group(obj, i, err);
+        else if (type == SHT_RELA)
+            st = check_rela(obj, i, err);
+        else if (type == SHT_REL && (obj->sec[obj->sec[i].shdr.sh_info % obj->shnum].shdr.sh_flags & SHF_ALLOC))
+            st = ej__fail(err, EJ_UNSUPPORTED, "%s: section %zu (%s): SHT_REL relocations are not supported (%s uses SHT_RELA)",
+                          obj->name, i, sec_name(obj, i), obj->arch->name);
+        if (st != EJ_OK)
+            return st;
+    }
+    return EJ_OK;
+}
+
+ej_status ej__validate_load_section(ej__object *obj, size_t i, ej__err *err)
+{
+    ej__section *s = &obj->sec[i];
+    if (s->shdr.sh_flags & SHF_COMPRESSED) {
+        /* elf_compress inflates in place and may change the header: read
+         * it again afterwards. */
+        if (elf_compress(s->scn, 0, 0) < 0 || !gelf_getshdr(s->scn, &s->shdr))
+            return ej__fail(err, EJ_BADELF, "%s: section %zu (%s): cannot decompress: %s",
+                            obj->name, i, s->name, elf_errmsg(-1));
+    }
+    Elf_Data *d = elf_getdata(s->scn, NULL);
+    if (!d && s->shdr.sh_size)
+        return ej__fail(err, EJ_BADELF, "%s: section %zu (%s): cannot read contents: %s",
+                        obj->name, i, s->name, elf_errmsg(-1));
+    if (d && d->d_size != s->shdr.sh_size)
+        return ej__fail(err, EJ_BADELF, "%s: section %zu (%s): %zu bytes of contents for size %llu",
+                        obj->name, i, s->name, d->d_size, (unsigned long long)s->shdr.sh_size);
+    s->size = s->shdr.sh_size;
+    s->data = d && d->d_buf ? d->d_buf : (const uint8_t *)"";
+    return EJ_OK;
+}

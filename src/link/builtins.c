@@ -1,0 +1,96 @@
+/* Host symbols: the resolver, -l libraries, the process and libm; and the
+ * few functions a normal link takes from libc_nonshared.a (atexit and
+ * friends), which register handlers against the module that owns them so
+ * that unloading the module runs them. */
+#include <dlfcn.h>
+#include <link.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "link/linker.h"
+#include "runtime/registry.h"
+
+typedef int (*cxa_atexit_fn)(void (*)(void *), void *, void *);
+typedef int (*cxa_at_quick_exit_fn)(void (*)(void *), void *);
+typedef int (*register_atfork_fn)(void (*)(void), void (*)(void), void (*)(void), void *);
+
+/* The __dso_handle of the module holding FN, or NULL for process-wide. */
+static void *owner_dso(const void *fn)
+{
+    void *dso = NULL;
+    ej__registry_find((uintptr_t)fn, &dso);
+    return dso;
+}
+
+static int shim_atexit(void (*fn)(void))
+{
+    cxa_atexit_fn f = (cxa_atexit_fn)dlsym(RTLD_DEFAULT, "__cxa_atexit");
+    return f ? f((void (*)(void *))fn, NULL, owner_dso((const void *)fn)) : -1;
+}
+
+static int shim_at_quick_exit(void (*fn)(void))
+{
+    cxa_at_quick_exit_fn f = (cxa_at_quick_exit_fn)dlsym(RTLD_DEFAULT, "__cxa_at_quick_exit");
+    return f ? f((void (*)(void *))fn, owner_dso((const void *)fn)) : -1;
+}
+
+static int shim_pthread_atfork(void (*prepare)(void), void (*parent)(void),
+                               void (*child)(void))
+{
+    register_atfork_fn f = (register_atfork_fn)dlsym(RTLD_DEFAULT, "__register_atfork");
+    const void *any = prepare ? (const void *)prepare : parent ? (const void *)parent : (const void *)child;
+    return f ? f(prepare, parent, child, owner_dso(any)) : -1;
+}
+
+static void *shim_lookup(const char *name)
+{
+    if (strcmp(name, "atexit") == 0)
+        return (void *)shim_atexit;
+    if (strcmp(name, "at_quick_exit") == 0)
+        return (void *)shim_at_quick_exit;
+    if (strcmp(name, "pthread_atfork") == 0)
+        return (void *)shim_pthread_atfork;
+    return NULL;
+}
+
+/* libm is not linked into every host, yet C programs expect it: open it
+ * once, for the life of the process (loaded code may keep its addresses). */
+static pthread_once_t libm_once = PTHREAD_ONCE_INIT;
+static void *libm;
+
+static void open_libm(void)
+{
+    libm = dlopen("libm.so.6", RTLD_NOW | RTLD_GLOBAL);
+}
+
+static void *libm_handle(void)
+{
+    pthread_once(&libm_once, open_libm);
+    return libm;
+}
+
+void *ej__host_lookup(ej_linker *lk, const char *name)
+{
+    void *addr = shim_lookup(name);
+    if (addr)
+        return addr;
+    if (lk->resolver && (addr = lk->resolver(lk->resolver_ctx, name)))
+        return addr;
+    for (size_t i = 0; i < lk->nlibs; i++)
+        if ((addr = dlsym(lk->libs[i], name)))
+            return addr;
+    if ((addr = dlsym(RTLD_DEFAULT, name)))
+        return addr;
+    void *m = libm_handle();
+    return m ? dlsym(m, name) : NULL;
+}
+
+int ej__host_is_function(const void *addr)
+{
+    Dl_info info;
+    const ElfW(Sym) *sym = NULL;
+    if (!dladdr1(addr, &info, (void **)&sym, RTLD_DL_SYMENT) || !sym)
+        return 0;
+    unsigned type = ELF64_ST_TYPE(sym->st_info);
+    return type == STT_FUNC || type == STT_GNU_IFUNC;
+}

@@ -1,0 +1,211 @@
+/* The layout stage: which sections are loaded, in which permission class,
+ * at which offset.  Classes are page aligned so each can get its own
+ * protection: text (+ stubs) RX, read-only data (+ GOT, __dso_handle) R,
+ * data RW, bss RW.  Sections named as C identifiers are kept together so
+ * __start_NAME/__stop_NAME bracket all of them. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "link/linker.h"
+#include "link/synth.h"
+
+#define SHT_X86_64_UNWIND 0x70000001
+
+int ej__section_class(const ej__section *s)
+{
+    const GElf_Shdr *h = &s->shdr;
+    if (!(h->sh_flags & SHF_ALLOC) || s->discarded)
+        return -1;
+    /* TLS templates and notes are not part of a loaded image; a reference
+     * into a TLS section is refused by the scan. */
+    if ((h->sh_flags & SHF_TLS) || h->sh_type == SHT_NOTE || h->sh_type == SHT_GROUP)
+        return -1;
+    if (h->sh_type == SHT_NOBITS)
+        return EJ_CLS_BSS;
+    if (h->sh_flags & SHF_EXECINSTR)
+        return EJ_CLS_TEXT;
+    return (h->sh_flags & SHF_WRITE) ? EJ_CLS_DATA : EJ_CLS_RODATA;
+}
+
+void ej__select_sections(ej_linker *lk)
+{
+    for (size_t o = 0; o < lk->nobjs; o++) {
+        ej__object *obj = lk->objs[o];
+        for (size_t i = 1; i < obj->shnum; i++)
+            obj->sec[i].cls = ej__section_class(&obj->sec[i]);
+    }
+}
+
+static uint64_t place(ej_linker *lk, ej__section *s, uint64_t off)
+{
+    uint64_t align = s->shdr.sh_addralign ? s->shdr.sh_addralign : 1;
+    if (align > lk->plan.max_align)
+        lk->plan.max_align = align;
+    s->off = ej__align_up(off, align);
+    return s->off + s->size;
+}
+
+static ej_status add_group(ej_linker *lk, const char *name, uint64_t start, uint64_t end)
+{
+    ej__plan *p = &lk->plan;
+    ej__secgroup *g = realloc(p->groups, (p->ngroups + 1) * sizeof *g);
+    if (!g)
+        return ej__fail(&lk->err, EJ_NOMEM, "out of memory laying out sections");
+    p->groups = g;
+    g[p->ngroups++] = (ej__secgroup){name, start, end};
+    return EJ_OK;
+}
+
+static int grouped(const ej__section *s)
+{
+    return ej__is_c_identifier(s->name);
+}
+
+/* Places every identifier-named section of class CLS, one name at a time. */
+static ej_status place_groups(ej_linker *lk, int cls, uint64_t *off)
+{
+    for (size_t o = 0; o < lk->nobjs; o++)
+        for (size_t i = 1; i < lk->objs[o]->shnum; i++) {
+            ej__section *s = &lk->objs[o]->sec[i];
+            if (s->cls != cls || !grouped(s) || s->off != UINT64_MAX)
+                continue;
+            uint64_t start = UINT64_MAX, end = *off;
+            for (size_t o2 = o; o2 < lk->nobjs; o2++)
+                for (size_t i2 = 1; i2 < lk->objs[o2]->shnum; i2++) {
+                    ej__section *t = &lk->objs[o2]->sec[i2];
+                    if (t->cls != cls || t->off != UINT64_MAX || strcmp(t->name, s->name))
+                        continue;
+                    end = place(lk, t, end);
+                    if (start == UINT64_MAX)
+                        start = t->off;
+                }
+            ej_status st = add_group(lk, s->name, start, end);
+            if (st != EJ_OK)
+                return st;
+            *off = end;
+        }
+    return EJ_OK;
+}
+
+static ej_status place_class(ej_linker *lk, int cls, uint64_t *off)
+{
+    for (size_t o = 0; o < lk->nobjs; o++)
+        for (size_t i = 1; i < lk->objs[o]->shnum; i++) {
+            ej__section *s = &lk->objs[o]->sec[i];
+            if (s->cls == cls) {
+                s->off = UINT64_MAX;
+                if (!grouped(s))
+                    *off = place(lk, s, *off);
+            }
+        }
+    return place_groups(lk, cls, off);
+}
+
+/* The loader's own pieces at the end of their class. */
+static void place_extras(ej_linker *lk, int cls, uint64_t *off)
+{
+    ej__plan *p = &lk->plan;
+    const ej__arch *a = lk->arch;
+    if (cls == EJ_CLS_TEXT && p->nstub) {
+        p->stub_off = ej__align_up(*off, a->stub_align);
+        *off = p->stub_off + (uint64_t)p->nstub * a->stub_size;
+    } else if (cls == EJ_CLS_RODATA) {
+        p->got_off = ej__align_up(*off, a->got_entry_size);
+        *off = p->got_off + (uint64_t)p->ngot * a->got_entry_size;
+        p->dso_off = ej__align_up(*off, 8);
+        *off = p->dso_off + 8;
+    } else if (cls == EJ_CLS_BSS) {
+        for (size_t i = 0; i < lk->ncommons; i++) {
+            ej__sym *c = lk->commons[i];
+            if (c->align > p->max_align)
+                p->max_align = c->align;
+            c->value = ej__align_up(*off, c->align);
+            *off = c->value + c->size;
+        }
+    }
+}
+
+static ej_status collect_commons(ej_linker *lk)
+{
+    for (size_t i = 0; i < lk->globals.cap; i++) {
+        ej__sym *e = lk->globals.slots[i];
+        if (!e || e->kind != EJ_SK_COMMON)
+            continue;
+        ej__sym **c = realloc(lk->commons, (lk->ncommons + 1) * sizeof *c);
+        if (!c)
+            return ej__fail(&lk->err, EJ_NOMEM, "out of memory for common symbols");
+        lk->commons = c;
+        c[lk->ncommons++] = e;
+    }
+    return EJ_OK;
+}
+
+ej_status ej__layout(ej_linker *lk, size_t page)
+{
+    ej__plan *p = &lk->plan;
+    uint64_t off = 0;
+    ej_status st = collect_commons(lk);
+    if (st != EJ_OK)
+        return st;
+    p->max_align = page;
+    for (int cls = 0; cls < EJ_CLS_COUNT; cls++) {
+        off = ej__align_up(off, page);
+        p->cls_off[cls] = off;
+        if ((st = place_class(lk, cls, &off)) != EJ_OK)
+            return st;
+        place_extras(lk, cls, &off);
+        p->cls_size[cls] = ej__align_up(off - p->cls_off[cls], page);
+    }
+    p->image_size = ej__align_up(off, page);
+    if (p->cls_off[EJ_CLS_DATA] > (uint64_t)1 << 31)
+        return ej__fail(&lk->err, EJ_RANGE, "text and read-only data (%llu bytes) exceed the 2 GiB a 32-bit reference spans",
+                        (unsigned long long)p->cls_off[EJ_CLS_DATA]);
+    return EJ_OK;
+}
+
+static uint64_t synth_value(const ej__plan *p, const ej__sym *e, uint64_t vbase)
+{
+    switch (e->synth) {
+    case EJ_SYN_GOT:
+        return vbase + p->got_off;
+    case EJ_SYN_DSO_HANDLE:
+        return vbase + p->dso_off;
+    case EJ_SYN_SEC_START:
+    case EJ_SYN_SEC_STOP: {
+        const char *name = e->name + (e->synth == EJ_SYN_SEC_START ? 8 : 7);
+        for (size_t i = 0; i < p->ngroups; i++)
+            if (strcmp(p->groups[i].name, name) == 0)
+                return vbase + (e->synth == EJ_SYN_SEC_START ? p->groups[i].start
+                                                              : p->groups[i].end);
+        return 0;
+    }
+    default:
+        return 0;
+    }
+}
+
+/* Turns section-relative values into addresses.  Runs exactly once: each
+ * global is visited once through the table, each local through its
+ * object. */
+void ej__assign_addresses(ej_linker *lk, uint64_t vbase)
+{
+    for (size_t i = 0; i < lk->globals.cap; i++) {
+        ej__sym *e = lk->globals.slots[i];
+        if (!e)
+            continue;
+        if (e->kind == EJ_SK_SECTION)
+            e->value += vbase + e->obj->sec[e->shndx].off;
+        else if (e->kind == EJ_SK_COMMON)
+            e->value += vbase;
+        else if (e->kind == EJ_SK_IMAGE)
+            e->value = synth_value(&lk->plan, e, vbase);
+    }
+    for (size_t o = 0; o < lk->nobjs; o++) {
+        ej__object *obj = lk->objs[o];
+        for (size_t i = 1; i < obj->nsyms; i++) {
+            ej__sym *e = obj->symp[i];
+            if (!e->is_global && e->kind == EJ_SK_SECTION)
+                e->value += vbase + obj->sec[e->shndx].off;
+        }
+    }
+}

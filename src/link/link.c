@@ -1,0 +1,129 @@
+/* The link driver: the staged pipeline of DESIGN.md, one named function per
+ * stage, with a goto unwind so that a failure at any stage leaves nothing
+ * mapped and nothing registered. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "elfjit/coherence.h"
+#include "link/module.h"
+#include "runtime/registry.h"
+
+/* Test hook: called after each stage that changes the mapping ("reserved",
+ * "relocated", "published") with the image's extent. */
+void (*ej__link_stage_hook)(const char *stage, const void *base, size_t size);
+
+static void stage_done(const char *stage, const ej__codemem *cm)
+{
+    if (ej__link_stage_hook)
+        ej__link_stage_hook(stage, cm->w, cm->size);
+}
+
+static ej_status plan_stages(ej_linker *lk)
+{
+    ej_status st;
+    if ((st = ej__comdat_select(lk)) != EJ_OK)
+        return st;
+    ej__select_sections(lk);
+    if ((st = ej__resolve_symbols(lk)) != EJ_OK)
+        return st;
+    if ((st = ej__scan_relocs(lk)) != EJ_OK)
+        return st;
+    return ej__layout(lk, ej__page_size());
+}
+
+static ej_status reserve(ej_linker *lk, ej__codemem *cm)
+{
+    const ej__plan *p = &lk->plan;
+    if (lk->fake_base) {
+        if (lk->fake_base % p->max_align)
+            return ej__fail(&lk->err, EJ_INVAL, "link-only base 0x%llx is not aligned to 0x%llx",
+                            (unsigned long long)lk->fake_base, (unsigned long long)p->max_align);
+        return ej__codemem_reserve_fake(cm, p->image_size, lk->fake_base, &lk->err);
+    }
+    if (p->win_lo >= p->win_hi || p->win_hi - p->win_lo < p->image_size)
+        return ej__fail(&lk->err, EJ_RANGE, "cannot place the image (%llu bytes) where it reaches everything it refers to: %s; but %s",
+                        (unsigned long long)p->image_size,
+                        p->why_lo[0] ? p->why_lo : "no lower bound",
+                        p->why_hi[0] ? p->why_hi : "no upper bound");
+    ej__placement pl = {p->win_lo, p->win_hi, p->pref_lo, p->pref_hi, p->has_pref};
+    ej_status st = ej__codemem_reserve(cm, p->image_size, p->max_align, &pl, &lk->err);
+    if (st != EJ_OK && (p->why_lo[0] || p->why_hi[0]))
+        ej__err_prefix(&lk->err, "placing the image (%s%s%s)", p->why_lo,
+                       p->why_lo[0] && p->why_hi[0] ? "; " : "", p->why_hi);
+    return st;
+}
+
+/* Text RX, read-only data R; data and bss stay RW.  Text goes from RW to
+ * RX directly, so no page is ever writable and executable. */
+static ej_status publish(ej_linker *lk, ej__codemem *cm)
+{
+    const ej__plan *p = &lk->plan;
+    ej_status st = ej__codemem_protect(cm, p->cls_off[EJ_CLS_TEXT], p->cls_size[EJ_CLS_TEXT],
+                                       EJ_PROT_RX, &lk->err);
+    if (st == EJ_OK)
+        st = ej__codemem_protect(cm, p->cls_off[EJ_CLS_RODATA], p->cls_size[EJ_CLS_RODATA],
+                                 EJ_PROT_R, &lk->err);
+    if (st != EJ_OK || cm->link_only)
+        return st;
+    ej_clear_cache(cm->w + p->cls_off[EJ_CLS_TEXT], p->cls_size[EJ_CLS_TEXT]);
+    if (ej_pipeline_flush_mt() != EJ_OK)
+        return ej__fail(&lk->err, EJ_MAP, "cannot synchronise other threads' instruction pipelines");
+    return EJ_OK;
+}
+
+static ej_status build_module(ej_linker *lk, ej_module *m)
+{
+    ej_status st = ej__module_exports(m, lk, &lk->err);
+    if (st == EJ_OK)
+        st = ej__module_initfini(m, lk, &lk->err);
+    m->dso_handle = (void *)(uintptr_t)(m->vbase + lk->plan.dso_off);
+    return st;
+}
+
+EJ_API ej_status ej_linker_link(ej_linker *lk, ej_module **out)
+{
+    ej_status st;
+    ej_module *m = NULL;
+    if (!lk || !out)
+        return lk ? ej__fail(&lk->err, EJ_INVAL, "ej_linker_link: NULL argument") : EJ_INVAL;
+    *out = NULL;
+    if (lk->linked)
+        return ej__fail(&lk->err, EJ_STATE, "this linker has already linked");
+    if (lk->nobjs == 0)
+        return ej__fail(&lk->err, EJ_STATE, "nothing to link: no objects were added");
+    lk->linked = 1;
+    ej__err_clear(&lk->err);
+    if ((st = plan_stages(lk)) != EJ_OK)
+        return st;
+    if (!(m = calloc(1, sizeof *m)))
+        return ej__fail(&lk->err, EJ_NOMEM, "out of memory for the module");
+    if ((st = reserve(lk, &m->mem)) != EJ_OK)
+        goto fail_module;
+    stage_done("reserved", &m->mem);
+    m->vbase = m->mem.v;
+    m->size = m->mem.size;
+    ej__assign_addresses(lk, m->vbase);
+    if ((st = ej__relocate(lk, m->mem.w, m->vbase)) != EJ_OK)
+        goto fail_mapped;
+    stage_done("relocated", &m->mem);
+    if ((st = build_module(lk, m)) != EJ_OK)
+        goto fail_mapped;
+    if ((st = publish(lk, &m->mem)) != EJ_OK)
+        goto fail_mapped;
+    stage_done("published", &m->mem);
+    if (!m->mem.link_only) {
+        if ((st = ej__registry_add(m->vbase, m->vbase + m->size, m, m->dso_handle)) != EJ_OK) {
+            ej__fail(&lk->err, st, "out of memory registering the module");
+            goto fail_mapped;
+        }
+        m->registered = 1;
+    }
+    *out = m;
+    return EJ_OK;
+fail_mapped:
+    ej__codemem_release(&m->mem);
+fail_module:
+    ej__module_free_tables(m);
+    free(m);
+    return st;
+}

@@ -1,0 +1,129 @@
+/* The linker handle: collecting objects, libraries and options. */
+#include <dlfcn.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "link/linker.h"
+
+EJ_API ej_status ej_linker_create(ej_linker **out)
+{
+    if (!out)
+        return EJ_INVAL;
+    *out = calloc(1, sizeof **out);
+    return *out ? EJ_OK : EJ_NOMEM;
+}
+
+EJ_API void ej_linker_free(ej_linker *lk)
+{
+    if (!lk)
+        return;
+    for (size_t i = 0; i < lk->nobjs; i++)
+        ej__object_free(lk->objs[i]);
+    free(lk->objs);
+    /* Libraries stay loaded: modules linked against them may outlive us. */
+    free(lk->libs);
+    ej__symtab_free(&lk->globals);
+    free(lk->commons);
+    free(lk->plan.got_syms);
+    free(lk->plan.stub_syms);
+    free(lk->plan.groups);
+    free(lk);
+}
+
+EJ_API const char *ej_linker_errmsg(const ej_linker *lk)
+{
+    return lk ? lk->err.msg : "";
+}
+
+static ej_status add_object(ej_linker *lk, ej__object *obj)
+{
+    if (lk->arch && obj->arch != lk->arch) {
+        ej_status st = ej__fail(&lk->err, EJ_UNSUPPORTED, "%s: %s object cannot be linked with %s objects",
+                                obj->name, obj->arch->name, lk->arch->name);
+        ej__object_free(obj);
+        return st;
+    }
+    if (lk->nobjs == lk->objs_cap) {
+        size_t cap = lk->objs_cap ? lk->objs_cap * 2 : 8;
+        ej__object **objs = realloc(lk->objs, cap * sizeof *objs);
+        if (!objs) {
+            ej__object_free(obj);
+            return ej__fail(&lk->err, EJ_NOMEM, "out of memory adding an object");
+        }
+        lk->objs = objs;
+        lk->objs_cap = cap;
+    }
+    lk->arch = obj->arch;
+    lk->objs[lk->nobjs++] = obj;
+    return EJ_OK;
+}
+
+static ej_status check_open(ej_linker *lk, const void *arg)
+{
+    if (!lk)
+        return EJ_INVAL;
+    if (!arg)
+        return ej__fail(&lk->err, EJ_INVAL, "NULL object argument");
+    if (lk->linked)
+        return ej__fail(&lk->err, EJ_STATE, "this linker has already linked");
+    return EJ_OK;
+}
+
+EJ_API ej_status ej_linker_add_file(ej_linker *lk, const char *path)
+{
+    ej__object *obj;
+    ej_status st = check_open(lk, path);
+    if (st != EJ_OK)
+        return st;
+    if ((st = ej__object_open_file(path, &obj, &lk->err)) != EJ_OK)
+        return st;
+    return add_object(lk, obj);
+}
+
+EJ_API ej_status ej_linker_add_buffer(ej_linker *lk, const char *name,
+                                      const void *buf, size_t len)
+{
+    ej__object *obj;
+    ej_status st = check_open(lk, lk ? (const void *)lk : NULL);
+    if (st != EJ_OK)
+        return st;
+    if ((st = ej__object_open_buffer(name, buf, len, &obj, &lk->err)) != EJ_OK)
+        return st;
+    return add_object(lk, obj);
+}
+
+EJ_API ej_status ej_linker_add_library(ej_linker *lk, const char *lib)
+{
+    ej_status st = check_open(lk, lib);
+    if (st != EJ_OK)
+        return st;
+    void **libs = realloc(lk->libs, (lk->nlibs + 1) * sizeof *libs);
+    if (!libs)
+        return ej__fail(&lk->err, EJ_NOMEM, "out of memory adding library %s", lib);
+    lk->libs = libs;
+    void *h = dlopen(lib, RTLD_NOW | RTLD_GLOBAL);
+    if (!h)
+        return ej__fail(&lk->err, EJ_NOTFOUND, "cannot load library %s: %s", lib, dlerror());
+    lk->libs[lk->nlibs++] = h;
+    return EJ_OK;
+}
+
+EJ_API ej_status ej_linker_set_resolver(ej_linker *lk, ej_resolver_fn fn, void *ctx)
+{
+    if (!lk)
+        return EJ_INVAL;
+    lk->resolver = fn;
+    lk->resolver_ctx = ctx;
+    return EJ_OK;
+}
+
+EJ_API ej_status ej_linker_set_base(ej_linker *lk, uint64_t base)
+{
+    if (!lk)
+        return EJ_INVAL;
+    if (base == 0 || base % ej__page_size())
+        return ej__fail(&lk->err, EJ_INVAL, "link-only base 0x%llx is zero or not page aligned",
+                        (unsigned long long)base);
+    lk->fake_base = base;
+    return EJ_OK;
+}

@@ -1,0 +1,145 @@
+/* The link driver's state: the linker handle, resolved symbols, and the
+ * plan (GOT, stubs, placement, layout) computed before memory is reserved.
+ * The stages, in order, each in its own file:
+ *   comdat.c   — keep one copy of each COMDAT group
+ *   resolve.c  — bind every symbol reference to one definition
+ *   scan.c     — count GOT slots and stubs, collect placement constraints
+ *   layout.c   — assign each section an offset in the image
+ *   relocate.c — copy contents, apply relocations, fill GOT and stubs
+ *   link.c     — the driver: reserve, run the stages, publish, unwind
+ */
+#ifndef EJ_LINK_LINKER_H
+#define EJ_LINK_LINKER_H
+
+#include "codemem/codemem.h"
+#include "elf/object.h"
+
+enum ej__sym_kind {
+    EJ_SK_UNDEF,     /* not (yet) defined anywhere */
+    EJ_SK_SECTION,   /* defined in a loaded section of an object */
+    EJ_SK_ABS,       /* SHN_ABS */
+    EJ_SK_COMMON,    /* SHN_COMMON, allocated in .bss by layout */
+    EJ_SK_HOST,      /* resolver, library or host process */
+    EJ_SK_IMAGE,     /* synthesised inside the image (GOT, __dso_handle, __start_X) */
+    EJ_SK_DISCARDED, /* defined in a discarded COMDAT member */
+};
+
+/* Synthetic symbols the loader defines, as crt files and the static part
+ * of libc would for a normal link. */
+enum ej__synth {
+    EJ_SYN_NONE,
+    EJ_SYN_GOT,          /* _GLOBAL_OFFSET_TABLE_ */
+    EJ_SYN_DSO_HANDLE,   /* __dso_handle: one per module */
+    EJ_SYN_SEC_START,    /* __start_SEC */
+    EJ_SYN_SEC_STOP,     /* __stop_SEC */
+};
+
+typedef struct ej__sym {
+    const char *name;
+    uint64_t value;      /* final address once laid out */
+    uint64_t size;
+    ej__object *obj;     /* defining object (SECTION, COMMON, ABS) */
+    ej__object *ref_obj; /* first object referring to it, for messages */
+    uint32_t shndx;      /* defining section in OBJ */
+    uint32_t got;        /* GOT slot index + 1, 0 when none */
+    uint32_t stub;       /* stub index + 1, 0 when none */
+    uint32_t hash;
+    uint64_t align;      /* COMMON: alignment */
+    uint8_t kind;        /* enum ej__sym_kind */
+    uint8_t bind, type, vis;
+    uint8_t strong_ref;  /* some reference is not weak */
+    uint8_t host_func;   /* a HOST address known to be code */
+    uint8_t synth;       /* enum ej__synth */
+    uint8_t is_global;
+} ej__sym;
+
+/* Global symbol table: open addressing over pooled entries. */
+typedef struct ej__symtab {
+    ej__sym **slots;
+    size_t cap, count;
+    struct ej__sym_pool *pool;
+} ej__symtab;
+
+ej_status ej__symtab_init(ej__symtab *t, size_t expected);
+void ej__symtab_free(ej__symtab *t);
+uint32_t ej__sym_hash(const char *name);
+/* Finds NAME, or inserts a new UNDEF entry when CREATE; NULL when absent or
+ * out of memory (*OOM set). */
+ej__sym *ej__symtab_get(ej__symtab *t, const char *name, uint32_t hash,
+                        int create, int *oom);
+
+enum { EJ_CLS_TEXT, EJ_CLS_RODATA, EJ_CLS_DATA, EJ_CLS_BSS, EJ_CLS_COUNT };
+
+typedef struct ej__secgroup {
+    const char *name;
+    uint64_t start, end; /* offsets in the image */
+} ej__secgroup;
+
+typedef struct ej__plan {
+    ej__sym **got_syms;  /* in slot order */
+    size_t ngot;
+    ej__sym **stub_syms; /* in stub order */
+    size_t nstub;
+    int need_got;        /* a GOT must exist, even empty */
+    /* Placement: where the image may go. */
+    uint64_t win_lo, win_hi;     /* bounds for any image byte (inclusive lo, exclusive hi) */
+    char why_lo[320], why_hi[320]; /* what set each bound, for messages */
+    uint64_t pref_lo, pref_hi;   /* preferred bounds (reach host code without stubs) */
+    int has_pref;
+    /* Layout. */
+    uint64_t cls_off[EJ_CLS_COUNT], cls_size[EJ_CLS_COUNT];
+    uint64_t max_align;
+    uint64_t stub_off, got_off, dso_off;
+    uint64_t image_size;
+    /* Sections whose names are C identifiers, grouped for __start_/__stop_. */
+    struct ej__secgroup *groups;
+    size_t ngroups;
+} ej__plan;
+
+struct ej_linker {
+    ej__err err;
+    ej__object **objs;
+    size_t nobjs, objs_cap;
+    const ej__arch *arch;
+    ej_resolver_fn resolver;
+    void *resolver_ctx;
+    void **libs;
+    size_t nlibs;
+    uint64_t fake_base;  /* link-only when nonzero */
+    int linked;
+    ej__symtab globals;
+    ej__sym **commons;   /* COMMON definitions to allocate */
+    size_t ncommons;
+    ej__plan plan;
+};
+
+/* Stages (see the file comment). */
+ej_status ej__comdat_select(ej_linker *lk);
+/* Sets each section's layout class (after COMDAT selection). */
+void ej__select_sections(ej_linker *lk);
+ej_status ej__resolve_symbols(ej_linker *lk);
+ej_status ej__scan_relocs(ej_linker *lk);
+ej_status ej__layout(ej_linker *lk, size_t page);
+void ej__assign_addresses(ej_linker *lk, uint64_t vbase);
+ej_status ej__relocate(ej_linker *lk, uint8_t *wbase, uint64_t vbase);
+
+/* True when section I of OBJ is loaded into the image. */
+static inline int ej__sec_loaded(const ej__object *obj, size_t i)
+{
+    return obj->sec[i].cls >= 0;
+}
+
+/* The layout class of an allocated section, or -1 when not loaded. */
+int ej__section_class(const ej__section *s);
+
+/* Describes where relocation K of rela section R of OBJ lives, as
+ * "obj: .text+0x1c", for messages. */
+void ej__site_name(const ej__object *obj, size_t rsec, const Elf64_Rela *r,
+                   char *buf, size_t len);
+
+/* Host lookups (builtins.c): the address of NAME through the resolver,
+ * the -l libraries, the host process and libm, or of a loader shim. */
+void *ej__host_lookup(ej_linker *lk, const char *name);
+int ej__host_is_function(const void *addr);
+
+#endif /* EJ_LINK_LINKER_H */

@@ -1,0 +1,52 @@
+/* Module accessors and unloading. */
+#include <dlfcn.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "link/module.h"
+#include "runtime/registry.h"
+
+typedef void (*cxa_finalize_fn)(void *);
+
+EJ_API ej_status ej_module_read(ej_module *m, uint64_t addr, void *buf, size_t len)
+{
+    if (!m || (!buf && len))
+        return m ? ej__fail(&m->err, EJ_INVAL, "ej_module_read: NULL argument") : EJ_INVAL;
+    if (addr < m->vbase || addr - m->vbase > m->size || len > m->size - (addr - m->vbase))
+        return ej__fail(&m->err, EJ_RANGE, "0x%llx+%zu is outside the image [0x%llx, 0x%llx)",
+                        (unsigned long long)addr, len, (unsigned long long)m->vbase,
+                        (unsigned long long)(m->vbase + m->size));
+    memcpy(buf, m->mem.w + (addr - m->vbase), len);
+    return EJ_OK;
+}
+
+EJ_API void ej_module_range(const ej_module *m, uint64_t *start, uint64_t *end)
+{
+    if (start)
+        *start = m ? m->vbase : 0;
+    if (end)
+        *end = m ? m->vbase + m->size : 0;
+}
+
+EJ_API const char *ej_module_errmsg(const ej_module *m)
+{
+    return m ? m->err.msg : "";
+}
+
+/* Unloading undoes the link in reverse: destructors (and every handler
+ * registered against this module's __dso_handle), registry, mapping. */
+EJ_API void ej_module_free(ej_module *m)
+{
+    if (!m)
+        return;
+    if (m->initialized) {
+        cxa_finalize_fn fin = (cxa_finalize_fn)dlsym(RTLD_DEFAULT, "__cxa_finalize");
+        if (fin)
+            fin(m->dso_handle);
+    }
+    if (m->registered)
+        ej__registry_remove(m);
+    ej__codemem_release(&m->mem);
+    ej__module_free_tables(m);
+    free(m);
+}

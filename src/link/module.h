@@ -1,0 +1,51 @@
+/* A linked module: its code memory, exported symbols, constructor and
+ * destructor lists, and registrations. */
+#ifndef EJ_LINK_MODULE_H
+#define EJ_LINK_MODULE_H
+
+#include "codemem/codemem.h"
+#include "link/linker.h"
+
+typedef struct ej__export {
+    uint64_t addr;
+    uint32_t hash;
+    uint32_t name;   /* offset in names, UINT32_MAX for an empty slot */
+} ej__export;
+
+/* One input array of function pointers (.init_array.N, .ctors, ...). */
+typedef struct ej__fnarray {
+    uint64_t addr;   /* address of the first pointer */
+    uint64_t count;
+    uint32_t prio;   /* lower runs first */
+    uint32_t order;  /* input order, for a stable sort */
+    uint8_t reverse; /* .ctors/.dtors run back to front */
+} ej__fnarray;
+
+typedef struct ej__fnlist {
+    ej__fnarray *a;
+    size_t n;
+} ej__fnlist;
+
+struct ej_module {
+    ej__err err;
+    ej__codemem mem;
+    uint64_t vbase, size;
+    char *names;
+    ej__export *exports; /* open-addressing table */
+    size_t export_cap;
+    ej__fnlist preinit, init, fini;
+    void *dso_handle;    /* address of this module's __dso_handle */
+    int initialized;
+    int registered;
+};
+
+/* Builds M's export table from the linker's global symbols. */
+ej_status ej__module_exports(ej_module *m, const ej_linker *lk, ej__err *err);
+
+/* Collects M's constructor and destructor arrays from the laid-out
+ * sections, sorted in the order they run. */
+ej_status ej__module_initfini(ej_module *m, const ej_linker *lk, ej__err *err);
+
+void ej__module_free_tables(ej_module *m);
+
+#endif

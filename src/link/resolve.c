@@ -1,0 +1,211 @@
+/* Symbol resolution: every symbol reference of every object is bound to
+ * one definition — in an object, synthesised by the loader, or found in
+ * the host (resolver, -l libraries, the process, libm).  Locals stay local
+ * to their object; same-named statics in several objects never meet. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "link/linker.h"
+#include "link/synth.h"
+
+static int is_defined_kind(uint8_t kind)
+{
+    return kind == EJ_SK_SECTION || kind == EJ_SK_ABS || kind == EJ_SK_COMMON;
+}
+
+/* Fills a symbol entry from definition I of OBJ. */
+static void take_definition(ej__sym *e, ej__object *obj, size_t i)
+{
+    const Elf64_Sym *s = &obj->syms[i];
+    uint32_t shndx = ej__object_sym_shndx(obj, i);
+    e->obj = obj;
+    e->shndx = shndx;
+    e->bind = ELF64_ST_BIND(s->st_info);
+    e->type = ELF64_ST_TYPE(s->st_info);
+    e->size = s->st_size;
+    e->value = s->st_value;
+    if (shndx == SHN_ABS)
+        e->kind = EJ_SK_ABS;
+    else if (shndx == SHN_COMMON) {
+        e->kind = EJ_SK_COMMON;
+        e->align = s->st_value ? s->st_value : 1;
+    } else
+        e->kind = EJ_SK_SECTION;
+}
+
+static ej_status duplicate(ej_linker *lk, const ej__sym *e, const ej__object *obj,
+                           size_t i)
+{
+    uint32_t shndx = ej__object_sym_shndx(obj, i);
+    return ej__fail(&lk->err, EJ_DUPLICATE,
+                    "duplicate definition of '%s': in %s (%s) and in %s (%s)",
+                    e->name, e->obj->name,
+                    e->shndx < e->obj->shnum ? e->obj->sec[e->shndx].name : "ABS",
+                    obj->name, shndx < obj->shnum ? obj->sec[shndx].name : "ABS");
+}
+
+/* Merges definition I of OBJ into global E following the usual rules:
+ * strong beats weak and common, common beats weak, two commons take the
+ * larger size and alignment, two strong definitions are an error (except
+ * STB_GNU_UNIQUE, where the first wins). */
+static ej_status merge_definition(ej_linker *lk, ej__sym *e, ej__object *obj, size_t i)
+{
+    const Elf64_Sym *s = &obj->syms[i];
+    unsigned bind = ELF64_ST_BIND(s->st_info);
+    int is_common = ej__object_sym_shndx(obj, i) == SHN_COMMON;
+    if (!is_defined_kind(e->kind)) {
+        take_definition(e, obj, i);
+        return EJ_OK;
+    }
+    if (is_common) {
+        if (e->kind == EJ_SK_COMMON) {
+            uint64_t align = s->st_value ? s->st_value : 1;
+            e->size = s->st_size > e->size ? s->st_size : e->size;
+            e->align = align > e->align ? align : e->align;
+        } else if (e->bind == STB_WEAK) {
+            take_definition(e, obj, i);
+        }
+        return EJ_OK;
+    }
+    if (bind == STB_WEAK)
+        return EJ_OK;
+    if (e->kind == EJ_SK_COMMON || e->bind == STB_WEAK) {
+        take_definition(e, obj, i);
+        return EJ_OK;
+    }
+    if (bind == STB_GNU_UNIQUE && e->bind == STB_GNU_UNIQUE)
+        return EJ_OK;
+    return duplicate(lk, e, obj, i);
+}
+
+static void note_reference(ej__sym *e, ej__object *obj, unsigned bind)
+{
+    if (!e->ref_obj)
+        e->ref_obj = obj;
+    if (bind != STB_WEAK)
+        e->strong_ref = 1;
+}
+
+static ej_status bind_global(ej_linker *lk, ej__object *obj, size_t i)
+{
+    const Elf64_Sym *s = &obj->syms[i];
+    const char *name = obj->strtab + s->st_name;
+    uint32_t shndx = ej__object_sym_shndx(obj, i);
+    int oom = 0;
+    ej__sym *e = ej__symtab_get(&lk->globals, name, ej__sym_hash(name), 1, &oom);
+    if (!e)
+        return ej__fail(&lk->err, EJ_NOMEM, "%s: out of memory binding '%s'", obj->name, name);
+    obj->symp[i] = e;
+    unsigned vis = ELF64_ST_VISIBILITY(s->st_other);
+    if (vis == STV_HIDDEN || vis == STV_INTERNAL)
+        e->vis = STV_HIDDEN;
+    else if (vis == STV_PROTECTED && e->vis == STV_DEFAULT)
+        e->vis = STV_PROTECTED;
+    /* A definition in a discarded COMDAT member is a reference to the copy
+     * that was kept. */
+    int discarded = shndx < obj->shnum && shndx != SHN_UNDEF && obj->sec[shndx].discarded;
+    if (shndx == SHN_UNDEF || discarded) {
+        note_reference(e, obj, ELF64_ST_BIND(s->st_info));
+        return EJ_OK;
+    }
+    return merge_definition(lk, e, obj, i);
+}
+
+static void bind_local(ej__object *obj, size_t i, ej__sym *l)
+{
+    take_definition(l, obj, i);
+    l->name = ej__object_sym_name(obj, i);
+    l->ref_obj = obj;
+    if (l->kind == EJ_SK_SECTION && obj->sec[l->shndx].discarded)
+        l->kind = EJ_SK_DISCARDED;
+    else if (ej__object_sym_shndx(obj, i) == SHN_UNDEF)
+        l->kind = EJ_SK_UNDEF;
+    obj->symp[i] = l;
+}
+
+static ej_status bind_object(ej_linker *lk, ej__object *obj)
+{
+    size_t nlocal = 0;
+    for (size_t i = 0; i < obj->nsyms; i++)
+        nlocal += ELF64_ST_BIND(obj->syms[i].st_info) == STB_LOCAL;
+    obj->symp = calloc(obj->nsyms ? obj->nsyms : 1, sizeof *obj->symp);
+    obj->locals = calloc(nlocal ? nlocal : 1, sizeof *obj->locals);
+    if (!obj->symp || !obj->locals)
+        return ej__fail(&lk->err, EJ_NOMEM, "%s: out of memory for %zu symbols",
+                        obj->name, obj->nsyms);
+    /* Symbol 0 stands for "no symbol": symp[0] stays NULL. */
+    for (size_t i = 1, l = 0; i < obj->nsyms; i++) {
+        ej_status st;
+        if (ELF64_ST_BIND(obj->syms[i].st_info) == STB_LOCAL)
+            bind_local(obj, i, &obj->locals[l++]);
+        else if ((st = bind_global(lk, obj, i)) != EJ_OK)
+            return st;
+    }
+    return EJ_OK;
+}
+
+/* The first place OBJ refers to E, as "obj: .text+0x1c", for messages. */
+static void first_reference(const ej__sym *e, char *buf, size_t len)
+{
+    const ej__object *obj = e->ref_obj;
+    snprintf(buf, len, "%s", obj ? obj->name : "?");
+    if (!obj)
+        return;
+    for (size_t r = 1; r < obj->shnum; r++) {
+        if (obj->sec[r].shdr.sh_type != SHT_RELA || !ej__sec_loaded(obj, obj->sec[r].shdr.sh_info))
+            continue;
+        size_t n;
+        const Elf64_Rela *rel = ej__object_relas(obj, r, &n);
+        for (size_t k = 0; k < n; k++)
+            if (obj->symp[ELF64_R_SYM(rel[k].r_info)] == e) {
+                ej__site_name(obj, r, &rel[k], buf, len);
+                return;
+            }
+    }
+}
+
+static ej_status resolve_undefined(ej_linker *lk, ej__sym *e)
+{
+    if (ej__synth_bind(lk, e))
+        return EJ_OK;
+    void *addr = ej__host_lookup(lk, e->name);
+    if (addr) {
+        e->kind = EJ_SK_HOST;
+        e->value = (uintptr_t)addr;
+        return EJ_OK;
+    }
+    if (!e->strong_ref) {
+        /* An undefined weak symbol is zero. */
+        e->kind = EJ_SK_ABS;
+        e->value = 0;
+        return EJ_OK;
+    }
+    char where[512];
+    first_reference(e, where, sizeof where);
+    return ej__fail(&lk->err, EJ_UNDEFINED, "%s: undefined symbol '%s'", where, e->name);
+}
+
+ej_status ej__resolve_symbols(ej_linker *lk)
+{
+    size_t expected = 0;
+    ej_status st;
+    for (size_t o = 0; o < lk->nobjs; o++)
+        expected += lk->objs[o]->nsyms - lk->objs[o]->first_global;
+    if (ej__symtab_init(&lk->globals, expected) != EJ_OK)
+        return ej__fail(&lk->err, EJ_NOMEM, "out of memory for the symbol table");
+    for (size_t o = 0; o < lk->nobjs; o++)
+        if ((st = bind_object(lk, lk->objs[o])) != EJ_OK)
+            return st;
+    /* In object order, so the first undefined symbol reported is the
+     * first one a reader of the inputs would meet. */
+    for (size_t o = 0; o < lk->nobjs; o++) {
+        ej__object *obj = lk->objs[o];
+        for (size_t i = 1; i < obj->nsyms; i++) {
+            ej__sym *e = obj->symp[i];
+            if (e->is_global && e->kind == EJ_SK_UNDEF && (st = resolve_undefined(lk, e)) != EJ_OK)
+                return st;
+        }
+    }
+    return EJ_OK;
+}

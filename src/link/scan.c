@@ -1,0 +1,177 @@
+/* The scan stage: one pass over the relocations of every loaded section,
+ * before layout, to count GOT slots and stubs (each symbol gets at most one
+ * of each) and to collect where the image may be placed. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "link/linker.h"
+
+#define GIB2 ((uint64_t)1 << 31)
+/* Slack for addends and for the image's own extent inside the window. */
+#define MARGIN ((uint64_t)1 << 20)
+
+void ej__site_name(const ej__object *obj, size_t rsec, const Elf64_Rela *r,
+                   char *buf, size_t len)
+{
+    const ej__section *t = &obj->sec[obj->sec[rsec].shdr.sh_info];
+    snprintf(buf, len, "%s: %s+0x%llx", obj->name, t->name,
+             (unsigned long long)r->r_offset);
+}
+
+static int push_sym(ej__sym ***arr, size_t *n, ej__sym *s)
+{
+    if ((*n & (*n - 1)) == 0) { /* grow at powers of two */
+        ej__sym **a = realloc(*arr, (*n ? *n * 2 : 8) * sizeof **arr);
+        if (!a)
+            return -1;
+        *arr = a;
+    }
+    (*arr)[(*n)++] = s;
+    return 0;
+}
+
+static int is_external(const ej__sym *s)
+{
+    return s->kind == EJ_SK_HOST || s->kind == EJ_SK_ABS;
+}
+
+static int in_image(const ej__sym *s)
+{
+    return s->kind == EJ_SK_SECTION || s->kind == EJ_SK_COMMON || s->kind == EJ_SK_IMAGE;
+}
+
+/* A reference that must reach S with 32 bits PC-relative: every image byte
+ * within +/-2 GiB of it. */
+static void need_near(ej__plan *p, const ej__sym *s, const char *site, const char *type)
+{
+    uint64_t lo = s->value > GIB2 - MARGIN ? s->value - (GIB2 - MARGIN) : 0;
+    uint64_t hi = s->value + (GIB2 - MARGIN);
+    if (lo > p->win_lo) {
+        p->win_lo = lo;
+        snprintf(p->why_lo, sizeof p->why_lo, "%s: %s against '%s' at 0x%llx (+/-2 GiB)",
+                 site, type, s->name, (unsigned long long)s->value);
+    }
+    if (hi < p->win_hi) {
+        p->win_hi = hi;
+        snprintf(p->why_hi, sizeof p->why_hi, "%s: %s against '%s' at 0x%llx (+/-2 GiB)",
+                 site, type, s->name, (unsigned long long)s->value);
+    }
+}
+
+static void need_low(ej__plan *p, uint64_t limit, const char *site, const char *type)
+{
+    if (limit < p->win_hi) {
+        p->win_hi = limit;
+        snprintf(p->why_hi, sizeof p->why_hi, "%s: %s needs the image below %s",
+                 site, type, limit == GIB2 ? "2 GiB" : "4 GiB");
+    }
+}
+
+static void prefer_near(ej__plan *p, const ej__sym *s)
+{
+    uint64_t lo = s->value > GIB2 - MARGIN ? s->value - (GIB2 - MARGIN) : 0;
+    uint64_t hi = s->value + (GIB2 - MARGIN);
+    if (!p->has_pref) {
+        p->pref_lo = lo;
+        p->pref_hi = hi;
+        p->has_pref = 1;
+        return;
+    }
+    /* Keep the preference only while one window can reach every target. */
+    uint64_t nlo = lo > p->pref_lo ? lo : p->pref_lo;
+    uint64_t nhi = hi < p->pref_hi ? hi : p->pref_hi;
+    if (nlo + MARGIN < nhi) {
+        p->pref_lo = nlo;
+        p->pref_hi = nhi;
+    }
+}
+
+static ej_status unsupported(ej_linker *lk, const char *site, const ej__reloc_info *info,
+                             const ej__sym *s, const char *why)
+{
+    return ej__fail(&lk->err, EJ_UNSUPPORTED, "%s: %s against '%s': %s", site,
+                    info->name, s->name, why);
+}
+
+/* Whether a branch to S may go through a stub. */
+static int stub_allowed(ej__sym *s, unsigned needs)
+{
+    if (!is_external(s))
+        return 0;
+    if (needs & EJ_RN_CALL)
+        return 1;
+    if ((needs & EJ_RN_PCREL32) && s->kind == EJ_SK_HOST) {
+        if (!s->host_func)
+            s->host_func = ej__host_is_function((const void *)(uintptr_t)s->value) ? 1 : 2;
+        return s->host_func == 1;
+    }
+    return 0;
+}
+
+static ej_status scan_one(ej_linker *lk, ej__object *obj, size_t r, const Elf64_Rela *rel)
+{
+    ej__plan *p = &lk->plan;
+    uint32_t type = (uint32_t)ELF64_R_TYPE(rel->r_info);
+    const ej__reloc_info *info = obj->arch->info(type);
+    ej__sym *s = obj->symp[ELF64_R_SYM(rel->r_info)];
+    char site[512];
+    unsigned needs = info->needs;
+    if (!s) /* symbol 0: no symbol, S = 0 */
+        return EJ_OK;
+    if ((needs & (EJ_RN_TLS | EJ_RN_DYNAMIC)) || s->type == STT_TLS) {
+        ej__site_name(obj, r, rel, site, sizeof site);
+        return unsupported(lk, site, info, s, (needs & EJ_RN_DYNAMIC)
+                           ? "a dynamic relocation is not valid in a relocatable object"
+                           : "thread-local storage is not supported yet");
+    }
+    if (s->kind == EJ_SK_UNDEF) {
+        ej__site_name(obj, r, rel, site, sizeof site);
+        return ej__fail(&lk->err, EJ_UNDEFINED, "%s: undefined local symbol '%s'", site, s->name);
+    }
+    if (needs & EJ_RN_GOTBASE)
+        p->need_got = 1;
+    int stub = stub_allowed(s, needs);
+    if (((needs & EJ_RN_GOT) || stub) && !s->got) {
+        if (push_sym(&p->got_syms, &p->ngot, s) != 0)
+            return ej__fail(&lk->err, EJ_NOMEM, "out of memory counting GOT slots");
+        s->got = (uint32_t)p->ngot;
+    }
+    if (stub && !s->stub) {
+        if (push_sym(&p->stub_syms, &p->nstub, s) != 0)
+            return ej__fail(&lk->err, EJ_NOMEM, "out of memory counting stubs");
+        s->stub = (uint32_t)p->nstub;
+    }
+    if (s->kind == EJ_SK_HOST && (needs & EJ_RN_PCREL32)) {
+        ej__site_name(obj, r, rel, site, sizeof site);
+        if (stub)
+            prefer_near(p, s);
+        else
+            need_near(p, s, site, info->name);
+    }
+    if ((needs & (EJ_RN_ABS32 | EJ_RN_ABS32S)) && in_image(s)) {
+        ej__site_name(obj, r, rel, site, sizeof site);
+        need_low(p, (needs & EJ_RN_ABS32S) ? GIB2 : GIB2 * 2, site, info->name);
+    }
+    return EJ_OK;
+}
+
+ej_status ej__scan_relocs(ej_linker *lk)
+{
+    lk->plan.win_lo = 0;
+    lk->plan.win_hi = UINT64_MAX;
+    for (size_t o = 0; o < lk->nobjs; o++) {
+        ej__object *obj = lk->objs[o];
+        for (size_t r = 1; r < obj->shnum; r++) {
+            if (obj->sec[r].shdr.sh_type != SHT_RELA || !ej__sec_loaded(obj, obj->sec[r].shdr.sh_info))
+                continue;
+            size_t n;
+            const Elf64_Rela *rel = ej__object_relas(obj, r, &n);
+            for (size_t k = 0; k < n; k++) {
+                ej_status st = scan_one(lk, obj, r, &rel[k]);
+                if (st != EJ_OK)
+                    return st;
+            }
+        }
+    }
+    return EJ_OK;
+}

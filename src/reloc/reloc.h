@@ -1,0 +1,102 @@
+/* The per-architecture relocation interface.
+ *
+ * Generic code (src/link) never names an architecture's relocation types:
+ * it asks the backend for a type's description (how many bytes it touches,
+ * whether it needs a GOT slot, a stub, the GOT base, or an image that can be
+ * reached with 32 bits) and calls the backend to apply it.  Each backend is
+ * one file, src/reloc/<arch>.c, whose tables are generated from one list
+ * (<arch>_relocs.def) so names, validity and handlers cannot drift.
+ *
+ * All backends are compiled on every host: a link-only link (fake base
+ * address, nothing executed) works for any machine.
+ */
+#ifndef EJ_RELOC_H
+#define EJ_RELOC_H
+
+#include <stdint.h>
+
+#include "common/common.h"
+
+/* What a relocation type asks of the generic linker (ej__reloc_info.needs). */
+enum {
+    EJ_RN_GOT = 1 << 0,     /* the symbol needs a GOT slot holding S */
+    EJ_RN_CALL = 1 << 1,    /* a call or jump: may go through a stub when the target is far */
+    EJ_RN_GOTBASE = 1 << 2, /* uses the GOT's address */
+    EJ_RN_PCREL32 = 1 << 3, /* PC-relative, +/-2 GiB: near a host target, or a stub when the
+                             * target is known to be a function */
+    EJ_RN_ABS32 = 1 << 4,   /* absolute, 32 bits: the image must sit low in memory */
+    EJ_RN_ABS32S = 1 << 5,  /* as ABS32, signed: below 2 GiB */
+    EJ_RN_TLS = 1 << 6,     /* thread-local storage: not supported yet */
+    EJ_RN_DYNAMIC = 1 << 7, /* only valid in linked images, never in ET_REL */
+};
+
+typedef struct ej__reloc_info {
+    const char *name;  /* "R_X86_64_PC32" */
+    uint8_t width;     /* bytes read and written at r_offset */
+    uint8_t needs;     /* EJ_RN_* */
+} ej__reloc_info;
+
+/* One relocation to apply.  Addresses are virtual (where the image runs);
+ * LOC is where the bytes are written (the same place unless link-only or
+ * dual-mapped). */
+typedef struct ej__reloc_site {
+    uint32_t type;
+    uint8_t *loc;
+    uint64_t P;   /* address of the place */
+    uint64_t S;   /* symbol value */
+    int64_t A;    /* addend */
+    uint64_t Z;   /* symbol size */
+    uint64_t G;   /* address of the symbol's GOT slot, 0 when none */
+    uint64_t GOT; /* address of the GOT, 0 when there is none */
+    uint64_t L;   /* address of the symbol's stub, 0 when none */
+} ej__reloc_site;
+
+/* Filled by a handler that fails, for the error message. */
+typedef struct ej__reloc_fail {
+    const char *why;   /* "out of range", "misaligned", ... */
+    uint64_t value;    /* the value that did not fit */
+    int64_t min, max;  /* the range it had to fit (when why is a range) */
+    int has_range;
+} ej__reloc_fail;
+
+typedef ej_status (*ej__reloc_apply_fn)(const ej__reloc_site *s,
+                                        ej__reloc_fail *fail);
+
+typedef struct ej__arch {
+    const char *name;
+    uint16_t machine;       /* EM_* */
+    /* Description of TYPE, or NULL when the type is unknown. */
+    const ej__reloc_info *(*info)(uint32_t type);
+    /* Applies one relocation; checks range before writing anything. */
+    ej__reloc_apply_fn apply;
+    uint32_t got_entry_size;
+    uint32_t stub_size;
+    uint32_t stub_align;
+    /* Writes a stub at W (running at STUB) that jumps to the address held
+     * in the GOT slot at SLOT. */
+    void (*write_stub)(uint8_t *w, uint64_t stub, uint64_t slot);
+} ej__arch;
+
+/* The backend for ELF machine MACHINE, or NULL. */
+const ej__arch *ej__arch_for_machine(uint16_t machine);
+
+extern const ej__arch ej__arch_x86_64;
+
+/* Helpers for handlers: range checks and little-endian access. */
+static inline int ej__fits_signed(int64_t v, unsigned bits)
+{
+    int64_t lim = (int64_t)1 << (bits - 1);
+    return v >= -lim && v < lim;
+}
+static inline int ej__fits_unsigned(uint64_t v, unsigned bits)
+{
+    return bits >= 64 || v < ((uint64_t)1 << bits);
+}
+ej_status ej__reloc_range_fail(ej__reloc_fail *f, uint64_t value,
+                               int64_t min, int64_t max);
+void ej__put16(uint8_t *p, uint16_t v);
+void ej__put32(uint8_t *p, uint32_t v);
+void ej__put64(uint8_t *p, uint64_t v);
+uint32_t ej__get32(const uint8_t *p);
+
+#endif /* EJ_RELOC_H */

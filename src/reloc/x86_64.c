@@ -1,0 +1,208 @@
+/* x86_64 relocation backend.  The tables come from x86_64_relocs.def; each
+ * handler computes its psABI formula, checks that the result fits its field
+ * and only then writes it. */
+#include <elf.h>
+
+#include "reloc/reloc.h"
+
+/* 32-bit field, signed: the shared tail of every 32-bit PC-relative or
+ * signed handler. */
+static ej_status put_s32(const ej__reloc_site *s, ej__reloc_fail *f, int64_t v)
+{
+    if (!ej__fits_signed(v, 32))
+        return ej__reloc_range_fail(f, (uint64_t)v, INT32_MIN, INT32_MAX);
+    ej__put32(s->loc, (uint32_t)v);
+    return EJ_OK;
+}
+
+static ej_status h_none(const ej__reloc_site *s, ej__reloc_fail *f)
+{
+    (void)s;
+    (void)f;
+    return EJ_OK;
+}
+
+static ej_status h_abs64(const ej__reloc_site *s, ej__reloc_fail *f)
+{
+    ej__put64(s->loc, s->S + (uint64_t)s->A);
+    return EJ_OK;
+}
+
+static ej_status h_abs32(const ej__reloc_site *s, ej__reloc_fail *f)
+{
+    uint64_t v = s->S + (uint64_t)s->A;
+    if (!ej__fits_unsigned(v, 32))
+        return ej__reloc_range_fail(f, v, 0, UINT32_MAX);
+    ej__put32(s->loc, (uint32_t)v);
+    return EJ_OK;
+}
+
+static ej_status h_abs32s(const ej__reloc_site *s, ej__reloc_fail *f)
+{
+    return put_s32(s, f, (int64_t)(s->S + (uint64_t)s->A));
+}
+
+/* 16- and 8-bit absolute fields accept either a signed or an unsigned
+ * reading of the value, as GNU ld does. */
+static ej_status h_abs16(const ej__reloc_site *s, ej__reloc_fail *f)
+{
+    int64_t v = (int64_t)(s->S + (uint64_t)s->A);
+    if (v < INT16_MIN || v > UINT16_MAX)
+        return ej__reloc_range_fail(f, (uint64_t)v, INT16_MIN, UINT16_MAX);
+    ej__put16(s->loc, (uint16_t)v);
+    return EJ_OK;
+}
+
+static ej_status h_abs8(const ej__reloc_site *s, ej__reloc_fail *f)
+{
+    int64_t v = (int64_t)(s->S + (uint64_t)s->A);
+    if (v < INT8_MIN || v > UINT8_MAX)
+        return ej__reloc_range_fail(f, (uint64_t)v, INT8_MIN, UINT8_MAX);
+    *s->loc = (uint8_t)v;
+    return EJ_OK;
+}
+
+/* PC32 and PLT32: direct when the target is within +/-2 GiB; otherwise
+ * through the symbol's stub, which the generic linker allocated for calls
+ * and for known functions outside the image. */
+static ej_status h_pc32(const ej__reloc_site *s, ej__reloc_fail *f)
+{
+    int64_t v = (int64_t)(s->S + (uint64_t)s->A - s->P);
+    if (!ej__fits_signed(v, 32) && s->L)
+        v = (int64_t)(s->L + (uint64_t)s->A - s->P);
+    return put_s32(s, f, v);
+}
+
+static ej_status h_pc16(const ej__reloc_site *s, ej__reloc_fail *f)
+{
+    int64_t v = (int64_t)(s->S + (uint64_t)s->A - s->P);
+    if (!ej__fits_signed(v, 16))
+        return ej__reloc_range_fail(f, (uint64_t)v, INT16_MIN, INT16_MAX);
+    ej__put16(s->loc, (uint16_t)v);
+    return EJ_OK;
+}
+
+static ej_status h_pc8(const ej__reloc_site *s, ej__reloc_fail *f)
+{
+    int64_t v = (int64_t)(s->S + (uint64_t)s->A - s->P);
+    if (!ej__fits_signed(v, 8))
+        return ej__reloc_range_fail(f, (uint64_t)v, INT8_MIN, INT8_MAX);
+    *s->loc = (uint8_t)v;
+    return EJ_OK;
+}
+
+static ej_status h_pc64(const ej__reloc_site *s, ej__reloc_fail *f)
+{
+    ej__put64(s->loc, s->S + (uint64_t)s->A - s->P);
+    return EJ_OK;
+}
+
+static ej_status h_got32(const ej__reloc_site *s, ej__reloc_fail *f)
+{
+    return put_s32(s, f, (int64_t)(s->G - s->GOT + (uint64_t)s->A));
+}
+
+static ej_status h_gotpcrel(const ej__reloc_site *s, ej__reloc_fail *f)
+{
+    return put_s32(s, f, (int64_t)(s->G + (uint64_t)s->A - s->P));
+}
+
+static ej_status h_gotpcrel64(const ej__reloc_site *s, ej__reloc_fail *f)
+{
+    ej__put64(s->loc, s->G + (uint64_t)s->A - s->P);
+    return EJ_OK;
+}
+
+static ej_status h_gotoff64(const ej__reloc_site *s, ej__reloc_fail *f)
+{
+    ej__put64(s->loc, s->S + (uint64_t)s->A - s->GOT);
+    return EJ_OK;
+}
+
+static ej_status h_gotpc32(const ej__reloc_site *s, ej__reloc_fail *f)
+{
+    return put_s32(s, f, (int64_t)(s->GOT + (uint64_t)s->A - s->P));
+}
+
+static ej_status h_got64(const ej__reloc_site *s, ej__reloc_fail *f)
+{
+    ej__put64(s->loc, s->G - s->GOT + (uint64_t)s->A);
+    return EJ_OK;
+}
+
+static ej_status h_gotpc64(const ej__reloc_site *s, ej__reloc_fail *f)
+{
+    ej__put64(s->loc, s->GOT + (uint64_t)s->A - s->P);
+    return EJ_OK;
+}
+
+/* A symbol defined in the image is its own PLT entry. */
+static ej_status h_pltoff64(const ej__reloc_site *s, ej__reloc_fail *f)
+{
+    uint64_t target = s->L ? s->L : s->S;
+    ej__put64(s->loc, target - s->GOT + (uint64_t)s->A);
+    return EJ_OK;
+}
+
+static ej_status h_size32(const ej__reloc_site *s, ej__reloc_fail *f)
+{
+    uint64_t v = s->Z + (uint64_t)s->A;
+    if (!ej__fits_unsigned(v, 32))
+        return ej__reloc_range_fail(f, v, 0, UINT32_MAX);
+    ej__put32(s->loc, (uint32_t)v);
+    return EJ_OK;
+}
+
+static ej_status h_size64(const ej__reloc_site *s, ej__reloc_fail *f)
+{
+    ej__put64(s->loc, s->Z + (uint64_t)s->A);
+    return EJ_OK;
+}
+
+/* ---- tables generated from the list ---------------------------------- */
+
+#define X(name, num, width, needs, handler)                                   \
+    [num] = {"R_X86_64_" #name, width, needs},
+static const ej__reloc_info x86_64_info[] = {
+#include "reloc/x86_64_relocs.def"
+};
+#undef X
+
+#define X(name, num, width, needs, handler) [num] = h_##handler,
+static const ej__reloc_apply_fn x86_64_handlers[] = {
+#include "reloc/x86_64_relocs.def"
+};
+#undef X
+
+static const ej__reloc_info *x86_64_reloc_info(uint32_t type)
+{
+    if (type >= EJ_ARRAY_LEN(x86_64_info) || !x86_64_info[type].name)
+        return NULL;
+    return &x86_64_info[type];
+}
+
+static ej_status x86_64_apply(const ej__reloc_site *s, ej__reloc_fail *f)
+{
+    return x86_64_handlers[s->type](s, f);
+}
+
+/* Stub: `jmp *slot(%rip)` (ff 25 rel32), padded with int3 to 8 bytes. */
+static void x86_64_write_stub(uint8_t *w, uint64_t stub, uint64_t slot)
+{
+    w[0] = 0xff;
+    w[1] = 0x25;
+    ej__put32(w + 2, (uint32_t)(slot - (stub + 6)));
+    w[6] = 0xcc;
+    w[7] = 0xcc;
+}
+
+const ej__arch ej__arch_x86_64 = {
+    .name = "x86_64",
+    .machine = EM_X86_64,
+    .info = x86_64_reloc_info,
+    .apply = x86_64_apply,
+    .got_entry_size = 8,
+    .stub_size = 8,
+    .stub_align = 8,
+    .write_stub = x86_64_write_stub,
+};
