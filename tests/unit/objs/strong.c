@@ -1,0 +1,1 @@
+int weak_value(void) { return 2; }

@@ -1,0 +1,2 @@
+extern const char *zlibVersion(void);
+const char *usezlib(void) { return zlibVersion(); }

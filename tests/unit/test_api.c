@@ -1,0 +1,365 @@
+/* The public API end to end on small real objects: linking, lookups,
+ * resolvers, buffers, W^X at every stage, unloading, constructors and
+ * destructors, symbols kinds, placement and memory. */
+#include <criterion/criterion.h>
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "elfjit/elfjit.h"
+#include "testutil.h"
+
+static const char *obj(const char *name)
+{
+    static char path[8][4096];
+    static int next;
+    char *p = path[next++ % 8];
+    snprintf(p, sizeof path[0], "%s/%s.o", EJ_TEST_OBJ_DIR, name);
+    return p;
+}
+
+int ej_test_host_add(int a, int b);
+int ej_test_host_add(int a, int b) { return a + b; }
+
+static char record_buf[512];
+void ej_test_record(const char *what);
+void ej_test_record(const char *what)
+{
+    strcat(record_buf, what);
+    strcat(record_buf, " ");
+}
+
+static void *test_resolver(void *ctx, const char *name)
+{
+    (void)ctx;
+    if (strcmp(name, "ej_test_host_add") == 0)
+        return (void *)ej_test_host_add;
+    if (strcmp(name, "ej_test_record") == 0)
+        return (void *)ej_test_record;
+    return NULL;
+}
+
+static ej_module *link_objs(const char *const *names, size_t n)
+{
+    ej_linker *lk;
+    ej_module *m = NULL;
+    cr_assert_eq(ej_linker_create(&lk), EJ_OK);
+    ej_linker_set_resolver(lk, test_resolver, NULL);
+    for (size_t i = 0; i < n; i++)
+        cr_assert_eq(ej_linker_add_file(lk, obj(names[i])), EJ_OK, "%s", ej_linker_errmsg(lk));
+    cr_assert_eq(ej_linker_link(lk, &m), EJ_OK, "%s", ej_linker_errmsg(lk));
+    ej_linker_free(lk);
+    return m;
+}
+
+Test(api, status_names_and_messages)
+{
+    cr_assert_str_eq(ej_status_name(EJ_OK), "OK");
+    cr_assert_str_eq(ej_status_name(EJ_RANGE), "RANGE");
+    cr_assert_str_eq(ej_status_str(EJ_UNDEFINED), "undefined symbol");
+    cr_assert_str_eq(ej_status_name((ej_status)999), "UNKNOWN");
+    cr_assert_str_eq(ej_linker_errmsg(NULL), "");
+    cr_assert_str_eq(ej_module_errmsg(NULL), "");
+    cr_assert_eq(ej_linker_create(NULL), EJ_INVAL);
+    ej_linker_free(NULL);
+    ej_module_free(NULL);
+}
+
+Test(api, link_lookup_call)
+{
+    const char *names[] = {"simple"};
+    ej_module *m = link_objs(names, 1);
+    int (*answer)(void) = (int (*)(void))ej_module_symbol(m, "simple_answer");
+    size_t (*len)(void) = (size_t(*)(void))ej_module_symbol(m, "simple_strlen");
+    FILE *(*out)(void) = (FILE * (*)(void)) ej_module_symbol(m, "simple_stdout");
+    cr_assert(answer && len && out);
+    cr_assert_eq(answer(), 42);
+    cr_assert_eq(len(), 5);
+    cr_assert_eq(out(), stdout, "PC-relative reference to libc data must see the real stdout");
+    void *addr;
+    cr_assert_eq(ej_module_lookup(m, "nope", &addr), EJ_NOTFOUND);
+    cr_assert(strstr(ej_module_errmsg(m), "'nope'"));
+    cr_assert_null(ej_module_symbol(m, "greeting"), "static symbols are not exported");
+    ej_module_free(m);
+}
+
+Test(api, add_buffer_copies_caller_bytes)
+{
+    size_t len;
+    char *bytes = ej_test_read_file(obj("simple"), &len);
+    cr_assert_not_null(bytes);
+    ej_linker *lk;
+    ej_module *m;
+    ej_linker_create(&lk);
+    ej_linker_set_resolver(lk, test_resolver, NULL);
+    cr_assert_eq(ej_linker_add_buffer(lk, "simple-in-memory.o", bytes, len), EJ_OK, "%s",
+                 ej_linker_errmsg(lk));
+    memset(bytes, 0xa5, len);
+    free(bytes);
+    cr_assert_eq(ej_linker_link(lk, &m), EJ_OK, "%s", ej_linker_errmsg(lk));
+    ej_linker_free(lk);
+    cr_assert_eq(((int (*)(void))ej_module_symbol(m, "simple_answer"))(), 42);
+    ej_module_free(m);
+}
+
+Test(api, linker_state_rules)
+{
+    ej_linker *lk;
+    ej_module *m;
+    ej_linker_create(&lk);
+    cr_assert_eq(ej_linker_link(lk, &m), EJ_STATE);
+    cr_assert_null(m);
+    cr_assert(strstr(ej_linker_errmsg(lk), "no objects"));
+    ej_linker_set_resolver(lk, test_resolver, NULL);
+    cr_assert_eq(ej_linker_add_file(lk, obj("simple")), EJ_OK);
+    cr_assert_eq(ej_linker_link(lk, &m), EJ_OK);
+    cr_assert_eq(ej_linker_link(lk, &m), EJ_STATE);
+    cr_assert_eq(ej_linker_add_file(lk, obj("simple")), EJ_STATE);
+    cr_assert_eq(ej_linker_set_base(lk, 123), EJ_INVAL);
+    ej_linker_free(lk);
+    ej_module_free(m);
+}
+
+/* ---- W^X, proven from /proc/self/maps ---------------------------------- */
+
+extern void (*ej__link_stage_hook)(const char *stage, const void *base, size_t size);
+static int wx_violations, stages_seen;
+
+static int count_wx_mappings(void)
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    char line[512], perms[8];
+    int n = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "%*x-%*x %7s", perms) == 1 && perms[1] == 'w' && perms[2] == 'x')
+            n++;
+    if (f)
+        fclose(f);
+    return n;
+}
+
+static void wx_hook(const char *stage, const void *base, size_t size)
+{
+    (void)stage;
+    (void)base;
+    (void)size;
+    stages_seen++;
+    wx_violations += count_wx_mappings();
+}
+
+/* The permissions of the mapping holding ADDR, e.g. "r-xp". */
+static void perms_of(const void *addr, char out[8])
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    char line[512];
+    unsigned long lo, hi;
+    strcpy(out, "none");
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "%lx-%lx %7s", &lo, &hi, out) == 3 && (uintptr_t)addr >= lo &&
+            (uintptr_t)addr < hi)
+            break;
+        else
+            strcpy(out, "none");
+    if (f)
+        fclose(f);
+}
+
+Test(api, never_writable_and_executable)
+{
+    cr_assert_eq(count_wx_mappings(), 0, "the test process itself has a W+X mapping");
+    ej__link_stage_hook = wx_hook;
+    const char *names[] = {"simple"};
+    ej_module *m = link_objs(names, 1);
+    ej__link_stage_hook = NULL;
+    cr_assert_eq(stages_seen, 3, "reserved, relocated, published");
+    cr_assert_eq(wx_violations, 0);
+    char perms[8];
+    perms_of(ej_module_symbol(m, "simple_answer"), perms);
+    cr_assert_str_eq(perms, "r-xp", "text");
+    int *(*counter)(void) = (int *(*)(void))ej_module_symbol(m, "simple_counter");
+    perms_of(counter(), perms);
+    cr_assert_str_eq(perms, "rw-p", "data");
+    cr_assert_eq(count_wx_mappings(), 0);
+    ej_module_free(m);
+}
+
+Test(api, free_unmaps_everything)
+{
+    int before = ej_test_count_mappings();
+    const char *names[] = {"simple"};
+    ej_module *m = link_objs(names, 1);
+    void *fn = ej_module_symbol(m, "simple_answer");
+    ej_module_free(m);
+    char perms[8];
+    perms_of(fn, perms);
+    cr_assert_str_eq(perms, "none");
+    cr_assert_eq(ej_test_count_mappings(), before);
+}
+
+Test(api, failed_link_leaves_nothing_mapped)
+{
+    /* The host search opens libm once per process; do that first. */
+    cr_assert_not_null(dlopen("libm.so.6", RTLD_NOW | RTLD_GLOBAL));
+    int before = ej_test_count_mappings();
+    ej_linker *lk;
+    ej_module *m;
+    ej_linker_create(&lk);
+    cr_assert_eq(ej_linker_add_file(lk, obj("undefined")), EJ_OK);
+    cr_assert_eq(ej_linker_link(lk, &m), EJ_UNDEFINED);
+    cr_assert_null(m);
+    cr_assert(strstr(ej_linker_errmsg(lk), "undefined symbol 'ej_definitely_undefined_symbol'"),
+              "%s", ej_linker_errmsg(lk));
+    cr_assert(strstr(ej_linker_errmsg(lk), "undefined.o: .text+0x"), "%s", ej_linker_errmsg(lk));
+    ej_linker_free(lk);
+    cr_assert_eq(ej_test_count_mappings(), before);
+}
+
+Test(api, shared_library_symbols)
+{
+    ej_linker *lk;
+    ej_module *m;
+    ej_linker_create(&lk);
+    cr_assert_eq(ej_linker_add_library(lk, "libnot-a-real-library.so.9"), EJ_NOTFOUND);
+    cr_assert(strstr(ej_linker_errmsg(lk), "libnot-a-real-library.so.9"));
+    cr_assert_eq(ej_linker_add_library(lk, "libz.so.1"), EJ_OK, "%s", ej_linker_errmsg(lk));
+    cr_assert_eq(ej_linker_add_file(lk, obj("usezlib")), EJ_OK);
+    cr_assert_eq(ej_linker_link(lk, &m), EJ_OK, "%s", ej_linker_errmsg(lk));
+    ej_linker_free(lk);
+    const char *v = ((const char *(*)(void))ej_module_symbol(m, "usezlib"))();
+    cr_assert(v && v[0] == '1', "zlib version %s", v ? v : "(null)");
+    ej_module_free(m);
+}
+
+/* ---- constructors and destructors ----------------------------------- */
+
+Test(api, constructors_destructors_atexit_order)
+{
+    const char *names[] = {"initfini_a", "initfini_b"};
+    ej_module *m = link_objs(names, 2);
+    record_buf[0] = '\0';
+    cr_assert_eq(ej_module_init(m, 0, NULL, NULL), EJ_OK);
+    cr_assert_str_eq(record_buf, "ctor101 ctor102 ctor-a ");
+    cr_assert_eq(ej_module_init(m, 0, NULL, NULL), EJ_OK, "init runs once");
+    cr_assert_str_eq(record_buf, "ctor101 ctor102 ctor-a ");
+    cr_assert_eq(((int (*)(void))ej_module_symbol(m, "initfini_register"))(), 0);
+    record_buf[0] = '\0';
+    ej_module_free(m);
+    cr_assert_str_eq(record_buf, "atexit dtor-a dtor102 dtor101 ");
+}
+
+Test(api, link_only_module_cannot_run)
+{
+    ej_linker *lk;
+    ej_module *m;
+    ej_linker_create(&lk);
+    ej_linker_set_resolver(lk, test_resolver, NULL);
+    cr_assert_eq(ej_linker_set_base(lk, 0x40000000), EJ_OK);
+    cr_assert_eq(ej_linker_add_file(lk, obj("registry_a")), EJ_OK);
+    cr_assert_eq(ej_linker_link(lk, &m), EJ_OK, "%s", ej_linker_errmsg(lk));
+    ej_linker_free(lk);
+    uint64_t lo, hi;
+    ej_module_range(m, &lo, &hi);
+    cr_assert_eq(lo, 0x40000000);
+    uintptr_t f = (uintptr_t)ej_module_symbol(m, "registry_sum");
+    cr_assert(f >= lo && f < hi);
+    unsigned char byte;
+    cr_assert_eq(ej_module_read(m, f, &byte, 1), EJ_OK);
+    cr_assert_eq(ej_module_read(m, hi, &byte, 1), EJ_RANGE);
+    cr_assert_eq(ej_module_init(m, 0, NULL, NULL), EJ_STATE);
+    ej_module_free(m);
+}
+
+/* ---- symbol kinds ------------------------------------------------------ */
+
+Test(api, link_only_cannot_reach_host_data)
+{
+    ej_linker *lk;
+    ej_module *m;
+    ej_linker_create(&lk);
+    ej_linker_set_resolver(lk, test_resolver, NULL);
+    cr_assert_eq(ej_linker_set_base(lk, 0x40000000), EJ_OK);
+    cr_assert_eq(ej_linker_add_file(lk, obj("simple")), EJ_OK);
+    cr_assert_eq(ej_linker_link(lk, &m), EJ_RANGE);
+    const char *msg = ej_linker_errmsg(lk);
+    cr_assert(strstr(msg, "simple.o: .text+0x") && strstr(msg, "R_X86_64_PC32 against 'stdout'") &&
+              strstr(msg, "out of range"), "%s", msg);
+    ej_linker_free(lk);
+}
+
+Test(api, start_stop_section_symbols)
+{
+    const char *names[] = {"registry_a", "registry_b"};
+    ej_module *m = link_objs(names, 2);
+    cr_assert_eq(((int (*)(void))ej_module_symbol(m, "registry_count"))(), 3);
+    cr_assert_eq(((int (*)(void))ej_module_symbol(m, "registry_sum"))(), 43);
+    ej_module_free(m);
+}
+
+Test(api, comdat_group_kept_once)
+{
+    const char *names[] = {"comdat_a", "comdat_b"};
+    ej_module *m = link_objs(names, 2);
+    int (*a)(void) = (int (*)(void))ej_module_symbol(m, "comdat_a");
+    int (*b)(void) = (int (*)(void))ej_module_symbol(m, "comdat_b");
+    cr_assert_eq(a(), 11, "the first object's copy is kept");
+    cr_assert_eq(b(), 11);
+    ej_module_free(m);
+}
+
+Test(api, common_and_weak_symbols)
+{
+    const char *names[] = {"common_a", "common_b", "strong"};
+    ej_module *m = link_objs(names, 3);
+    ((void (*)(int))ej_module_symbol(m, "common_set"))(17);
+    cr_assert_eq(((int (*)(void))ej_module_symbol(m, "common_get"))(), 17,
+                 "both objects share one common symbol");
+    cr_assert_eq(((int (*)(void))ej_module_symbol(m, "call_weak"))(), 2,
+                 "the strong definition overrides the weak one");
+    ej_module_free(m);
+}
+
+/* ---- placement and memory --------------------------------------------- */
+
+static long rss_pages(void)
+{
+    long size, resident;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (!f || fscanf(f, "%ld %ld", &size, &resident) != 2)
+        resident = -1;
+    if (f)
+        fclose(f);
+    return resident;
+}
+
+Test(api, large_alignment_and_bss_cost_nothing)
+{
+    long before = rss_pages();
+    const char *names[] = {"align"};
+    ej_module *m = link_objs(names, 1);
+    long after = rss_pages();
+    cr_assert_eq((uintptr_t)ej_module_symbol(m, "aligned8k") % 8192, 0);
+    cr_assert_eq((uintptr_t)ej_module_symbol(m, "aligned64k") % 65536, 0);
+    cr_assert_lt(after - before, 2048, "a 256 MiB .bss must not be touched by the link (%ld pages)",
+                 after - before);
+    cr_assert_eq(((long (*)(void))ej_module_symbol(m, "align_touch"))(), 4);
+    cr_assert_lt(rss_pages() - before, 2048 + 8);
+    ej_module_free(m);
+}
+
+Test(api, exhausted_address_space_is_a_clear_error)
+{
+    int before = ej_test_count_mappings();
+    struct rlimit rl = {(rlim_t)160 << 20, (rlim_t)160 << 20};
+    ej_linker *lk;
+    ej_module *m;
+    ej_linker_create(&lk);
+    cr_assert_eq(ej_linker_add_file(lk, obj("align")), EJ_OK);
+    cr_assert_eq(setrlimit(RLIMIT_AS, &rl), 0);
+    ej_status st = ej_linker_link(lk, &m);
+    cr_assert_eq(st, EJ_MAP, "%s: %s", ej_status_name(st), ej_linker_errmsg(lk));
+    cr_assert(strstr(ej_linker_errmsg(lk), "cannot reserve"), "%s", ej_linker_errmsg(lk));
+    ej_linker_free(lk);
+    cr_assert_eq(ej_test_count_mappings(), before);
+}
