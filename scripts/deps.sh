@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs what elfjit needs to build and test, when it is missing.
+# Debian/Ubuntu; needs root (or sudo) only when something must be installed.
+set -euo pipefail
+
+PKGS=(build-essential cmake pkg-config libelf-dev libdw-dev zlib1g-dev
+      libcriterion-dev elfutils clang)
+
+missing=()
+for p in "${PKGS[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+    echo "elfjit: installing ${missing[*]}" >&2
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO=sudo
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

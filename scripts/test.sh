@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Builds elfjit and runs the whole test suite twice: a normal build, then
+# an AddressSanitizer + UndefinedBehaviorSanitizer build.  Exits non-zero
+# when any test fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh
+
+JOBS=$(nproc)
+run_suite() {
+    local dir=$1; shift
+    cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+    cmake --build "$dir" -j"$JOBS"
+    ctest --test-dir "$dir" --output-on-failure -j"$JOBS"
+}
+
+echo "== elfjit: build and test (RelWithDebInfo)" >&2
+run_suite build
+echo "== elfjit: build and test (ASan + UBSan)" >&2
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    run_suite build-asan -DEJ_SANITIZE=ON
