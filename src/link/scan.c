@@ -124,6 +124,15 @@ static ej_status scan_one(ej_linker *lk, ej__object *obj, size_t r, const Elf64_
                            ? "a dynamic relocation is not valid in a relocatable object"
                            : "thread-local storage is not supported yet");
     }
+    if (s->type == STT_GNU_IFUNC && in_image(s)) {
+        ej__site_name(obj, r, rel, site, sizeof site);
+        return unsupported(lk, site, info, s, "GNU indirect functions (STT_GNU_IFUNC) are not supported yet");
+    }
+    if (s->kind == EJ_SK_SECTION && !ej__sec_loaded(s->obj, s->shndx)) {
+        ej__site_name(obj, r, rel, site, sizeof site);
+        return ej__fail(&lk->err, EJ_RELOC, "%s: %s against '%s': the symbol is in %s, which is not loaded",
+                        site, info->name, s->name, s->obj->sec[s->shndx].name);
+    }
     if (s->kind == EJ_SK_UNDEF) {
         ej__site_name(obj, r, rel, site, sizeof site);
         return ej__fail(&lk->err, EJ_UNDEFINED, "%s: undefined local symbol '%s'", site, s->name);
