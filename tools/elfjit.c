@@ -6,6 +6,7 @@
  * SYMBOL — with argv[0] = the first FILE, then exits with its return value.
  * elfjit writes nothing to stdout: the program's output is its own.
  * Exit status 1 for a load or link error, 2 for bad usage. */
+#include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,14 +45,41 @@ static int usage_error(const char *msg, const char *arg)
     return EXIT_USAGE;
 }
 
-/* "-l z" means libz.so, as for a system linker; a name with a '/' or
- * ".so" is used as given. */
-static const char *library_name(const char *arg, char *buf, size_t len)
+/* Candidates for "-l NAME", as a system linker would read it: libNAME.so
+ * first; when that is missing or is a linker script (glibc's libm.so is),
+ * the versioned libNAME.so.N files of the usual library directories,
+ * highest version first. */
+static int versioned_first(const void *a, const void *b)
 {
+    return strverscmp(*(char *const *)b, *(char *const *)a);
+}
+
+static ej_status add_library(ej_linker *lk, const char *arg)
+{
+    char name[4096];
     if (strchr(arg, '/') || strstr(arg, ".so"))
-        return arg;
-    snprintf(buf, len, "lib%s.so", arg);
-    return buf;
+        return ej_linker_add_library(lk, arg);
+    snprintf(name, sizeof name, "lib%s.so", arg);
+    ej_status st = ej_linker_add_library(lk, name);
+    if (st != EJ_NOTFOUND)
+        return st;
+    static const char *const dirs[] = {"/lib/*-linux-gnu*", "/usr/lib/*-linux-gnu*", "/lib64",
+                                       "/usr/lib64", "/lib", "/usr/lib", "/usr/local/lib"};
+    glob_t g = {0};
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+        snprintf(name, sizeof name, "%s/lib%s.so.[0-9]*", dirs[i], arg);
+        glob(name, i ? GLOB_APPEND : 0, NULL, &g);
+    }
+    qsort(g.gl_pathv, g.gl_pathc, sizeof *g.gl_pathv, versioned_first);
+    for (size_t i = 0; i < g.gl_pathc; i++)
+        if (ej_linker_add_library(lk, g.gl_pathv[i]) == EJ_OK) {
+            globfree(&g);
+            return EJ_OK;
+        }
+    globfree(&g);
+    /* Nothing loaded: report the failure for the plain name again. */
+    snprintf(name, sizeof name, "lib%s.so", arg);
+    return ej_linker_add_library(lk, name);
 }
 
 static int parse_run(int argc, char **argv, options *o)
@@ -97,13 +125,12 @@ static int run(const options *o)
 {
     ej_linker *lk;
     ej_module *m;
-    char libbuf[4096];
     if (ej_linker_create(&lk) != EJ_OK) {
         fprintf(stderr, "elfjit: out of memory\n");
         return EXIT_LINK;
     }
     for (int i = 0; i < o->nlibs; i++)
-        if (ej_linker_add_library(lk, library_name(o->libs[i], libbuf, sizeof libbuf)) != EJ_OK)
+        if (add_library(lk, o->libs[i]) != EJ_OK)
             return link_error(lk);
     for (int i = 0; i < o->nfiles; i++)
         if (ej_linker_add_file(lk, o->files[i]) != EJ_OK)

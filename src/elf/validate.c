@@ -86,6 +86,11 @@ static ej_status check_section(ej__object *obj, size_t i, size_t shstrndx,
         (h->sh_flags & SHF_EXECINSTR))
         return ej__fail(err, EJ_UNSUPPORTED, "%s: section %zu (%s) asks to be writable and executable at once",
                         obj->name, i, s->name);
+    /* The assembler marks an object that needs an executable stack (GNU C
+     * nested-function trampolines) with an executable .note.GNU-stack. */
+    if (strcmp(s->name, ".note.GNU-stack") == 0 && (h->sh_flags & SHF_EXECINSTR))
+        return ej__fail(err, EJ_UNSUPPORTED, "%s: section %zu (%s): the object needs an executable stack (nested-function trampolines?), and elfjit never makes memory writable and executable",
+                        obj->name, i, s->name);
     if (h->sh_flags & SHF_COMPRESSED) {
         GElf_Chdr ch;
         if (h->sh_flags & SHF_ALLOC)

@@ -53,20 +53,29 @@ static void *shim_lookup(const char *name)
     return NULL;
 }
 
-/* libm is not linked into every host, yet C programs expect it: open it
- * once, for the life of the process (loaded code may keep its addresses). */
-static pthread_once_t libm_once = PTHREAD_ONCE_INIT;
-static void *libm;
+/* A normal link of C code also searches libm (when asked) and libgcc
+ * (always: the compiler calls its helpers, such as __udivti3 or __muldc3,
+ * on its own).  Hosts do not necessarily have them loaded, so they are
+ * opened on first need, once, for the life of the process: loaded code may
+ * keep their addresses. */
+static pthread_once_t fallback_once = PTHREAD_ONCE_INIT;
+static void *fallback_libs[2];
 
-static void open_libm(void)
+static void open_fallbacks(void)
 {
-    libm = dlopen("libm.so.6", RTLD_NOW | RTLD_GLOBAL);
+    fallback_libs[0] = dlopen("libm.so.6", RTLD_NOW | RTLD_GLOBAL);
+    fallback_libs[1] = dlopen("libgcc_s.so.1", RTLD_NOW | RTLD_GLOBAL);
 }
 
-static void *libm_handle(void)
+static void *fallback_lookup(const char *name)
 {
-    pthread_once(&libm_once, open_libm);
-    return libm;
+    pthread_once(&fallback_once, open_fallbacks);
+    for (size_t i = 0; i < EJ_ARRAY_LEN(fallback_libs); i++) {
+        void *addr = fallback_libs[i] ? dlsym(fallback_libs[i], name) : NULL;
+        if (addr)
+            return addr;
+    }
+    return NULL;
 }
 
 void *ej__host_lookup(ej_linker *lk, const char *name)
@@ -81,8 +90,7 @@ void *ej__host_lookup(ej_linker *lk, const char *name)
             return addr;
     if ((addr = dlsym(RTLD_DEFAULT, name)))
         return addr;
-    void *m = libm_handle();
-    return m ? dlsym(m, name) : NULL;
+    return fallback_lookup(name);
 }
 
 int ej__host_is_function(const void *addr)

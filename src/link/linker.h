@@ -138,7 +138,7 @@ void ej__site_name(const ej__object *obj, size_t rsec, const Elf64_Rela *r,
                    char *buf, size_t len);
 
 /* Host lookups (builtins.c): the address of NAME through the resolver,
- * the -l libraries, the host process and libm, or of a loader shim. */
+ * the -l libraries, the host process, libm and libgcc_s, or a loader shim. */
 void *ej__host_lookup(ej_linker *lk, const char *name);
 int ej__host_is_function(const void *addr);
 
