@@ -364,3 +364,14 @@ Test(api, exhausted_address_space_is_a_clear_error)
     ej_linker_free(lk);
     cr_assert_eq(ej_test_count_mappings(), before);
 }
+
+Test(api, executable_stack_request_is_refused)
+{
+    ej_linker *lk;
+    ej_linker_create(&lk);
+    cr_assert_eq(ej_linker_add_file(lk, obj("execstack")), EJ_UNSUPPORTED);
+    cr_assert(strstr(ej_linker_errmsg(lk), "execstack.o: section") &&
+              strstr(ej_linker_errmsg(lk), ".note.GNU-stack") &&
+              strstr(ej_linker_errmsg(lk), "executable stack"), "%s", ej_linker_errmsg(lk));
+    ej_linker_free(lk);
+}
