@@ -82,8 +82,10 @@ ej_status ej__module_initfini(ej_module *m, const ej_linker *lk, ej__err *err)
                 return ej__fail(err, EJ_NOMEM, "out of memory collecting constructors");
         }
     }
-    qsort(m->init.a, m->init.n, sizeof *m->init.a, by_priority);
-    qsort(m->fini.a, m->fini.n, sizeof *m->fini.a, by_priority);
+    if (m->init.n > 1)
+        qsort(m->init.a, m->init.n, sizeof *m->init.a, by_priority);
+    if (m->fini.n > 1)
+        qsort(m->fini.a, m->fini.n, sizeof *m->fini.a, by_priority);
     return EJ_OK;
 }
 

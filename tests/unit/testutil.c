@@ -5,6 +5,8 @@
 
 int ej_test_count_mappings(void)
 {
+    if (EJ_TEST_ASAN)
+        return 0;
     FILE *f = fopen("/proc/self/maps", "r");
     int n = 0, c;
     if (!f)
