@@ -23,6 +23,9 @@ static ej_status object_parse(ej__object *obj, ej__err *err)
     if (!libelf_ready())
         return ej__fail(err, EJ_UNSUPPORTED, "%s: libelf version mismatch",
                         obj->name);
+    ej_status st = ej__validate_raw(obj, err);
+    if (st != EJ_OK)
+        return st;
     obj->elf = elf_memory((char *)obj->image, obj->image_len);
     if (!obj->elf)
         return ej__fail(err, EJ_BADELF, "%s: cannot read ELF: %s", obj->name,

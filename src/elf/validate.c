@@ -6,27 +6,96 @@
 #include "elf/validate.h"
 
 #define MAX_ALIGN ((uint64_t)1 << 30)
+/* The largest section or common symbol: far beyond any real object, small
+ * enough that layout sums of them cannot overflow. */
+#define MAX_SIZE ((uint64_t)1 << 40)
 
 static const char *sec_name(const ej__object *obj, size_t i)
 {
     return obj->sec && i < obj->shnum && obj->sec[i].name ? obj->sec[i].name : "?";
 }
 
+/* Checks the raw bytes before libelf sees them, so that truncation, a bad
+ * section header table or a bad section name table is reported as what it
+ * is rather than as whatever libelf stumbles on first. */
+static ej_status check_raw_header(const ej__object *obj, ej__err *err)
+{
+    static const char armag[] = "!<arch>\n";
+    const uint8_t *b = obj->image;
+    size_t len = obj->image_len;
+    if (len >= sizeof armag - 1 && memcmp(b, armag, sizeof armag - 1) == 0)
+        return ej__fail(err, EJ_BADELF, "%s: not an ELF object (an archive: extract its members with ar)",
+                        obj->name);
+    if (len < SELFMAG || memcmp(b, ELFMAG, SELFMAG) != 0)
+        return ej__fail(err, EJ_BADELF, "%s: not an ELF object (no ELF magic number)", obj->name);
+    if (len <= EI_DATA)
+        return ej__fail(err, EJ_BADELF, "%s: truncated ELF header (%zu bytes)", obj->name, len);
+    if (b[EI_CLASS] != ELFCLASS64)
+        return ej__fail(err, EJ_UNSUPPORTED, "%s: ELF class %u: only ELFCLASS64 objects are supported",
+                        obj->name, b[EI_CLASS]);
+    if (b[EI_DATA] != ELFDATA2LSB)
+        return ej__fail(err, EJ_UNSUPPORTED, "%s: ELF data encoding %u: only little-endian objects are supported",
+                        obj->name, b[EI_DATA]);
+    if (len < sizeof(Elf64_Ehdr))
+        return ej__fail(err, EJ_BADELF, "%s: truncated ELF header (%zu bytes, needs %zu)",
+                        obj->name, len, sizeof(Elf64_Ehdr));
+    return EJ_OK;
+}
+
+/* Reads raw section header I, which the caller has bounds-checked. */
+static Elf64_Shdr raw_shdr(const ej__object *obj, uint64_t shoff, size_t i)
+{
+    Elf64_Shdr sh;
+    memcpy(&sh, obj->image + shoff + i * sizeof sh, sizeof sh);
+    return sh;
+}
+
+static ej_status check_raw_sections(const ej__object *obj, ej__err *err)
+{
+    Elf64_Ehdr eh;
+    memcpy(&eh, obj->image, sizeof eh);
+    size_t len = obj->image_len;
+    if (eh.e_shentsize != sizeof(Elf64_Shdr))
+        return ej__fail(err, EJ_BADELF, "%s: e_shentsize %u, expected %zu",
+                        obj->name, eh.e_shentsize, sizeof(Elf64_Shdr));
+    if (eh.e_shoff == 0 || eh.e_shoff > len || len - eh.e_shoff < sizeof(Elf64_Shdr))
+        return ej__fail(err, EJ_BADELF, "%s: no section header table inside the file (e_shoff 0x%llx, %zu bytes)",
+                        obj->name, (unsigned long long)eh.e_shoff, len);
+    /* Extended numbering keeps the real count and name table index in
+     * section 0. */
+    Elf64_Shdr s0 = raw_shdr(obj, eh.e_shoff, 0);
+    uint64_t count = eh.e_shnum ? eh.e_shnum : s0.sh_size;
+    uint64_t strndx = eh.e_shstrndx == SHN_XINDEX ? s0.sh_link : eh.e_shstrndx;
+    if (count > (len - eh.e_shoff) / sizeof(Elf64_Shdr))
+        return ej__fail(err, EJ_BADELF, "%s: section header table (offset 0x%llx, %llu entries) extends past the end of the file (%zu bytes)",
+                        obj->name, (unsigned long long)eh.e_shoff, (unsigned long long)count, len);
+    if (strndx == 0 || strndx >= count)
+        return ej__fail(err, EJ_BADELF, "%s: section name table index %llu out of range (%llu sections)",
+                        obj->name, (unsigned long long)strndx, (unsigned long long)count);
+    Elf64_Shdr st = raw_shdr(obj, eh.e_shoff, strndx);
+    if (st.sh_type != SHT_STRTAB)
+        return ej__fail(err, EJ_BADELF, "%s: section %llu, the section name table, is not a string table (type %u)",
+                        obj->name, (unsigned long long)strndx, st.sh_type);
+    if (st.sh_offset > len || st.sh_size > len - st.sh_offset || st.sh_size == 0 ||
+        obj->image[st.sh_offset + st.sh_size - 1] != '\0')
+        return ej__fail(err, EJ_BADELF, "%s: section %llu, the section name table (0x%llx+0x%llx), is empty, not NUL-terminated or past the end of the file (%zu bytes)",
+                        obj->name, (unsigned long long)strndx, (unsigned long long)st.sh_offset,
+                        (unsigned long long)st.sh_size, len);
+    return EJ_OK;
+}
+
+ej_status ej__validate_raw(const ej__object *obj, ej__err *err)
+{
+    ej_status st = check_raw_header(obj, err);
+    return st != EJ_OK ? st : check_raw_sections(obj, err);
+}
+
 static ej_status check_header(ej__object *obj, ej__err *err)
 {
     GElf_Ehdr eh;
-    if (elf_kind(obj->elf) != ELF_K_ELF)
-        return ej__fail(err, EJ_BADELF, "%s: not an ELF object%s", obj->name,
-                        elf_kind(obj->elf) == ELF_K_AR ? " (an archive)" : "");
-    if (obj->image_len < sizeof(Elf64_Ehdr) || !gelf_getehdr(obj->elf, &eh))
-        return ej__fail(err, EJ_BADELF, "%s: truncated ELF header (%zu bytes)",
-                        obj->name, obj->image_len);
-    if (eh.e_ident[EI_CLASS] != ELFCLASS64)
-        return ej__fail(err, EJ_UNSUPPORTED, "%s: ELF class %u: only ELFCLASS64 objects are supported",
-                        obj->name, eh.e_ident[EI_CLASS]);
-    if (eh.e_ident[EI_DATA] != ELFDATA2LSB)
-        return ej__fail(err, EJ_UNSUPPORTED, "%s: ELF data encoding %u: only little-endian objects are supported",
-                        obj->name, eh.e_ident[EI_DATA]);
+    if (elf_kind(obj->elf) != ELF_K_ELF || !gelf_getehdr(obj->elf, &eh))
+        return ej__fail(err, EJ_BADELF, "%s: not a readable ELF object: %s", obj->name,
+                        elf_errmsg(-1));
     if (eh.e_type != ET_REL)
         return ej__fail(err, EJ_UNSUPPORTED, "%s: ELF type %u is not ET_REL (a relocatable object)",
                         obj->name, eh.e_type);
@@ -34,21 +103,11 @@ static ej_status check_header(ej__object *obj, ej__err *err)
     if (!obj->arch)
         return ej__fail(err, EJ_UNSUPPORTED, "%s: machine %u is not supported",
                         obj->name, eh.e_machine);
-    if (eh.e_shentsize != sizeof(Elf64_Shdr))
-        return ej__fail(err, EJ_BADELF, "%s: e_shentsize %u, expected %zu",
-                        obj->name, eh.e_shentsize, sizeof(Elf64_Shdr));
     size_t shnum, shstrndx;
-    if (elf_getshdrnum(obj->elf, &shnum) != 0 ||
-        elf_getshdrstrndx(obj->elf, &shstrndx) != 0)
+    if (elf_getshdrnum(obj->elf, &shnum) != 0 || elf_getshdrstrndx(obj->elf, &shstrndx) != 0 ||
+        shnum == 0 || shstrndx >= shnum)
         return ej__fail(err, EJ_BADELF, "%s: bad section header table: %s",
                         obj->name, elf_errmsg(-1));
-    if (eh.e_shoff > obj->image_len ||
-        (obj->image_len - eh.e_shoff) / sizeof(Elf64_Shdr) < shnum)
-        return ej__fail(err, EJ_BADELF, "%s: section header table (offset 0x%llx, %zu entries) extends past the end of the file (%zu bytes)",
-                        obj->name, (unsigned long long)eh.e_shoff, shnum, obj->image_len);
-    if (shnum == 0 || shstrndx >= shnum)
-        return ej__fail(err, EJ_BADELF, "%s: section name table index %zu out of range (%zu sections)",
-                        obj->name, shstrndx, shnum);
     obj->shnum = shnum;
     obj->sec = calloc(shnum, sizeof *obj->sec);
     if (!obj->sec)
@@ -76,6 +135,9 @@ static ej_status check_section(ej__object *obj, size_t i, size_t shstrndx,
         return ej__fail(err, EJ_BADELF, "%s: section %zu (%s): contents at 0x%llx+0x%llx extend past the end of the file (%zu bytes)",
                         obj->name, i, s->name, (unsigned long long)h->sh_offset,
                         (unsigned long long)h->sh_size, obj->image_len);
+    if (h->sh_size > MAX_SIZE)
+        return ej__fail(err, EJ_BADELF, "%s: section %zu (%s): size 0x%llx exceeds 1 TiB",
+                        obj->name, i, s->name, (unsigned long long)h->sh_size);
     if (h->sh_addralign > MAX_ALIGN || (h->sh_addralign > 1 && !ej__is_pow2(h->sh_addralign)))
         return ej__fail(err, EJ_BADELF, "%s: section %zu (%s): alignment 0x%llx is not a power of two up to 1 GiB",
                         obj->name, i, s->name, (unsigned long long)h->sh_addralign);
@@ -199,9 +261,15 @@ static ej_status check_symbol(ej__object *obj, size_t i, ej__err *err)
         return ej__fail(err, EJ_BADELF, "%s: symbol %zu ('%s'): SHN_XINDEX without a SHT_SYMTAB_SHNDX section",
                         obj->name, i, name);
     uint32_t shndx = ej__object_sym_shndx(obj, i);
+    if (s->st_shndx == SHN_XINDEX && (shndx == 0 || shndx >= obj->shnum))
+        return ej__fail(err, EJ_BADELF, "%s: symbol %zu ('%s'): extended section index %u out of range (%zu sections)",
+                        obj->name, i, name, shndx, obj->shnum);
     if (shndx == SHN_UNDEF || shndx == SHN_ABS)
         return EJ_OK;
     if (shndx == SHN_COMMON) {
+        if (s->st_size > MAX_SIZE)
+            return ej__fail(err, EJ_BADELF, "%s: common symbol %zu ('%s'): size 0x%llx exceeds 1 TiB",
+                            obj->name, i, name, (unsigned long long)s->st_size);
         if (s->st_value > MAX_ALIGN || (s->st_value > 1 && !ej__is_pow2(s->st_value)))
             return ej__fail(err, EJ_BADELF, "%s: common symbol %zu ('%s'): alignment %llu is not a power of two up to 1 GiB",
                             obj->name, i, name, (unsigned long long)s->st_value);
@@ -238,10 +306,14 @@ static ej_status check_group(ej__object *obj, size_t i, ej__err *err)
     size_t n = (size_t)(g->size / sizeof *w);
     if (n == 0)
         return ej__fail(err, EJ_BADELF, "%s: section %zu (%s): empty group", obj->name, i, g->name);
-    for (size_t k = 1; k < n; k++)
-        if (w[k] == 0 || w[k] >= obj->shnum || w[k] == i)
+    for (size_t k = 1; k < n; k++) {
+        if (w[k] == i)
+            return ej__fail(err, EJ_BADELF, "%s: section %zu (%s): the group lists itself as a member",
+                            obj->name, i, g->name);
+        if (w[k] == 0 || w[k] >= obj->shnum)
             return ej__fail(err, EJ_BADELF, "%s: section %zu (%s): member %u out of range (%zu sections)",
                             obj->name, i, g->name, w[k], obj->shnum);
+    }
     return EJ_OK;
 }
 
@@ -266,7 +338,7 @@ static ej_status check_rela_entries(ej__object *obj, size_t i, ej__err *err)
                             obj->arch->name);
         uint64_t width = info ? info->width : 1;
         if (rel[k].r_offset > t->size || width > t->size - rel[k].r_offset)
-            return ej__fail(err, EJ_BADELF, "%s: %s+0x%llx: %s relocation %zu (%s) touches %llu bytes past the end of the section (0x%llx bytes)",
+            return ej__fail(err, EJ_BADELF, "%s: %s+0x%llx: %s relocation %zu (%s, %llu bytes) extends past the end of the section (0x%llx bytes)",
                             obj->name, t->name, (unsigned long long)rel[k].r_offset, r->name, k,
                             info ? info->name : "unknown type", (unsigned long long)width,
                             (unsigned long long)t->size);

@@ -5,6 +5,10 @@
 
 #include "elf/object.h"
 
+/* Checks OBJ's raw bytes (magic, class, encoding, header size, section
+ * header table and section name table bounds) before libelf reads them. */
+ej_status ej__validate_raw(const ej__object *obj, ej__err *err);
+
 /* Validates OBJ->elf completely (header, sections, symbols, groups,
  * relocations) and fills OBJ's section table and symbol views. */
 ej_status ej__validate_object(ej__object *obj, ej__err *err);

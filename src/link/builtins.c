@@ -102,3 +102,12 @@ int ej__host_is_function(const void *addr)
     unsigned type = ELF64_ST_TYPE(sym->st_info);
     return type == STT_FUNC || type == STT_GNU_IFUNC;
 }
+
+uint64_t ej__host_symbol_size(const void *addr)
+{
+    Dl_info info;
+    const ElfW(Sym) *sym = NULL;
+    if (!dladdr1(addr, &info, (void **)&sym, RTLD_DL_SYMENT) || !sym || info.dli_saddr != addr)
+        return 0;
+    return sym->st_size;
+}

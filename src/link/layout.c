@@ -9,7 +9,10 @@
 #include "link/linker.h"
 #include "link/synth.h"
 
-#define SHT_X86_64_UNWIND 0x70000001
+/* Sections and commons are at most 1 TiB each (validate.c), and the
+ * running offset is checked against this after every step, so no sum in
+ * the layout can overflow. */
+#define MAX_IMAGE ((uint64_t)1 << 46)
 
 int ej__section_class(const ej__section *s)
 {
@@ -34,6 +37,12 @@ void ej__select_sections(ej_linker *lk)
         for (size_t i = 1; i < obj->shnum; i++)
             obj->sec[i].cls = ej__section_class(&obj->sec[i]);
     }
+}
+
+static ej_status too_large(ej_linker *lk)
+{
+    return ej__fail(&lk->err, EJ_RANGE, "the image would exceed %llu bytes",
+                    (unsigned long long)MAX_IMAGE);
 }
 
 static uint64_t place(ej_linker *lk, ej__section *s, uint64_t off)
@@ -75,7 +84,8 @@ static ej_status place_groups(ej_linker *lk, int cls, uint64_t *off)
                     ej__section *t = &lk->objs[o2]->sec[i2];
                     if (t->cls != cls || t->off != UINT64_MAX || strcmp(t->name, s->name))
                         continue;
-                    end = place(lk, t, end);
+                    if ((end = place(lk, t, end)) > MAX_IMAGE)
+                        return too_large(lk);
                     if (start == UINT64_MAX)
                         start = t->off;
                 }
@@ -92,17 +102,17 @@ static ej_status place_class(ej_linker *lk, int cls, uint64_t *off)
     for (size_t o = 0; o < lk->nobjs; o++)
         for (size_t i = 1; i < lk->objs[o]->shnum; i++) {
             ej__section *s = &lk->objs[o]->sec[i];
-            if (s->cls == cls) {
-                s->off = UINT64_MAX;
-                if (!grouped(s))
-                    *off = place(lk, s, *off);
-            }
+            if (s->cls != cls)
+                continue;
+            s->off = UINT64_MAX;
+            if (!grouped(s) && (*off = place(lk, s, *off)) > MAX_IMAGE)
+                return too_large(lk);
         }
     return place_groups(lk, cls, off);
 }
 
 /* The loader's own pieces at the end of their class. */
-static void place_extras(ej_linker *lk, int cls, uint64_t *off)
+static ej_status place_extras(ej_linker *lk, int cls, uint64_t *off)
 {
     ej__plan *p = &lk->plan;
     const ej__arch *a = lk->arch;
@@ -120,9 +130,11 @@ static void place_extras(ej_linker *lk, int cls, uint64_t *off)
             if (c->align > p->max_align)
                 p->max_align = c->align;
             c->value = ej__align_up(*off, c->align);
-            *off = c->value + c->size;
+            if ((*off = c->value + c->size) > MAX_IMAGE)
+                return too_large(lk);
         }
     }
+    return *off > MAX_IMAGE ? too_large(lk) : EJ_OK;
 }
 
 static ej_status collect_commons(ej_linker *lk)
@@ -153,7 +165,8 @@ ej_status ej__layout(ej_linker *lk, size_t page)
         p->cls_off[cls] = off;
         if ((st = place_class(lk, cls, &off)) != EJ_OK)
             return st;
-        place_extras(lk, cls, &off);
+        if ((st = place_extras(lk, cls, &off)) != EJ_OK)
+            return st;
         p->cls_size[cls] = ej__align_up(off - p->cls_off[cls], page);
     }
     p->image_size = ej__align_up(off, page);

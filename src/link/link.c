@@ -47,9 +47,13 @@ static ej_status reserve(ej_linker *lk, ej__codemem *cm)
                         p->why_hi[0] ? p->why_hi : "no upper bound");
     ej__placement pl = {p->win_lo, p->win_hi, p->pref_lo, p->pref_hi, p->has_pref};
     ej_status st = ej__codemem_reserve(cm, p->image_size, p->max_align, &pl, &lk->err);
-    if (st != EJ_OK && (p->why_lo[0] || p->why_hi[0]))
-        ej__err_prefix(&lk->err, "placing the image (%s%s%s)", p->why_lo,
-                       p->why_lo[0] && p->why_hi[0] ? "; " : "", p->why_hi);
+    if (st != EJ_OK && (p->why_lo[0] || p->why_hi[0])) {
+        /* One target often sets both bounds: name it once. */
+        int same = strcmp(p->why_lo, p->why_hi) == 0;
+        ej__err_prefix(&lk->err, "placing the image (%s%s%s)", p->why_lo[0] ? p->why_lo : p->why_hi,
+                       p->why_lo[0] && p->why_hi[0] && !same ? "; " : "",
+                       p->why_lo[0] && !same ? p->why_hi : "");
+    }
     return st;
 }
 

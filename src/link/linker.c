@@ -84,7 +84,7 @@ EJ_API ej_status ej_linker_add_buffer(ej_linker *lk, const char *name,
                                       const void *buf, size_t len)
 {
     ej__object *obj;
-    ej_status st = check_open(lk, lk ? (const void *)lk : NULL);
+    ej_status st = check_open(lk, buf);
     if (st != EJ_OK)
         return st;
     if ((st = ej__object_open_buffer(name, buf, len, &obj, &lk->err)) != EJ_OK)

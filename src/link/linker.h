@@ -108,6 +108,7 @@ struct ej_linker {
     uint64_t fake_base;  /* link-only when nonzero */
     int linked;
     ej__symtab globals;
+    ej__sym null_sym;    /* what symbol index 0 ("no symbol") binds to: absolute 0 */
     ej__sym **commons;   /* COMMON definitions to allocate */
     size_t ncommons;
     ej__plan plan;
@@ -141,5 +142,7 @@ void ej__site_name(const ej__object *obj, size_t rsec, const Elf64_Rela *r,
  * the -l libraries, the host process, libm and libgcc_s, or a loader shim. */
 void *ej__host_lookup(ej_linker *lk, const char *name);
 int ej__host_is_function(const void *addr);
+/* The size the host's dynamic symbol table gives the object at ADDR, or 0. */
+uint64_t ej__host_symbol_size(const void *addr);
 
 #endif /* EJ_LINK_LINKER_H */

@@ -35,11 +35,16 @@ static ej_status reloc_failed(ej_linker *lk, ej__object *obj, size_t r,
     ej__site_name(obj, r, rel, where, sizeof where);
     if (!f->has_range)
         return ej__fail(&lk->err, EJ_RELOC, "%s: %s against '%s': %s", where,
-                        info->name, s ? s->name : "", f->why ? f->why : "cannot apply");
+                        info->name, s->name, f->why ? f->why : "cannot apply");
+    if (info->needs & EJ_RN_SIZE)
+        return ej__fail(&lk->err, EJ_RANGE,
+                        "%s: %s against '%s': value 0x%" PRIx64 " out of range [%" PRId64 ", %" PRId64
+                        "] (symbol size 0x%" PRIx64 ", addend %" PRId64 ")",
+                        where, info->name, s->name, f->value, f->min, f->max, site->Z, site->A);
     return ej__fail(&lk->err, EJ_RANGE,
                     "%s: %s against '%s': value 0x%" PRIx64 " out of range [%" PRId64 ", %" PRId64
                     "] (target 0x%" PRIx64 ", place 0x%" PRIx64 ")",
-                    where, info->name, s ? s->name : "", f->value, f->min, f->max,
+                    where, info->name, s->name, f->value, f->min, f->max,
                     site->S + (uint64_t)site->A, site->P);
 }
 
@@ -59,7 +64,7 @@ static ej_status apply_section(ej_linker *lk, ej__object *obj, size_t r,
         site.loc = wbase + t->off + rel[k].r_offset;
         site.P = vbase + t->off + rel[k].r_offset;
         site.A = rel[k].r_addend;
-        if (s && s->kind == EJ_SK_DISCARDED) {
+        if (s->kind == EJ_SK_DISCARDED) {
             /* Only tables describing a discarded COMDAT copy (.eh_frame)
              * may point into it; they keep their original bytes. */
             if (t->shdr.sh_flags & SHF_EXECINSTR) {
@@ -68,10 +73,10 @@ static ej_status apply_section(ej_linker *lk, ej__object *obj, size_t r,
             }
             continue;
         }
-        site.S = s ? s->value : 0;
-        site.Z = s ? s->size : 0;
-        site.G = s && s->got ? vbase + p->got_off + (uint64_t)(s->got - 1) * a->got_entry_size : 0;
-        site.L = s && s->stub ? vbase + p->stub_off + (uint64_t)(s->stub - 1) * a->stub_size : 0;
+        site.S = s->value;
+        site.Z = s->size;
+        site.G = s->got ? vbase + p->got_off + (uint64_t)(s->got - 1) * a->got_entry_size : 0;
+        site.L = s->stub ? vbase + p->stub_off + (uint64_t)(s->stub - 1) * a->stub_size : 0;
         if (a->apply(&site, &fail) != EJ_OK)
             return reloc_failed(lk, obj, r, &rel[k], a->info(site.type), &site, &fail);
     }

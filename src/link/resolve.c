@@ -134,7 +134,9 @@ static ej_status bind_object(ej_linker *lk, ej__object *obj)
     if (!obj->symp || !obj->locals)
         return ej__fail(&lk->err, EJ_NOMEM, "%s: out of memory for %zu symbols",
                         obj->name, obj->nsyms);
-    /* Symbol 0 stands for "no symbol": symp[0] stays NULL. */
+    /* Symbol 0 stands for "no symbol": an absolute zero, shared. */
+    if (obj->nsyms)
+        obj->symp[0] = &lk->null_sym;
     for (size_t i = 1, l = 0; i < obj->nsyms; i++) {
         ej_status st;
         if (ELF64_ST_BIND(obj->syms[i].st_info) == STB_LOCAL)
@@ -192,6 +194,7 @@ ej_status ej__resolve_symbols(ej_linker *lk)
     ej_status st;
     for (size_t o = 0; o < lk->nobjs; o++)
         expected += lk->objs[o]->nsyms - lk->objs[o]->first_global;
+    lk->null_sym = (ej__sym){.name = "", .kind = EJ_SK_ABS};
     if (ej__symtab_init(&lk->globals, expected) != EJ_OK)
         return ej__fail(&lk->err, EJ_NOMEM, "out of memory for the symbol table");
     for (size_t o = 0; o < lk->nobjs; o++)

@@ -116,8 +116,6 @@ static ej_status scan_one(ej_linker *lk, ej__object *obj, size_t r, const Elf64_
     ej__sym *s = obj->symp[ELF64_R_SYM(rel->r_info)];
     char site[512];
     unsigned needs = info->needs;
-    if (!s) /* symbol 0: no symbol, S = 0 */
-        return EJ_OK;
     if ((needs & (EJ_RN_TLS | EJ_RN_DYNAMIC)) || s->type == STT_TLS) {
         ej__site_name(obj, r, rel, site, sizeof site);
         return unsupported(lk, site, info, s, (needs & EJ_RN_DYNAMIC)
@@ -150,12 +148,16 @@ static ej_status scan_one(ej_linker *lk, ej__object *obj, size_t r, const Elf64_
             return ej__fail(&lk->err, EJ_NOMEM, "out of memory counting stubs");
         s->stub = (uint32_t)p->nstub;
     }
-    if (s->kind == EJ_SK_HOST && (needs & EJ_RN_PCREL32)) {
+    if ((needs & EJ_RN_SIZE) && s->kind == EJ_SK_HOST && !s->size)
+        s->size = ej__host_symbol_size((const void *)(uintptr_t)s->value);
+    /* A stub makes reaching a call target optional (near is only faster);
+     * data must be reached directly. */
+    if (is_external(s) && (needs & EJ_RN_PCREL32)) {
         ej__site_name(obj, r, rel, site, sizeof site);
-        if (stub)
-            prefer_near(p, s);
-        else
+        if (!stub)
             need_near(p, s, site, info->name);
+        else if (s->kind == EJ_SK_HOST)
+            prefer_near(p, s);
     }
     if ((needs & (EJ_RN_ABS32 | EJ_RN_ABS32S)) && in_image(s)) {
         ej__site_name(obj, r, rel, site, sizeof site);

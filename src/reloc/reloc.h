@@ -28,12 +28,13 @@ enum {
     EJ_RN_ABS32S = 1 << 5,  /* as ABS32, signed: below 2 GiB */
     EJ_RN_TLS = 1 << 6,     /* thread-local storage: not supported yet */
     EJ_RN_DYNAMIC = 1 << 7, /* only valid in linked images, never in ET_REL */
+    EJ_RN_SIZE = 1 << 8,    /* uses the symbol's size */
 };
 
 typedef struct ej__reloc_info {
     const char *name;  /* "R_X86_64_PC32" */
     uint8_t width;     /* bytes read and written at r_offset */
-    uint8_t needs;     /* EJ_RN_* */
+    uint16_t needs;    /* EJ_RN_* */
 } ej__reloc_info;
 
 /* One relocation to apply.  Addresses are virtual (where the image runs);
