@@ -54,11 +54,7 @@ typedef struct image {
 
 static const char *fixture_path(const char *file)
 {
-    static char path[4][4096];
-    static int next;
-    char *p = path[next++ % 4];
-    snprintf(p, sizeof path[0], "%s/%s", EJ_NEG_FIXTURE_DIR, file);
-    return p;
+    return ej_test_path(EJ_NEG_FIXTURE_DIR, file, "");
 }
 
 static image load(const char *file)

@@ -13,11 +13,7 @@
 
 static const char *obj(const char *name)
 {
-    static char path[8][4096];
-    static int next;
-    char *p = path[next++ % 8];
-    snprintf(p, sizeof path[0], "%s/%s.o", EJ_TEST_OBJ_DIR, name);
-    return p;
+    return ej_test_path(EJ_TEST_OBJ_DIR, name, ".o");
 }
 
 int ej_test_host_add(int a, int b);

@@ -10,6 +10,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "testutil.h"
+
 extern char **environ;
 
 typedef struct result {
@@ -56,11 +58,7 @@ static result run_tool(const char *const *args)
 
 static const char *obj(const char *name)
 {
-    static char path[4][4096];
-    static int next;
-    char *p = path[next++ % 4];
-    snprintf(p, sizeof path[0], "%s/%s.o", EJ_TEST_OBJ_DIR, name);
-    return p;
+    return ej_test_path(EJ_TEST_OBJ_DIR, name, ".o");
 }
 
 static void assert_one_error_line(const result *r, int status, const char *needle)

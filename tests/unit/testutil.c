@@ -42,3 +42,12 @@ const char *ej_test_fixture(const char *rel)
     snprintf(path, sizeof path, "%s/fixtures/%s", EJ_TEST_BINARY_DIR, rel);
     return path;
 }
+
+const char *ej_test_path(const char *dir, const char *name, const char *suffix)
+{
+    static char path[8][4096];
+    static int next;
+    char *p = path[next++ % 8];
+    snprintf(p, sizeof path[0], "%s/%s%s", dir, name, suffix);
+    return p;
+}

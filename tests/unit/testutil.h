@@ -26,6 +26,10 @@ int ej_test_count_mappings(void);
 /* Reads a whole file into a malloc()ed buffer; returns NULL on failure. */
 void *ej_test_read_file(const char *path, size_t *len);
 
+/* DIR "/" NAME SUFFIX in one of a few rotating static buffers, so that
+ * several paths can be alive in one expression. */
+const char *ej_test_path(const char *dir, const char *name, const char *suffix);
+
 /* Path of a built fixture object: EJ_TEST_BINARY_DIR "/fixtures/" REL.
  * Returns a static buffer. */
 const char *ej_test_fixture(const char *rel);
