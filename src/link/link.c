@@ -18,17 +18,34 @@ static void stage_done(const char *stage, const ej__codemem *cm)
         ej__link_stage_hook(stage, cm->w, cm->size);
 }
 
+/* Charges the time since *T0 to STAGE and restarts the clock. */
+static void lap(ej_linker *lk, int stage, uint64_t *t0)
+{
+    uint64_t now = ej__now_ns();
+    lk->stats.ns[stage] += now - *t0;
+    *t0 = now;
+}
+
 static ej_status plan_stages(ej_linker *lk)
 {
     ej_status st;
+    uint64_t t0 = ej__now_ns();
     if ((st = ej__comdat_select(lk)) != EJ_OK)
         return st;
     ej__select_sections(lk);
     if ((st = ej__resolve_symbols(lk)) != EJ_OK)
         return st;
+    lap(lk, EJ_STAGE_RESOLVE, &t0);
     if ((st = ej__scan_relocs(lk)) != EJ_OK)
         return st;
-    return ej__layout(lk, ej__page_size());
+    lap(lk, EJ_STAGE_SCAN, &t0);
+    st = ej__layout(lk, ej__page_size());
+    lap(lk, EJ_STAGE_LAYOUT, &t0);
+    lk->stats.nobjs = lk->nobjs;
+    lk->stats.ngot = lk->plan.ngot;
+    lk->stats.nstub = lk->plan.nstub;
+    lk->stats.image_size = lk->plan.image_size;
+    return st;
 }
 
 static ej_status reserve(ej_linker *lk, ej__codemem *cm)
@@ -101,19 +118,26 @@ EJ_API ej_status ej_linker_link(ej_linker *lk, ej_module **out)
         return st;
     if (!(m = calloc(1, sizeof *m)))
         return ej__fail(&lk->err, EJ_NOMEM, "out of memory for the module");
+    uint64_t t0 = ej__now_ns();
     if ((st = reserve(lk, &m->mem)) != EJ_OK)
         goto fail_module;
+    lap(lk, EJ_STAGE_RESERVE, &t0);
     stage_done("reserved", &m->mem);
     m->vbase = m->mem.v;
     m->size = m->mem.size;
     ej__assign_addresses(lk, m->vbase);
+    if ((st = ej__copy_sections(lk, m->mem.w)) != EJ_OK)
+        goto fail_mapped;
+    lap(lk, EJ_STAGE_COPY, &t0);
     if ((st = ej__relocate(lk, m->mem.w, m->vbase)) != EJ_OK)
         goto fail_mapped;
+    lap(lk, EJ_STAGE_RELOCATE, &t0);
     stage_done("relocated", &m->mem);
     if ((st = build_module(lk, m)) != EJ_OK)
         goto fail_mapped;
     if ((st = publish(lk, &m->mem)) != EJ_OK)
         goto fail_mapped;
+    lap(lk, EJ_STAGE_PUBLISH, &t0);
     stage_done("published", &m->mem);
     if (!m->mem.link_only) {
         if ((st = ej__registry_add(m->vbase, m->vbase + m->size, m, m->dso_handle)) != EJ_OK) {
@@ -122,6 +146,7 @@ EJ_API ej_status ej_linker_link(ej_linker *lk, ej_module **out)
         }
         m->registered = 1;
     }
+    lap(lk, EJ_STAGE_REGISTER, &t0);
     *out = m;
     return EJ_OK;
 fail_mapped:

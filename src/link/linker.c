@@ -75,9 +75,10 @@ EJ_API ej_status ej_linker_add_file(ej_linker *lk, const char *path)
     ej_status st = check_open(lk, path);
     if (st != EJ_OK)
         return st;
-    if ((st = ej__object_open_file(path, &obj, &lk->err)) != EJ_OK)
-        return st;
-    return add_object(lk, obj);
+    uint64_t t0 = ej__now_ns();
+    st = ej__object_open_file(path, &obj, &lk->err);
+    lk->stats.ns[EJ_STAGE_READ] += ej__now_ns() - t0;
+    return st != EJ_OK ? st : add_object(lk, obj);
 }
 
 EJ_API ej_status ej_linker_add_buffer(ej_linker *lk, const char *name,
@@ -87,9 +88,10 @@ EJ_API ej_status ej_linker_add_buffer(ej_linker *lk, const char *name,
     ej_status st = check_open(lk, buf);
     if (st != EJ_OK)
         return st;
-    if ((st = ej__object_open_buffer(name, buf, len, &obj, &lk->err)) != EJ_OK)
-        return st;
-    return add_object(lk, obj);
+    uint64_t t0 = ej__now_ns();
+    st = ej__object_open_buffer(name, buf, len, &obj, &lk->err);
+    lk->stats.ns[EJ_STAGE_READ] += ej__now_ns() - t0;
+    return st != EJ_OK ? st : add_object(lk, obj);
 }
 
 EJ_API ej_status ej_linker_add_library(ej_linker *lk, const char *lib)
@@ -126,4 +128,19 @@ EJ_API ej_status ej_linker_set_base(ej_linker *lk, uint64_t base)
                         (unsigned long long)base);
     lk->fake_base = base;
     return EJ_OK;
+}
+
+const ej__link_stats *ej__linker_stats(const ej_linker *lk)
+{
+    return &lk->stats;
+}
+
+const char *ej__stage_name(int i)
+{
+    static const char *const names[] = {
+#define EJ__STAGE_NAME(name, label) label,
+        EJ_STAGE_MAP(EJ__STAGE_NAME)
+#undef EJ__STAGE_NAME
+    };
+    return i >= 0 && i < EJ_STAGE_COUNT ? names[i] : "?";
 }

@@ -13,6 +13,7 @@
 
 #include "codemem/codemem.h"
 #include "elf/object.h"
+#include "link/stats.h"
 
 enum ej__sym_kind {
     EJ_SK_UNDEF,     /* not (yet) defined anywhere */
@@ -112,6 +113,7 @@ struct ej_linker {
     ej__sym **commons;   /* COMMON definitions to allocate */
     size_t ncommons;
     ej__plan plan;
+    ej__link_stats stats;
 };
 
 /* Stages (see the file comment). */
@@ -122,6 +124,7 @@ ej_status ej__resolve_symbols(ej_linker *lk);
 ej_status ej__scan_relocs(ej_linker *lk);
 ej_status ej__layout(ej_linker *lk, size_t page);
 void ej__assign_addresses(ej_linker *lk, uint64_t vbase);
+ej_status ej__copy_sections(ej_linker *lk, uint8_t *wbase);
 ej_status ej__relocate(ej_linker *lk, uint8_t *wbase, uint64_t vbase);
 
 /* True when section I of OBJ is loaded into the image. */

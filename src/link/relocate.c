@@ -8,7 +8,7 @@
 
 #include "link/linker.h"
 
-static ej_status copy_sections(ej_linker *lk, uint8_t *wbase)
+ej_status ej__copy_sections(ej_linker *lk, uint8_t *wbase)
 {
     for (size_t o = 0; o < lk->nobjs; o++) {
         ej__object *obj = lk->objs[o];
@@ -57,6 +57,7 @@ static ej_status apply_section(ej_linker *lk, ej__object *obj, size_t r,
     size_t n;
     const Elf64_Rela *rel = ej__object_relas(obj, r, &n);
     ej__reloc_site site = {.GOT = vbase + p->got_off};
+    lk->stats.nrelocs += n;
     for (size_t k = 0; k < n; k++) {
         const ej__sym *s = obj->symp[ELF64_R_SYM(rel[k].r_info)];
         ej__reloc_fail fail = {0};
@@ -98,9 +99,7 @@ static void fill_got_and_stubs(ej_linker *lk, uint8_t *wbase, uint64_t vbase)
 
 ej_status ej__relocate(ej_linker *lk, uint8_t *wbase, uint64_t vbase)
 {
-    ej_status st = copy_sections(lk, wbase);
-    if (st != EJ_OK)
-        return st;
+    ej_status st;
     for (size_t o = 0; o < lk->nobjs; o++) {
         ej__object *obj = lk->objs[o];
         for (size_t r = 1; r < obj->shnum; r++) {
