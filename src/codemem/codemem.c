@@ -72,6 +72,18 @@ ej_status ej__codemem_reserve_fake(ej__codemem *cm, size_t size, uint64_t vbase,
     return EJ_OK;
 }
 
+#ifndef MADV_POPULATE_WRITE
+#define EJ_MADV_POPULATE_WRITE 23 /* Linux 5.14 */
+#else
+#define EJ_MADV_POPULATE_WRITE MADV_POPULATE_WRITE
+#endif
+
+void ej__codemem_prefault(ej__codemem *cm, size_t off, size_t len)
+{
+    if (len)
+        madvise(cm->w + off, len, EJ_MADV_POPULATE_WRITE);
+}
+
 ej_status ej__codemem_protect(ej__codemem *cm, size_t off, size_t len,
                               ej__prot prot, ej__err *err)
 {

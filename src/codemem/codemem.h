@@ -44,6 +44,11 @@ ej_status ej__codemem_reserve(ej__codemem *cm, size_t size, size_t align,
 ej_status ej__codemem_reserve_fake(ej__codemem *cm, size_t size, uint64_t vbase,
                                    ej__err *err);
 
+/* Pre-faults [off, off+len) for writing in one call (the pages the link
+ * is about to fill), instead of one page fault per page.  Advisory: does
+ * nothing on kernels without MADV_POPULATE_WRITE or for link-only images. */
+void ej__codemem_prefault(ej__codemem *cm, size_t off, size_t len);
+
 /* Sets the protection of [off, off+len) (page aligned).  A link-only
  * image stays RW. */
 ej_status ej__codemem_protect(ej__codemem *cm, size_t off, size_t len,

@@ -11,6 +11,12 @@
 #include "elf/object.h"
 #include "elf/validate.h"
 
+#ifndef MADV_POPULATE_READ
+#define EJ_MADV_POPULATE_READ 22 /* Linux 5.14 */
+#else
+#define EJ_MADV_POPULATE_READ MADV_POPULATE_READ
+#endif
+
 static int libelf_ready(void)
 {
     /* elf_version is idempotent; calling it per open keeps the library free
@@ -57,7 +63,7 @@ static ej_status finish_open(ej__object *obj, ej__object **out, ej__err *err)
 
 ej_status ej__object_open_file(const char *path, ej__object **out, ej__err *err)
 {
-    ej__object *obj;
+    ej__object *obj = NULL;
     struct stat stbuf;
     ej_status st;
     *out = NULL;
@@ -84,6 +90,11 @@ ej_status ej__object_open_file(const char *path, ej__object **out, ej__err *err)
         goto fail;
     }
     obj->image_mapped = 1;
+    /* Map the page-cache pages in one call instead of a fault per page;
+     * READ, so nothing is copied (MAP_POPULATE would break copy-on-write
+     * for every page of a writable private mapping).  Older kernels say
+     * EINVAL and the pages fault in as read. */
+    madvise(obj->image, obj->image_len, EJ_MADV_POPULATE_READ);
     close(fd);
     return finish_open(obj, out, err);
 fail:
@@ -96,7 +107,7 @@ fail:
 ej_status ej__object_open_buffer(const char *name, const void *buf, size_t len,
                                  ej__object **out, ej__err *err)
 {
-    ej__object *obj;
+    ej__object *obj = NULL;
     ej_status st;
     *out = NULL;
     if (!name)

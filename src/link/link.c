@@ -125,6 +125,8 @@ EJ_API ej_status ej_linker_link(ej_linker *lk, ej_module **out)
     stage_done("reserved", &m->mem);
     m->vbase = m->mem.v;
     m->size = m->mem.size;
+    /* Everything but .bss is about to be written; .bss stays demand-zero. */
+    ej__codemem_prefault(&m->mem, 0, lk->plan.cls_off[EJ_CLS_BSS]);
     ej__assign_addresses(lk, m->vbase);
     if ((st = ej__copy_sections(lk, m->mem.w)) != EJ_OK)
         goto fail_mapped;

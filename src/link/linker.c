@@ -71,7 +71,7 @@ static ej_status check_open(ej_linker *lk, const void *arg)
 
 EJ_API ej_status ej_linker_add_file(ej_linker *lk, const char *path)
 {
-    ej__object *obj;
+    ej__object *obj = NULL;
     ej_status st = check_open(lk, path);
     if (st != EJ_OK)
         return st;
@@ -84,7 +84,7 @@ EJ_API ej_status ej_linker_add_file(ej_linker *lk, const char *path)
 EJ_API ej_status ej_linker_add_buffer(ej_linker *lk, const char *name,
                                       const void *buf, size_t len)
 {
-    ej__object *obj;
+    ej__object *obj = NULL;
     ej_status st = check_open(lk, buf);
     if (st != EJ_OK)
         return st;
