@@ -142,7 +142,6 @@ void ej__object_free(ej__object *obj)
         free(obj->image);
     free(obj->sec);
     free(obj->symp);
-    free(obj->locals);
     free(obj->name);
     free(obj);
 }

@@ -45,9 +45,10 @@ typedef struct ej__object {
     const char *strtab;
     size_t strtab_size;
     const Elf32_Word *xindex; /* SHT_SYMTAB_SHNDX contents, or NULL */
-    /* Filled by the link layer: one entry per symbol index. */
-    struct ej__sym **symp;
-    struct ej__sym *locals;
+    /* Filled by the link layer: where this object's string table starts in
+     * the module's copy of the names; one entry per symbol index. */
+    size_t names_base;
+    struct ej__sym **symp;   /* NULL for most locals: see resolve.c */
 } ej__object;
 
 /* Reads and validates the object at PATH (mapped, not copied).  On failure

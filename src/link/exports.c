@@ -11,38 +11,52 @@ static int exported(const ej__sym *e)
            e->vis != STV_HIDDEN;
 }
 
+/* The names are copied as whole string tables, one memcpy per object,
+ * rather than name by name: exported names point into those copies. */
+static ej_status copy_names(ej_module *m, const ej_linker *lk, ej__err *err)
+{
+    size_t bytes = 0;
+    for (size_t o = 0; o < lk->nobjs; o++) {
+        lk->objs[o]->names_base = bytes;
+        bytes += lk->objs[o]->strtab_size;
+    }
+    m->names = malloc(bytes ? bytes : 1);
+    if (!m->names)
+        return ej__fail(err, EJ_NOMEM, "out of memory for %zu bytes of symbol names", bytes);
+    for (size_t o = 0; o < lk->nobjs; o++)
+        if (lk->objs[o]->strtab_size)
+            memcpy(m->names + lk->objs[o]->names_base, lk->objs[o]->strtab,
+                   lk->objs[o]->strtab_size);
+    return EJ_OK;
+}
+
 ej_status ej__module_exports(ej_module *m, const ej_linker *lk, ej__err *err)
 {
-    size_t n = 0, bytes = 0;
-    for (size_t i = 0; i < lk->globals.cap; i++) {
-        const ej__sym *e = lk->globals.slots[i];
-        if (e && exported(e)) {
-            n++;
-            bytes += strlen(e->name) + 1;
-        }
-    }
+    size_t n = 0;
+    ej__symtab_iter it = ej__symtab_begin(&lk->globals);
+    for (const ej__sym *e; (e = ej__symtab_next(&it));)
+        n += exported(e);
     size_t cap = 16;
     while (cap < n * 2)
         cap <<= 1;
     m->exports = malloc(cap * sizeof *m->exports);
-    m->names = malloc(bytes ? bytes : 1);
-    if (!m->exports || !m->names)
+    if (!m->exports)
         return ej__fail(err, EJ_NOMEM, "out of memory for %zu exported symbols", n);
     m->export_cap = cap;
     for (size_t i = 0; i < cap; i++)
         m->exports[i].name = UINT32_MAX;
-    size_t used = 0;
-    for (size_t i = 0; i < lk->globals.cap; i++) {
-        const ej__sym *e = lk->globals.slots[i];
-        if (!e || !exported(e))
+    ej_status st = copy_names(m, lk, err);
+    if (st != EJ_OK)
+        return st;
+    it = ej__symtab_begin(&lk->globals);
+    for (const ej__sym *e; (e = ej__symtab_next(&it));) {
+        if (!exported(e))
             continue;
         size_t j = e->hash & (cap - 1);
         while (m->exports[j].name != UINT32_MAX)
             j = (j + 1) & (cap - 1);
-        size_t len = strlen(e->name) + 1;
-        memcpy(m->names + used, e->name, len);
-        m->exports[j] = (ej__export){e->value, e->hash, (uint32_t)used};
-        used += len;
+        size_t off = e->obj->names_base + (size_t)(e->name - e->obj->strtab);
+        m->exports[j] = (ej__export){e->value, e->hash, (uint32_t)off};
     }
     return EJ_OK;
 }

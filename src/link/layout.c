@@ -139,9 +139,9 @@ static ej_status place_extras(ej_linker *lk, int cls, uint64_t *off)
 
 static ej_status collect_commons(ej_linker *lk)
 {
-    for (size_t i = 0; i < lk->globals.cap; i++) {
-        ej__sym *e = lk->globals.slots[i];
-        if (!e || e->kind != EJ_SK_COMMON)
+    ej__symtab_iter it = ej__symtab_begin(&lk->globals);
+    for (ej__sym *e; (e = ej__symtab_next(&it));) {
+        if (e->kind != EJ_SK_COMMON)
             continue;
         ej__sym **c = realloc(lk->commons, (lk->ncommons + 1) * sizeof *c);
         if (!c)
@@ -202,10 +202,8 @@ static uint64_t synth_value(const ej__plan *p, const ej__sym *e, uint64_t vbase)
  * object. */
 void ej__assign_addresses(ej_linker *lk, uint64_t vbase)
 {
-    for (size_t i = 0; i < lk->globals.cap; i++) {
-        ej__sym *e = lk->globals.slots[i];
-        if (!e)
-            continue;
+    ej__symtab_iter it = ej__symtab_begin(&lk->globals);
+    for (ej__sym *e; (e = ej__symtab_next(&it));) {
         if (e->kind == EJ_SK_SECTION)
             e->value += vbase + e->obj->sec[e->shndx].off;
         else if (e->kind == EJ_SK_COMMON)
@@ -217,7 +215,7 @@ void ej__assign_addresses(ej_linker *lk, uint64_t vbase)
         ej__object *obj = lk->objs[o];
         for (size_t i = 1; i < obj->nsyms; i++) {
             ej__sym *e = obj->symp[i];
-            if (!e->is_global && e->kind == EJ_SK_SECTION)
+            if (e && !e->is_global && e->kind == EJ_SK_SECTION)
                 e->value += vbase + obj->sec[e->shndx].off;
         }
     }

@@ -23,6 +23,7 @@ EJ_API void ej_linker_free(ej_linker *lk)
     /* Libraries stay loaded: modules linked against them may outlive us. */
     free(lk->libs);
     ej__symtab_free(&lk->globals);
+    ej__symtab_free(&lk->local_pool);
     free(lk->commons);
     free(lk->plan.got_syms);
     free(lk->plan.stub_syms);

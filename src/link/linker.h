@@ -54,12 +54,25 @@ typedef struct ej__sym {
     uint8_t is_global;
 } ej__sym;
 
-/* Global symbol table: open addressing over pooled entries. */
+/* Global symbol table: open addressing over pooled entries.  A slot keeps
+ * the hash beside the pointer, so a probe touches an entry only when the
+ * hashes match; entries are pooled in insertion order, so walking them is
+ * sequential and deterministic. */
+typedef struct ej__slot {
+    uint32_t hash;
+    ej__sym *sym;
+} ej__slot;
+
 typedef struct ej__symtab {
-    ej__sym **slots;
+    ej__slot *slots;
     size_t cap, count;
-    struct ej__sym_pool *pool;
+    struct ej__sym_pool *first, *last;
 } ej__symtab;
+
+typedef struct ej__symtab_iter {
+    struct ej__sym_pool *pool;
+    size_t i;
+} ej__symtab_iter;
 
 ej_status ej__symtab_init(ej__symtab *t, size_t expected);
 void ej__symtab_free(ej__symtab *t);
@@ -68,6 +81,12 @@ uint32_t ej__sym_hash(const char *name);
  * out of memory (*OOM set). */
 ej__sym *ej__symtab_get(ej__symtab *t, const char *name, uint32_t hash,
                         int create, int *oom);
+/* A new zeroed entry from T's pool, not entered in the hash. */
+ej__sym *ej__symtab_alloc(ej__symtab *t);
+/* Every entry in insertion order: start with ej__symtab_begin, then call
+ * ej__symtab_next until it returns NULL. */
+ej__symtab_iter ej__symtab_begin(const ej__symtab *t);
+ej__sym *ej__symtab_next(ej__symtab_iter *it);
 
 enum { EJ_CLS_TEXT, EJ_CLS_RODATA, EJ_CLS_DATA, EJ_CLS_BSS, EJ_CLS_COUNT };
 
@@ -110,6 +129,7 @@ struct ej_linker {
     int linked;
     ej__symtab globals;
     ej__sym null_sym;    /* what symbol index 0 ("no symbol") binds to: absolute 0 */
+    ej__symtab local_pool; /* entries for the few locals that need a GOT slot */
     ej__sym **commons;   /* COMMON definitions to allocate */
     size_t ncommons;
     ej__plan plan;
@@ -126,6 +146,10 @@ ej_status ej__layout(ej_linker *lk, size_t page);
 void ej__assign_addresses(ej_linker *lk, uint64_t vbase);
 ej_status ej__copy_sections(ej_linker *lk, uint8_t *wbase);
 ej_status ej__relocate(ej_linker *lk, uint8_t *wbase, uint64_t vbase);
+
+/* Fills L with what local symbol I of OBJ stands for (before layout:
+ * value is st_value). */
+void ej__describe_local(ej__object *obj, size_t i, ej__sym *l);
 
 /* True when section I of OBJ is loaded into the image. */
 static inline int ej__sec_loaded(const ej__object *obj, size_t i)

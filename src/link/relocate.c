@@ -31,20 +31,21 @@ static ej_status reloc_failed(ej_linker *lk, ej__object *obj, size_t r,
                               const ej__reloc_site *site, const ej__reloc_fail *f)
 {
     char where[512];
-    const ej__sym *s = obj->symp[ELF64_R_SYM(rel->r_info)];
+    size_t symi = ELF64_R_SYM(rel->r_info);
+    const char *name = obj->symp[symi] ? obj->symp[symi]->name : ej__object_sym_name(obj, symi);
     ej__site_name(obj, r, rel, where, sizeof where);
     if (!f->has_range)
         return ej__fail(&lk->err, EJ_RELOC, "%s: %s against '%s': %s", where,
-                        info->name, s->name, f->why ? f->why : "cannot apply");
+                        info->name, name, f->why ? f->why : "cannot apply");
     if (info->needs & EJ_RN_SIZE)
         return ej__fail(&lk->err, EJ_RANGE,
                         "%s: %s against '%s': value 0x%" PRIx64 " out of range [%" PRId64 ", %" PRId64
                         "] (symbol size 0x%" PRIx64 ", addend %" PRId64 ")",
-                        where, info->name, s->name, f->value, f->min, f->max, site->Z, site->A);
+                        where, info->name, name, f->value, f->min, f->max, site->Z, site->A);
     return ej__fail(&lk->err, EJ_RANGE,
                     "%s: %s against '%s': value 0x%" PRIx64 " out of range [%" PRId64 ", %" PRId64
                     "] (target 0x%" PRIx64 ", place 0x%" PRIx64 ")",
-                    where, info->name, s->name, f->value, f->min, f->max,
+                    where, info->name, name, f->value, f->min, f->max,
                     site->S + (uint64_t)site->A, site->P);
 }
 
@@ -59,12 +60,34 @@ static ej_status apply_section(ej_linker *lk, ej__object *obj, size_t r,
     ej__reloc_site site = {.GOT = vbase + p->got_off};
     lk->stats.nrelocs += n;
     for (size_t k = 0; k < n; k++) {
-        const ej__sym *s = obj->symp[ELF64_R_SYM(rel[k].r_info)];
+        size_t symi = ELF64_R_SYM(rel[k].r_info);
+        const ej__sym *s = obj->symp[symi];
         ej__reloc_fail fail = {0};
         site.type = (uint32_t)ELF64_R_TYPE(rel[k].r_info);
         site.loc = wbase + t->off + rel[k].r_offset;
         site.P = vbase + t->off + rel[k].r_offset;
         site.A = rel[k].r_addend;
+        if (!s) {
+            /* A local without an entry (see resolve.c): read it here. */
+            const Elf64_Sym *ls = &obj->syms[symi];
+            uint32_t shndx = ej__object_sym_shndx(obj, symi);
+            site.G = site.L = 0;
+            site.Z = ls->st_size;
+            if (shndx == SHN_ABS) {
+                site.S = ls->st_value;
+            } else if (obj->sec[shndx].discarded) {
+                if (t->shdr.sh_flags & SHF_EXECINSTR) {
+                    fail.why = "refers to a discarded COMDAT section";
+                    return reloc_failed(lk, obj, r, &rel[k], a->info(site.type), &site, &fail);
+                }
+                continue;
+            } else {
+                site.S = vbase + obj->sec[shndx].off + ls->st_value;
+            }
+            if (a->apply(&site, &fail) != EJ_OK)
+                return reloc_failed(lk, obj, r, &rel[k], a->info(site.type), &site, &fail);
+            continue;
+        }
         if (s->kind == EJ_SK_DISCARDED) {
             /* Only tables describing a discarded COMDAT copy (.eh_frame)
              * may point into it; they keep their original bytes. */

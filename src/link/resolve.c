@@ -19,6 +19,9 @@ static void take_definition(ej__sym *e, ej__object *obj, size_t i)
 {
     const Elf64_Sym *s = &obj->syms[i];
     uint32_t shndx = ej__object_sym_shndx(obj, i);
+    /* The same string, but inside the defining object's string table,
+     * which the module's export table copies (exports.c). */
+    e->name = obj->strtab + s->st_name;
     e->obj = obj;
     e->shndx = shndx;
     e->bind = ELF64_ST_BIND(s->st_info);
@@ -112,8 +115,9 @@ static ej_status bind_global(ej_linker *lk, ej__object *obj, size_t i)
     return merge_definition(lk, e, obj, i);
 }
 
-static void bind_local(ej__object *obj, size_t i, ej__sym *l)
+void ej__describe_local(ej__object *obj, size_t i, ej__sym *l)
 {
+    memset(l, 0, sizeof *l);
     take_definition(l, obj, i);
     l->name = ej__object_sym_name(obj, i);
     l->ref_obj = obj;
@@ -121,27 +125,25 @@ static void bind_local(ej__object *obj, size_t i, ej__sym *l)
         l->kind = EJ_SK_DISCARDED;
     else if (ej__object_sym_shndx(obj, i) == SHN_UNDEF)
         l->kind = EJ_SK_UNDEF;
-    obj->symp[i] = l;
 }
 
+/* Globals are bound to their shared entry now; locals stay NULL in symp
+ * and are computed from the symbol table where they are used, unless one
+ * needs a GOT slot (scan.c gives it an entry then).  Most symbols of an
+ * object are locals, so this saves an entry per local. */
 static ej_status bind_object(ej_linker *lk, ej__object *obj)
 {
-    size_t nlocal = 0;
-    for (size_t i = 0; i < obj->nsyms; i++)
-        nlocal += ELF64_ST_BIND(obj->syms[i].st_info) == STB_LOCAL;
     obj->symp = calloc(obj->nsyms ? obj->nsyms : 1, sizeof *obj->symp);
-    obj->locals = calloc(nlocal ? nlocal : 1, sizeof *obj->locals);
-    if (!obj->symp || !obj->locals)
+    if (!obj->symp)
         return ej__fail(&lk->err, EJ_NOMEM, "%s: out of memory for %zu symbols",
                         obj->name, obj->nsyms);
     /* Symbol 0 stands for "no symbol": an absolute zero, shared. */
     if (obj->nsyms)
         obj->symp[0] = &lk->null_sym;
-    for (size_t i = 1, l = 0; i < obj->nsyms; i++) {
+    for (size_t i = 1; i < obj->nsyms; i++) {
         ej_status st;
-        if (ELF64_ST_BIND(obj->syms[i].st_info) == STB_LOCAL)
-            bind_local(obj, i, &obj->locals[l++]);
-        else if ((st = bind_global(lk, obj, i)) != EJ_OK)
+        if (ELF64_ST_BIND(obj->syms[i].st_info) != STB_LOCAL &&
+            (st = bind_global(lk, obj, i)) != EJ_OK)
             return st;
     }
     return EJ_OK;
@@ -206,7 +208,7 @@ ej_status ej__resolve_symbols(ej_linker *lk)
         ej__object *obj = lk->objs[o];
         for (size_t i = 1; i < obj->nsyms; i++) {
             ej__sym *e = obj->symp[i];
-            if (e->is_global && e->kind == EJ_SK_UNDEF && (st = resolve_undefined(lk, e)) != EJ_OK)
+            if (e && e->is_global && e->kind == EJ_SK_UNDEF && (st = resolve_undefined(lk, e)) != EJ_OK)
                 return st;
         }
     }

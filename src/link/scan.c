@@ -113,9 +113,14 @@ static ej_status scan_one(ej_linker *lk, ej__object *obj, size_t r, const Elf64_
     ej__plan *p = &lk->plan;
     uint32_t type = (uint32_t)ELF64_R_TYPE(rel->r_info);
     const ej__reloc_info *info = obj->arch->info(type);
-    ej__sym *s = obj->symp[ELF64_R_SYM(rel->r_info)];
+    size_t symi = ELF64_R_SYM(rel->r_info);
+    ej__sym *s = obj->symp[symi], local;
     char site[512];
     unsigned needs = info->needs;
+    if (!s) {
+        ej__describe_local(obj, symi, &local);
+        s = &local;
+    }
     if ((needs & (EJ_RN_TLS | EJ_RN_DYNAMIC)) || s->type == STT_TLS) {
         ej__site_name(obj, r, rel, site, sizeof site);
         return unsupported(lk, site, info, s, (needs & EJ_RN_DYNAMIC)
@@ -138,6 +143,13 @@ static ej_status scan_one(ej_linker *lk, ej__object *obj, size_t r, const Elf64_
     if (needs & EJ_RN_GOTBASE)
         p->need_got = 1;
     int stub = stub_allowed(s, needs);
+    if (((needs & EJ_RN_GOT) || stub) && s == &local) {
+        /* A local that needs a slot gets an entry of its own. */
+        if (!(s = ej__symtab_alloc(&lk->local_pool)))
+            return ej__fail(&lk->err, EJ_NOMEM, "out of memory counting GOT slots");
+        *s = local;
+        obj->symp[symi] = s;
+    }
     if (((needs & EJ_RN_GOT) || stub) && !s->got) {
         if (push_sym(&p->got_syms, &p->ngot, s) != 0)
             return ej__fail(&lk->err, EJ_NOMEM, "out of memory counting GOT slots");

@@ -38,7 +38,7 @@ ej_status ej__symtab_init(ej__symtab *t, size_t expected)
 
 void ej__symtab_free(ej__symtab *t)
 {
-    struct ej__sym_pool *p = t->pool;
+    struct ej__sym_pool *p = t->first;
     while (p) {
         struct ej__sym_pool *next = p->next;
         free(p);
@@ -51,17 +51,16 @@ void ej__symtab_free(ej__symtab *t)
 static int grow(ej__symtab *t)
 {
     size_t cap = t->cap * 2;
-    ej__sym **slots = calloc(cap, sizeof *slots);
+    ej__slot *slots = calloc(cap, sizeof *slots);
     if (!slots)
         return -1;
     for (size_t i = 0; i < t->cap; i++) {
-        ej__sym *s = t->slots[i];
-        if (!s)
+        if (!t->slots[i].sym)
             continue;
-        size_t j = s->hash & (cap - 1);
-        while (slots[j])
+        size_t j = t->slots[i].hash & (cap - 1);
+        while (slots[j].sym)
             j = (j + 1) & (cap - 1);
-        slots[j] = s;
+        slots[j] = t->slots[i];
     }
     free(t->slots);
     t->slots = slots;
@@ -71,26 +70,49 @@ static int grow(ej__symtab *t)
 
 static ej__sym *pool_new(ej__symtab *t)
 {
-    if (!t->pool || t->pool->used == POOL_CHUNK) {
+    if (!t->last || t->last->used == POOL_CHUNK) {
         struct ej__sym_pool *p = malloc(sizeof *p);
         if (!p)
             return NULL;
-        p->next = t->pool;
+        p->next = NULL;
         p->used = 0;
-        t->pool = p;
+        if (t->last)
+            t->last->next = p;
+        else
+            t->first = p;
+        t->last = p;
     }
-    ej__sym *s = &t->pool->syms[t->pool->used++];
+    ej__sym *s = &t->last->syms[t->last->used++];
     memset(s, 0, sizeof *s);
     return s;
+}
+
+ej__sym *ej__symtab_alloc(ej__symtab *t)
+{
+    return pool_new(t);
+}
+
+ej__symtab_iter ej__symtab_begin(const ej__symtab *t)
+{
+    return (ej__symtab_iter){t->first, 0};
+}
+
+ej__sym *ej__symtab_next(ej__symtab_iter *it)
+{
+    while (it->pool && it->i == it->pool->used) {
+        it->pool = it->pool->next;
+        it->i = 0;
+    }
+    return it->pool ? &it->pool->syms[it->i++] : NULL;
 }
 
 ej__sym *ej__symtab_get(ej__symtab *t, const char *name, uint32_t hash,
                         int create, int *oom)
 {
     size_t mask = t->cap - 1, i = hash & mask;
-    for (ej__sym *s; (s = t->slots[i]); i = (i + 1) & mask)
-        if (s->hash == hash && strcmp(s->name, name) == 0)
-            return s;
+    for (; t->slots[i].sym; i = (i + 1) & mask)
+        if (t->slots[i].hash == hash && strcmp(t->slots[i].sym->name, name) == 0)
+            return t->slots[i].sym;
     if (!create)
         return NULL;
     if ((t->count + 1) * 2 > t->cap) {
@@ -108,7 +130,7 @@ ej__sym *ej__symtab_get(ej__symtab *t, const char *name, uint32_t hash,
     s->name = name;
     s->hash = hash;
     s->is_global = 1;
-    t->slots[i] = s;
+    t->slots[i] = (ej__slot){hash, s};
     t->count++;
     return s;
 }
