@@ -70,7 +70,8 @@ static ej_status add_library(ej_linker *lk, const char *arg)
         snprintf(name, sizeof name, "%s/lib%s.so.[0-9]*", dirs[i], arg);
         glob(name, i ? GLOB_APPEND : 0, NULL, &g);
     }
-    qsort(g.gl_pathv, g.gl_pathc, sizeof *g.gl_pathv, versioned_first);
+    if (g.gl_pathc > 1)
+        qsort(g.gl_pathv, g.gl_pathc, sizeof *g.gl_pathv, versioned_first);
     for (size_t i = 0; i < g.gl_pathc; i++)
         if (ej_linker_add_library(lk, g.gl_pathv[i]) == EJ_OK) {
             globfree(&g);
