@@ -127,9 +127,10 @@ static ej_status place_extras(ej_linker *lk, int cls, uint64_t *off)
     } else if (cls == EJ_CLS_BSS) {
         for (size_t i = 0; i < lk->ncommons; i++) {
             ej__sym *c = lk->commons[i];
-            if (c->align > p->max_align)
-                p->max_align = c->align;
-            c->value = ej__align_up(*off, c->align);
+            uint64_t align = c->value; /* see resolve.c */
+            if (align > p->max_align)
+                p->max_align = align;
+            c->value = ej__align_up(*off, align);
             if ((*off = c->value + c->size) > MAX_IMAGE)
                 return too_large(lk);
         }

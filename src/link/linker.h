@@ -37,15 +37,13 @@ enum ej__synth {
 
 typedef struct ej__sym {
     const char *name;
-    uint64_t value;      /* final address once laid out */
+    uint64_t value;      /* final address once laid out (COMMON: alignment until then) */
     uint64_t size;
     ej__object *obj;     /* defining object (SECTION, COMMON, ABS) */
-    ej__object *ref_obj; /* first object referring to it, for messages */
     uint32_t shndx;      /* defining section in OBJ */
     uint32_t got;        /* GOT slot index + 1, 0 when none */
     uint32_t stub;       /* stub index + 1, 0 when none */
     uint32_t hash;
-    uint64_t align;      /* COMMON: alignment */
     uint8_t kind;        /* enum ej__sym_kind */
     uint8_t bind, type, vis;
     uint8_t strong_ref;  /* some reference is not weak */

@@ -32,7 +32,7 @@ static void take_definition(ej__sym *e, ej__object *obj, size_t i)
         e->kind = EJ_SK_ABS;
     else if (shndx == SHN_COMMON) {
         e->kind = EJ_SK_COMMON;
-        e->align = s->st_value ? s->st_value : 1;
+        e->value = s->st_value ? s->st_value : 1; /* alignment, until layout */
     } else
         e->kind = EJ_SK_SECTION;
 }
@@ -65,7 +65,7 @@ static ej_status merge_definition(ej_linker *lk, ej__sym *e, ej__object *obj, si
         if (e->kind == EJ_SK_COMMON) {
             uint64_t align = s->st_value ? s->st_value : 1;
             e->size = s->st_size > e->size ? s->st_size : e->size;
-            e->align = align > e->align ? align : e->align;
+            e->value = align > e->value ? align : e->value;
         } else if (e->bind == STB_WEAK) {
             take_definition(e, obj, i);
         }
@@ -82,10 +82,8 @@ static ej_status merge_definition(ej_linker *lk, ej__sym *e, ej__object *obj, si
     return duplicate(lk, e, obj, i);
 }
 
-static void note_reference(ej__sym *e, ej__object *obj, unsigned bind)
+static void note_reference(ej__sym *e, unsigned bind)
 {
-    if (!e->ref_obj)
-        e->ref_obj = obj;
     if (bind != STB_WEAK)
         e->strong_ref = 1;
 }
@@ -109,7 +107,7 @@ static ej_status bind_global(ej_linker *lk, ej__object *obj, size_t i)
      * that was kept. */
     int discarded = shndx < obj->shnum && shndx != SHN_UNDEF && obj->sec[shndx].discarded;
     if (shndx == SHN_UNDEF || discarded) {
-        note_reference(e, obj, ELF64_ST_BIND(s->st_info));
+        note_reference(e, ELF64_ST_BIND(s->st_info));
         return EJ_OK;
     }
     return merge_definition(lk, e, obj, i);
@@ -120,7 +118,6 @@ void ej__describe_local(ej__object *obj, size_t i, ej__sym *l)
     memset(l, 0, sizeof *l);
     take_definition(l, obj, i);
     l->name = ej__object_sym_name(obj, i);
-    l->ref_obj = obj;
     if (l->kind == EJ_SK_SECTION && obj->sec[l->shndx].discarded)
         l->kind = EJ_SK_DISCARDED;
     else if (ej__object_sym_shndx(obj, i) == SHN_UNDEF)
@@ -150,12 +147,9 @@ static ej_status bind_object(ej_linker *lk, ej__object *obj)
 }
 
 /* The first place OBJ refers to E, as "obj: .text+0x1c", for messages. */
-static void first_reference(const ej__sym *e, char *buf, size_t len)
+static void first_reference(const ej__sym *e, const ej__object *obj, char *buf, size_t len)
 {
-    const ej__object *obj = e->ref_obj;
-    snprintf(buf, len, "%s", obj ? obj->name : "?");
-    if (!obj)
-        return;
+    snprintf(buf, len, "%s", obj->name);
     for (size_t r = 1; r < obj->shnum; r++) {
         if (obj->sec[r].shdr.sh_type != SHT_RELA || !ej__sec_loaded(obj, obj->sec[r].shdr.sh_info))
             continue;
@@ -169,7 +163,8 @@ static void first_reference(const ej__sym *e, char *buf, size_t len)
     }
 }
 
-static ej_status resolve_undefined(ej_linker *lk, ej__sym *e)
+/* OBJ is the first object that names E (it only refers to it). */
+static ej_status resolve_undefined(ej_linker *lk, ej__sym *e, const ej__object *obj)
 {
     if (ej__synth_bind(lk, e))
         return EJ_OK;
@@ -186,8 +181,19 @@ static ej_status resolve_undefined(ej_linker *lk, ej__sym *e)
         return EJ_OK;
     }
     char where[512];
-    first_reference(e, where, sizeof where);
+    first_reference(e, obj, where, sizeof where);
     return ej__fail(&lk->err, EJ_UNDEFINED, "%s: undefined symbol '%s'", where, e->name);
+}
+
+/* Sizing the table by definitions, not by every global reference (which
+ * mostly name the same symbols again), keeps it small enough to stay in
+ * cache; it grows if references to host symbols outnumber the slack. */
+static size_t count_definitions(const ej__object *obj)
+{
+    size_t n = 0;
+    for (size_t i = obj->first_global; i < obj->nsyms; i++)
+        n += obj->syms[i].st_shndx != SHN_UNDEF;
+    return n;
 }
 
 ej_status ej__resolve_symbols(ej_linker *lk)
@@ -195,7 +201,7 @@ ej_status ej__resolve_symbols(ej_linker *lk)
     size_t expected = 0;
     ej_status st;
     for (size_t o = 0; o < lk->nobjs; o++)
-        expected += lk->objs[o]->nsyms - lk->objs[o]->first_global;
+        expected += count_definitions(lk->objs[o]);
     lk->null_sym = (ej__sym){.name = "", .kind = EJ_SK_ABS};
     if (ej__symtab_init(&lk->globals, expected) != EJ_OK)
         return ej__fail(&lk->err, EJ_NOMEM, "out of memory for the symbol table");
@@ -208,7 +214,7 @@ ej_status ej__resolve_symbols(ej_linker *lk)
         ej__object *obj = lk->objs[o];
         for (size_t i = 1; i < obj->nsyms; i++) {
             ej__sym *e = obj->symp[i];
-            if (e && e->is_global && e->kind == EJ_SK_UNDEF && (st = resolve_undefined(lk, e)) != EJ_OK)
+            if (e && e->is_global && e->kind == EJ_SK_UNDEF && (st = resolve_undefined(lk, e, obj)) != EJ_OK)
                 return st;
         }
     }
