@@ -80,8 +80,15 @@ ej_status ej__codemem_reserve_fake(ej__codemem *cm, size_t size, uint64_t vbase,
 
 void ej__codemem_prefault(ej__codemem *cm, size_t off, size_t len)
 {
-    if (len)
-        madvise(cm->w + off, len, EJ_MADV_POPULATE_WRITE);
+    if (!len)
+        return;
+    /* A large image is worth transparent huge pages: a fault (and a page
+     * table entry, and later a TLB entry) per 2 MiB instead of per page
+     * halves the cost of filling it.  Only what the link writes: .bss
+     * stays in small demand-zero pages, costing only what is touched. */
+    if (len >= EJ_HUGE_IMAGE && !cm->link_only)
+        madvise(cm->w + off, len, MADV_HUGEPAGE);
+    madvise(cm->w + off, len, EJ_MADV_POPULATE_WRITE);
 }
 
 ej_status ej__codemem_protect(ej__codemem *cm, size_t off, size_t len,

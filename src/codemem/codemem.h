@@ -10,6 +10,11 @@
 
 #include "common/common.h"
 
+/* Images whose written part is at least this large are placed on a 2 MiB
+ * boundary and given transparent huge pages (see ej__codemem_prefault). */
+#define EJ_HUGE_IMAGE ((size_t)4 << 20)
+#define EJ_HUGE_PAGE ((size_t)2 << 20)
+
 typedef enum ej__prot { EJ_PROT_R, EJ_PROT_RW, EJ_PROT_RX } ej__prot;
 
 typedef struct ej__codemem {

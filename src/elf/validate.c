@@ -327,7 +327,7 @@ static ej_status check_rela_entries(ej__object *obj, size_t i, ej__err *err)
     for (size_t k = 0; k < n; k++) {
         uint32_t type = (uint32_t)ELF64_R_TYPE(rel[k].r_info);
         size_t symi = (size_t)ELF64_R_SYM(rel[k].r_info);
-        const ej__reloc_info *info = obj->arch->info(type);
+        const ej__reloc_info *info = ej__reloc_info_of(obj->arch, type);
         if (symi >= obj->nsyms && !(symi == 0 && obj->nsyms == 0))
             return ej__fail(err, EJ_BADELF, "%s: %s+0x%llx: relocation %zu in %s: symbol index %zu out of range (%zu symbols)",
                             obj->name, t->name, (unsigned long long)rel[k].r_offset, k,

@@ -78,14 +78,14 @@ static ej_status apply_section(ej_linker *lk, ej__object *obj, size_t r,
             } else if (obj->sec[shndx].discarded) {
                 if (t->shdr.sh_flags & SHF_EXECINSTR) {
                     fail.why = "refers to a discarded COMDAT section";
-                    return reloc_failed(lk, obj, r, &rel[k], a->info(site.type), &site, &fail);
+                    return reloc_failed(lk, obj, r, &rel[k], ej__reloc_info_of(a, site.type), &site, &fail);
                 }
                 continue;
             } else {
                 site.S = vbase + obj->sec[shndx].off + ls->st_value;
             }
-            if (a->apply(&site, &fail) != EJ_OK)
-                return reloc_failed(lk, obj, r, &rel[k], a->info(site.type), &site, &fail);
+            if (a->handlers[site.type](&site, &fail) != EJ_OK)
+                return reloc_failed(lk, obj, r, &rel[k], ej__reloc_info_of(a, site.type), &site, &fail);
             continue;
         }
         if (s->kind == EJ_SK_DISCARDED) {
@@ -93,7 +93,7 @@ static ej_status apply_section(ej_linker *lk, ej__object *obj, size_t r,
              * may point into it; they keep their original bytes. */
             if (t->shdr.sh_flags & SHF_EXECINSTR) {
                 fail.why = "refers to a discarded COMDAT section";
-                return reloc_failed(lk, obj, r, &rel[k], a->info(site.type), &site, &fail);
+                return reloc_failed(lk, obj, r, &rel[k], ej__reloc_info_of(a, site.type), &site, &fail);
             }
             continue;
         }
@@ -101,8 +101,8 @@ static ej_status apply_section(ej_linker *lk, ej__object *obj, size_t r,
         site.Z = s->size;
         site.G = s->got ? vbase + p->got_off + (uint64_t)(s->got - 1) * a->got_entry_size : 0;
         site.L = s->stub ? vbase + p->stub_off + (uint64_t)(s->stub - 1) * a->stub_size : 0;
-        if (a->apply(&site, &fail) != EJ_OK)
-            return reloc_failed(lk, obj, r, &rel[k], a->info(site.type), &site, &fail);
+        if (a->handlers[site.type](&site, &fail) != EJ_OK)
+            return reloc_failed(lk, obj, r, &rel[k], ej__reloc_info_of(a, site.type), &site, &fail);
     }
     return EJ_OK;
 }

@@ -108,16 +108,31 @@ static int stub_allowed(ej__sym *s, unsigned needs)
     return 0;
 }
 
+/* Most relocations name a local symbol of a loaded section (often the
+ * section symbol itself) and need neither a slot nor a placement bound:
+ * answer that from the symbol table alone. */
+static int local_needs_nothing(const ej__object *obj, size_t symi, unsigned needs)
+{
+    const Elf64_Sym *ls = &obj->syms[symi];
+    uint32_t shndx = ej__object_sym_shndx(obj, symi);
+    unsigned type = ELF64_ST_TYPE(ls->st_info);
+    return !(needs & (EJ_RN_TLS | EJ_RN_DYNAMIC | EJ_RN_GOT | EJ_RN_ABS32 | EJ_RN_ABS32S)) &&
+           type != STT_TLS && type != STT_GNU_IFUNC && shndx != SHN_UNDEF &&
+           shndx < obj->shnum && ej__sec_loaded(obj, shndx);
+}
+
 static ej_status scan_one(ej_linker *lk, ej__object *obj, size_t r, const Elf64_Rela *rel)
 {
     ej__plan *p = &lk->plan;
     uint32_t type = (uint32_t)ELF64_R_TYPE(rel->r_info);
-    const ej__reloc_info *info = obj->arch->info(type);
+    const ej__reloc_info *info = ej__reloc_info_of(obj->arch, type);
     size_t symi = ELF64_R_SYM(rel->r_info);
     ej__sym *s = obj->symp[symi], local;
     char site[512];
     unsigned needs = info->needs;
     if (!s) {
+        if (local_needs_nothing(obj, symi, needs))
+            return EJ_OK;
         ej__describe_local(obj, symi, &local);
         s = &local;
     }

@@ -66,10 +66,14 @@ typedef ej_status (*ej__reloc_apply_fn)(const ej__reloc_site *s,
 typedef struct ej__arch {
     const char *name;
     uint16_t machine;       /* EM_* */
-    /* Description of TYPE, or NULL when the type is unknown. */
-    const ej__reloc_info *(*info)(uint32_t type);
-    /* Applies one relocation; checks range before writing anything. */
-    ej__reloc_apply_fn apply;
+    /* Indexed by relocation type, NTYPES entries, generated from the
+     * backend's list: descriptions (name NULL for an unknown type) and
+     * handlers (each checks range before writing anything).  Plain tables,
+     * so the per-relocation loops index them instead of calling through
+     * an extra function. */
+    const ej__reloc_info *infos;
+    const ej__reloc_apply_fn *handlers;
+    uint32_t ntypes;
     uint32_t got_entry_size;
     uint32_t stub_size;
     uint32_t stub_align;
@@ -77,6 +81,12 @@ typedef struct ej__arch {
      * in the GOT slot at SLOT. */
     void (*write_stub)(uint8_t *w, uint64_t stub, uint64_t slot);
 } ej__arch;
+
+/* Description of TYPE, or NULL when the type is unknown to A. */
+static inline const ej__reloc_info *ej__reloc_info_of(const struct ej__arch *a, uint32_t type)
+{
+    return type < a->ntypes && a->infos[type].name ? &a->infos[type] : NULL;
+}
 
 /* The backend for ELF machine MACHINE, or NULL. */
 const ej__arch *ej__arch_for_machine(uint16_t machine);

@@ -174,17 +174,8 @@ static const ej__reloc_apply_fn x86_64_handlers[] = {
 };
 #undef X
 
-static const ej__reloc_info *x86_64_reloc_info(uint32_t type)
-{
-    if (type >= EJ_ARRAY_LEN(x86_64_info) || !x86_64_info[type].name)
-        return NULL;
-    return &x86_64_info[type];
-}
-
-static ej_status x86_64_apply(const ej__reloc_site *s, ej__reloc_fail *f)
-{
-    return x86_64_handlers[s->type](s, f);
-}
+_Static_assert(EJ_ARRAY_LEN(x86_64_info) == EJ_ARRAY_LEN(x86_64_handlers),
+               "one list makes both tables");
 
 /* Stub: `jmp *slot(%rip)` (ff 25 rel32), padded with int3 to 8 bytes. */
 static void x86_64_write_stub(uint8_t *w, uint64_t stub, uint64_t slot)
@@ -199,8 +190,9 @@ static void x86_64_write_stub(uint8_t *w, uint64_t stub, uint64_t slot)
 const ej__arch ej__arch_x86_64 = {
     .name = "x86_64",
     .machine = EM_X86_64,
-    .info = x86_64_reloc_info,
-    .apply = x86_64_apply,
+    .infos = x86_64_info,
+    .handlers = x86_64_handlers,
+    .ntypes = EJ_ARRAY_LEN(x86_64_info),
     .got_entry_size = 8,
     .stub_size = 8,
     .stub_align = 8,
