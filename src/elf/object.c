@@ -146,14 +146,6 @@ void ej__object_free(ej__object *obj)
     free(obj);
 }
 
-uint32_t ej__object_sym_shndx(const ej__object *obj, size_t i)
-{
-    uint32_t shndx = obj->syms[i].st_shndx;
-    if (shndx == SHN_XINDEX && obj->xindex)
-        return obj->xindex[i];
-    return shndx;
-}
-
 const char *ej__object_sym_name(const ej__object *obj, size_t i)
 {
     const Elf64_Sym *s = &obj->syms[i];

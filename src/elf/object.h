@@ -64,7 +64,11 @@ ej_status ej__object_open_buffer(const char *name, const void *buf, size_t len,
 void ej__object_free(ej__object *obj);
 
 /* The section index of symbol I (resolving SHN_XINDEX). */
-uint32_t ej__object_sym_shndx(const ej__object *obj, size_t i);
+static inline uint32_t ej__object_sym_shndx(const ej__object *obj, size_t i)
+{
+    uint32_t shndx = obj->syms[i].st_shndx;
+    return shndx == SHN_XINDEX && obj->xindex ? obj->xindex[i] : shndx;
+}
 
 /* The name of symbol I ("" when unnamed); for a section symbol, the
  * section's name. */

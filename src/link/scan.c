@@ -40,30 +40,47 @@ static int in_image(const ej__sym *s)
     return s->kind == EJ_SK_SECTION || s->kind == EJ_SK_COMMON || s->kind == EJ_SK_IMAGE;
 }
 
+/* Where a relocation is, kept unformatted: a message is only written
+ * when a bound actually moves. */
+typedef struct site_ref {
+    const ej__object *obj;
+    size_t r;
+    const Elf64_Rela *rel;
+    const char *type;
+} site_ref;
+
+static void explain_near(char *why, size_t len, const site_ref *at, const ej__sym *s)
+{
+    char site[512];
+    ej__site_name(at->obj, at->r, at->rel, site, sizeof site);
+    snprintf(why, len, "%s: %s against '%s' at 0x%llx (+/-2 GiB)", site, at->type, s->name,
+             (unsigned long long)s->value);
+}
+
 /* A reference that must reach S with 32 bits PC-relative: every image byte
  * within +/-2 GiB of it. */
-static void need_near(ej__plan *p, const ej__sym *s, const char *site, const char *type)
+static void need_near(ej__plan *p, const ej__sym *s, const site_ref *at)
 {
     uint64_t lo = s->value > GIB2 - MARGIN ? s->value - (GIB2 - MARGIN) : 0;
     uint64_t hi = s->value + (GIB2 - MARGIN);
     if (lo > p->win_lo) {
         p->win_lo = lo;
-        snprintf(p->why_lo, sizeof p->why_lo, "%s: %s against '%s' at 0x%llx (+/-2 GiB)",
-                 site, type, s->name, (unsigned long long)s->value);
+        explain_near(p->why_lo, sizeof p->why_lo, at, s);
     }
     if (hi < p->win_hi) {
         p->win_hi = hi;
-        snprintf(p->why_hi, sizeof p->why_hi, "%s: %s against '%s' at 0x%llx (+/-2 GiB)",
-                 site, type, s->name, (unsigned long long)s->value);
+        explain_near(p->why_hi, sizeof p->why_hi, at, s);
     }
 }
 
-static void need_low(ej__plan *p, uint64_t limit, const char *site, const char *type)
+static void need_low(ej__plan *p, uint64_t limit, const site_ref *at)
 {
     if (limit < p->win_hi) {
+        char site[512];
+        ej__site_name(at->obj, at->r, at->rel, site, sizeof site);
         p->win_hi = limit;
-        snprintf(p->why_hi, sizeof p->why_hi, "%s: %s needs the image below %s",
-                 site, type, limit == GIB2 ? "2 GiB" : "4 GiB");
+        snprintf(p->why_hi, sizeof p->why_hi, "%s: %s needs the image below %s", site,
+                 at->type, limit == GIB2 ? "2 GiB" : "4 GiB");
     }
 }
 
@@ -121,6 +138,14 @@ static int local_needs_nothing(const ej__object *obj, size_t symi, unsigned need
            shndx < obj->shnum && ej__sec_loaded(obj, shndx);
 }
 
+/* The same for a global defined in a loaded section of the image. */
+static int global_needs_nothing(const ej__sym *s, unsigned needs)
+{
+    return s && s->kind == EJ_SK_SECTION &&
+           !(needs & (EJ_RN_TLS | EJ_RN_DYNAMIC | EJ_RN_GOT | EJ_RN_ABS32 | EJ_RN_ABS32S)) &&
+           s->type != STT_TLS && s->type != STT_GNU_IFUNC && ej__sec_loaded(s->obj, s->shndx);
+}
+
 static ej_status scan_one(ej_linker *lk, ej__object *obj, size_t r, const Elf64_Rela *rel)
 {
     ej__plan *p = &lk->plan;
@@ -130,6 +155,8 @@ static ej_status scan_one(ej_linker *lk, ej__object *obj, size_t r, const Elf64_
     ej__sym *s = obj->symp[symi], local;
     char site[512];
     unsigned needs = info->needs;
+    if (global_needs_nothing(s, needs))
+        return EJ_OK;
     if (!s) {
         if (local_needs_nothing(obj, symi, needs))
             return EJ_OK;
@@ -179,17 +206,15 @@ static ej_status scan_one(ej_linker *lk, ej__object *obj, size_t r, const Elf64_
         s->size = ej__host_symbol_size((const void *)(uintptr_t)s->value);
     /* A stub makes reaching a call target optional (near is only faster);
      * data must be reached directly. */
+    site_ref at = {obj, r, rel, info->name};
     if (is_external(s) && (needs & EJ_RN_PCREL32)) {
-        ej__site_name(obj, r, rel, site, sizeof site);
         if (!stub)
-            need_near(p, s, site, info->name);
+            need_near(p, s, &at);
         else if (s->kind == EJ_SK_HOST)
             prefer_near(p, s);
     }
-    if ((needs & (EJ_RN_ABS32 | EJ_RN_ABS32S)) && in_image(s)) {
-        ej__site_name(obj, r, rel, site, sizeof site);
-        need_low(p, (needs & EJ_RN_ABS32S) ? GIB2 : GIB2 * 2, site, info->name);
-    }
+    if ((needs & (EJ_RN_ABS32 | EJ_RN_ABS32S)) && in_image(s))
+        need_low(p, (needs & EJ_RN_ABS32S) ? GIB2 : GIB2 * 2, &at);
     return EJ_OK;
 }
 
