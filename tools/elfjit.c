@@ -45,13 +45,33 @@ static int usage_error(const char *msg, const char *arg)
     return EXIT_USAGE;
 }
 
-/* Candidates for "-l NAME", as a system linker would read it: libNAME.so
- * first; when that is missing or is a linker script (glibc's libm.so is),
- * the versioned libNAME.so.N files of the usual library directories,
- * highest version first. */
+/* "-l NAME" as a system linker reads it: libNAME.so first.  When that is
+ * missing or is a linker script (glibc's libm.so is one), the versioned
+ * libNAME.so.N: small N through the dynamic loader's own cache (cheap),
+ * then any version found in the usual library directories (reading big
+ * directories is slow, so it comes last). */
 static int versioned_first(const void *a, const void *b)
 {
     return strverscmp(*(char *const *)b, *(char *const *)a);
+}
+
+static ej_status add_library_from_dirs(ej_linker *lk, const char *arg)
+{
+    static const char *const dirs[] = {"/lib/*-linux-gnu*", "/usr/lib/*-linux-gnu*", "/lib64",
+                                       "/usr/lib64", "/lib", "/usr/lib", "/usr/local/lib"};
+    char pattern[4096];
+    glob_t g = {0};
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+        snprintf(pattern, sizeof pattern, "%s/lib%s.so.[0-9]*", dirs[i], arg);
+        glob(pattern, i ? GLOB_APPEND : 0, NULL, &g);
+    }
+    if (g.gl_pathc > 1)
+        qsort(g.gl_pathv, g.gl_pathc, sizeof *g.gl_pathv, versioned_first);
+    ej_status st = EJ_NOTFOUND;
+    for (size_t i = 0; i < g.gl_pathc && st != EJ_OK; i++)
+        st = ej_linker_add_library(lk, g.gl_pathv[i]);
+    globfree(&g);
+    return st;
 }
 
 static ej_status add_library(ej_linker *lk, const char *arg)
@@ -61,26 +81,18 @@ static ej_status add_library(ej_linker *lk, const char *arg)
         return ej_linker_add_library(lk, arg);
     snprintf(name, sizeof name, "lib%s.so", arg);
     ej_status st = ej_linker_add_library(lk, name);
-    if (st != EJ_NOTFOUND)
-        return st;
-    static const char *const dirs[] = {"/lib/*-linux-gnu*", "/usr/lib/*-linux-gnu*", "/lib64",
-                                       "/usr/lib64", "/lib", "/usr/lib", "/usr/local/lib"};
-    glob_t g = {0};
-    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
-        snprintf(name, sizeof name, "%s/lib%s.so.[0-9]*", dirs[i], arg);
-        glob(name, i ? GLOB_APPEND : 0, NULL, &g);
+    for (int v = 0; v < 16 && st == EJ_NOTFOUND; v++) {
+        snprintf(name, sizeof name, "lib%s.so.%d", arg, v);
+        st = ej_linker_add_library(lk, name);
     }
-    if (g.gl_pathc > 1)
-        qsort(g.gl_pathv, g.gl_pathc, sizeof *g.gl_pathv, versioned_first);
-    for (size_t i = 0; i < g.gl_pathc; i++)
-        if (ej_linker_add_library(lk, g.gl_pathv[i]) == EJ_OK) {
-            globfree(&g);
-            return EJ_OK;
-        }
-    globfree(&g);
-    /* Nothing loaded: report the failure for the plain name again. */
-    snprintf(name, sizeof name, "lib%s.so", arg);
-    return ej_linker_add_library(lk, name);
+    if (st == EJ_NOTFOUND)
+        st = add_library_from_dirs(lk, arg);
+    if (st == EJ_NOTFOUND) {
+        /* Nothing loaded: report the failure for the plain name again. */
+        snprintf(name, sizeof name, "lib%s.so", arg);
+        st = ej_linker_add_library(lk, name);
+    }
+    return st;
 }
 
 static int parse_run(int argc, char **argv, options *o)
