@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/run.sh — elfjit against the peers, in one command.  See bench/README.md.
 #
-#   bench/run.sh [--quick] [--elfjit PATH] [--workloads small,medium,large,sqlite]
+#   bench/run.sh [--quick] [--elfjit PATH] [--workloads small,medium,large,sqlite,libcdata]
 #
 # Installs what is missing (as root, with apt-get), builds elfjit (Release)
 # unless --elfjit names a built one, generates the workloads (cached in
@@ -34,7 +34,7 @@ while [ $# -gt 0 ]; do
     --elfjit=*) elfjit=$(realpath "${1#*=}") ;;
     --workloads) workloads=$2; shift ;;
     --workloads=*) workloads=${1#*=} ;;
-    -h | --help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown argument: $1" >&2; exit 2 ;;
     esac
     shift
@@ -102,12 +102,38 @@ fi
 
 # ---- workloads ------------------------------------------------------------
 if [ -z "$workloads" ]; then
-    workloads=small,medium,large,sqlite
+    workloads=small,medium,large,sqlite,libcdata
     if [ $quick = 1 ] && [ ! -e "$work/large/stamp" ]; then
-        workloads=small,medium,sqlite
+        workloads=small,medium,sqlite,libcdata
         say "--quick: skipping the large workload (not generated yet; run once without --quick)"
     fi
 fi
+
+# info.json of a workload: its objects' bytes, SHF_ALLOC bytes, relocations.
+write_info() {
+    python3 - "$1" <<'EOF'
+import json, os, struct, sys
+d = sys.argv[1]
+objs = [l.strip() for l in open(os.path.join(d, "objects.txt")) if l.strip()]
+tot = alloc = rel = 0
+for p in objs:
+    data = open(p, "rb").read()
+    tot += len(data)
+    shoff, = struct.unpack_from("<Q", data, 0x28)
+    esz, num = struct.unpack_from("<HH", data, 0x3A)
+    for k in range(num):
+        o = shoff + k * esz
+        typ, flags = struct.unpack_from("<IQ", data, o + 4)
+        size, = struct.unpack_from("<Q", data, o + 0x20)
+        ent, = struct.unpack_from("<Q", data, o + 0x38)
+        if typ in (4, 9) and ent:
+            rel += size // ent
+        if flags & 2:
+            alloc += size
+json.dump({"objects": len(objs), "bytes": tot, "alloc_bytes": alloc, "relocations": rel},
+          open(os.path.join(d, "info.json"), "w"), indent=1)
+EOF
+}
 
 for wl in ${workloads//,/ }; do
     case $wl in
@@ -133,29 +159,20 @@ for wl in ${workloads//,/ }; do
         { echo "$d/driver.o"; ls "$d"/members/*.o; } >"$d/objects.txt"
         { echo "$d/driver.pic.o"; ls "$d"/members/*.o; } >"$d/so_objects.txt"
         echo "-lm" >"$d/libs.txt"
-        echo "sqlite ok: 10 checks, total 2502500" >"$d/expected.txt"
-        python3 - "$d" <<'EOF'
-import json, os, struct, sys
-d = sys.argv[1]
-objs = [l.strip() for l in open(os.path.join(d, "objects.txt")) if l.strip()]
-tot = alloc = rel = 0
-for p in objs:
-    data = open(p, "rb").read()
-    tot += len(data)
-    shoff, = struct.unpack_from("<Q", data, 0x28)
-    esz, num = struct.unpack_from("<HH", data, 0x3A)
-    for k in range(num):
-        o = shoff + k * esz
-        typ, flags = struct.unpack_from("<IQ", data, o + 4)
-        size, = struct.unpack_from("<Q", data, o + 0x20)
-        ent, = struct.unpack_from("<Q", data, o + 0x38)
-        if typ in (4, 9) and ent:
-            rel += size // ent
-        if flags & 2:
-            alloc += size
-json.dump({"objects": len(objs), "bytes": tot, "alloc_bytes": alloc, "relocations": rel},
-          open(os.path.join(d, "info.json"), "w"), indent=1)
-EOF
+        echo "sqlite ok: 10 checks, total 1001000" >"$d/expected.txt"
+        write_info "$d"
+        ;;
+    libcdata)
+        say "workload libcdata"
+        d=$work/libcdata
+        mkdir -p "$d"
+        gcc -O2 -c "$here/libcdata.c" -o "$d/libcdata.o"
+        gcc -O2 -fPIC -c "$here/libcdata.c" -o "$d/libcdata.pic.o"
+        echo "$d/libcdata.o" >"$d/objects.txt"
+        echo "$d/libcdata.pic.o" >"$d/so_objects.txt"
+        : >"$d/libs.txt"
+        echo "libc data ok" >"$d/expected.txt"
+        write_info "$d"
         ;;
     *) say "unknown workload $wl"; exit 2 ;;
     esac
