@@ -86,8 +86,10 @@ void ej__codemem_prefault(ej__codemem *cm, size_t off, size_t len)
      * table entry, and later a TLB entry) per 2 MiB instead of per page
      * halves the cost of filling it.  Only what the link writes: .bss
      * stays in small demand-zero pages, costing only what is touched. */
-    if (len >= EJ_HUGE_IMAGE && !cm->link_only)
-        madvise(cm->w + off, len, MADV_HUGEPAGE);
+    if (len >= EJ_HUGE_IMAGE && !cm->link_only) {
+        size_t hlen = ej__align_up(len, EJ_HUGE_PAGE);
+        madvise(cm->w + off, hlen <= cm->size ? hlen : len, MADV_HUGEPAGE);
+    }
     madvise(cm->w + off, len, EJ_MADV_POPULATE_WRITE);
 }
 

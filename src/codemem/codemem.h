@@ -11,8 +11,10 @@
 #include "common/common.h"
 
 /* Images whose written part is at least this large are placed on a 2 MiB
- * boundary and given transparent huge pages (see ej__codemem_prefault). */
-#define EJ_HUGE_IMAGE ((size_t)4 << 20)
+ * boundary, reserved in whole 2 MiB units and given transparent huge pages
+ * (see ej__codemem_prefault): zeroing one huge page measured cheaper than
+ * faulting in 64 small ones, at a cost of under 2 MiB of memory. */
+#define EJ_HUGE_IMAGE ((size_t)256 << 10)
 #define EJ_HUGE_PAGE ((size_t)2 << 20)
 
 typedef enum ej__prot { EJ_PROT_R, EJ_PROT_RW, EJ_PROT_RX } ej__prot;

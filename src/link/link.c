@@ -66,7 +66,10 @@ static ej_status reserve(ej_linker *lk, ej__codemem *cm)
     size_t align = p->max_align;
     if (p->cls_off[EJ_CLS_BSS] >= EJ_HUGE_IMAGE && align < EJ_HUGE_PAGE)
         align = EJ_HUGE_PAGE; /* so that huge pages cover it from its start */
-    ej_status st = ej__codemem_reserve(cm, p->image_size, align, &pl, &lk->err);
+    size_t size = p->image_size;
+    if (align == EJ_HUGE_PAGE)
+        size = ej__align_up(size, EJ_HUGE_PAGE);
+    ej_status st = ej__codemem_reserve(cm, size, align, &pl, &lk->err);
     if (st != EJ_OK && (p->why_lo[0] || p->why_hi[0])) {
         /* One target often sets both bounds: name it once. */
         int same = strcmp(p->why_lo, p->why_hi) == 0;
