@@ -49,60 +49,95 @@ static ej_status reloc_failed(ej_linker *lk, ej__object *obj, size_t r,
                     site->S + (uint64_t)site->A, site->P);
 }
 
+enum { SITE_OK, SITE_SKIP, SITE_FAIL };
+
+/* Fills SITE for relocation REL of rela section R (target T), except type,
+ * place and section end, which the caller sets.  Returns SITE_SKIP for a
+ * table entry describing a discarded COMDAT copy (.eh_frame keeps its
+ * original bytes there) and SITE_FAIL when code refers to one. */
+static int fill_symbol(const ej_linker *lk, const ej__object *obj, const ej__section *t,
+                       const Elf64_Rela *rel, uint64_t vbase, ej__reloc_site *site)
+{
+    const ej__plan *p = &lk->plan;
+    const ej__arch *a = obj->arch;
+    size_t symi = ELF64_R_SYM(rel->r_info);
+    const ej__sym *s = obj->symp[symi];
+    int discarded;
+    site->A = rel->r_addend;
+    site->pair = NULL;
+    if (!s) {
+        /* A local without an entry (see resolve.c): read it here. */
+        const Elf64_Sym *ls = &obj->syms[symi];
+        uint32_t shndx = ej__object_sym_shndx(obj, symi);
+        site->G = site->L = 0;
+        site->Z = ls->st_size;
+        discarded = shndx != SHN_ABS && obj->sec[shndx].discarded;
+        site->S = shndx == SHN_ABS ? ls->st_value : vbase + obj->sec[shndx].off + ls->st_value;
+    } else {
+        discarded = s->kind == EJ_SK_DISCARDED;
+        site->S = s->value;
+        site->Z = s->size;
+        site->G = s->got ? vbase + p->got_off + (uint64_t)(s->got - 1) * a->got_entry_size : 0;
+        site->L = s->stub ? vbase + p->stub_off + (uint64_t)(s->stub - 1) * a->stub_size : 0;
+    }
+    if (!discarded)
+        return SITE_OK;
+    return (t->shdr.sh_flags & SHF_EXECINSTR) ? SITE_FAIL : SITE_SKIP;
+}
+
+/* The relocation whose place is at offset OFF of the section, for a
+ * PAIR_LO relocation.  Relocations are sorted by offset in practice:
+ * search back from K first, then the whole table. */
+static const Elf64_Rela *find_pair(const Elf64_Rela *rel, size_t n, size_t k, uint64_t off,
+                                   const ej__arch *a)
+{
+    for (size_t i = k + 1; i-- > 0;)
+        if (rel[i].r_offset == off && !(ej__reloc_info_of(a, (uint32_t)ELF64_R_TYPE(rel[i].r_info))->needs & EJ_RN_PAIR_LO))
+            return &rel[i];
+    for (size_t i = k + 1; i < n; i++)
+        if (rel[i].r_offset == off && !(ej__reloc_info_of(a, (uint32_t)ELF64_R_TYPE(rel[i].r_info))->needs & EJ_RN_PAIR_LO))
+            return &rel[i];
+    return NULL;
+}
+
 static ej_status apply_section(ej_linker *lk, ej__object *obj, size_t r,
                                uint8_t *wbase, uint64_t vbase)
 {
-    const ej__plan *p = &lk->plan;
     const ej__arch *a = obj->arch;
     const ej__section *t = &obj->sec[obj->sec[r].shdr.sh_info];
     size_t n;
     const Elf64_Rela *rel = ej__object_relas(obj, r, &n);
-    ej__reloc_site site = {.GOT = vbase + p->got_off};
+    ej__reloc_site site = {.GOT = vbase + lk->plan.got_off, .end = wbase + t->off + t->size};
+    ej__reloc_site pair = site;
     lk->stats.nrelocs += n;
     for (size_t k = 0; k < n; k++) {
-        size_t symi = ELF64_R_SYM(rel[k].r_info);
-        const ej__sym *s = obj->symp[symi];
         ej__reloc_fail fail = {0};
         site.type = (uint32_t)ELF64_R_TYPE(rel[k].r_info);
         site.loc = wbase + t->off + rel[k].r_offset;
         site.P = vbase + t->off + rel[k].r_offset;
-        site.A = rel[k].r_addend;
-        if (!s) {
-            /* A local without an entry (see resolve.c): read it here. */
-            const Elf64_Sym *ls = &obj->syms[symi];
-            uint32_t shndx = ej__object_sym_shndx(obj, symi);
-            site.G = site.L = 0;
-            site.Z = ls->st_size;
-            if (shndx == SHN_ABS) {
-                site.S = ls->st_value;
-            } else if (obj->sec[shndx].discarded) {
-                if (t->shdr.sh_flags & SHF_EXECINSTR) {
-                    fail.why = "refers to a discarded COMDAT section";
-                    return reloc_failed(lk, obj, r, &rel[k], ej__reloc_info_of(a, site.type), &site, &fail);
-                }
-                continue;
-            } else {
-                site.S = vbase + obj->sec[shndx].off + ls->st_value;
-            }
-            if (a->handlers[site.type](&site, &fail) != EJ_OK)
-                return reloc_failed(lk, obj, r, &rel[k], ej__reloc_info_of(a, site.type), &site, &fail);
+        int got = fill_symbol(lk, obj, t, &rel[k], vbase, &site);
+        if (got == SITE_SKIP)
             continue;
+        const ej__reloc_info *info = ej__reloc_info_of(a, site.type);
+        if (got == SITE_FAIL) {
+            fail.why = "refers to a discarded COMDAT section";
+            return reloc_failed(lk, obj, r, &rel[k], info, &site, &fail);
         }
-        if (s->kind == EJ_SK_DISCARDED) {
-            /* Only tables describing a discarded COMDAT copy (.eh_frame)
-             * may point into it; they keep their original bytes. */
-            if (t->shdr.sh_flags & SHF_EXECINSTR) {
-                fail.why = "refers to a discarded COMDAT section";
-                return reloc_failed(lk, obj, r, &rel[k], ej__reloc_info_of(a, site.type), &site, &fail);
+        if (info->needs & EJ_RN_PAIR_LO) {
+            /* The symbol labels the high part's place. */
+            uint64_t off = site.S + (uint64_t)site.A - (vbase + t->off);
+            const Elf64_Rela *hi = find_pair(rel, n, k, off, a);
+            if (!hi || fill_symbol(lk, obj, t, hi, vbase, &pair) != SITE_OK) {
+                fail.why = "no matching high-part relocation at the place its symbol labels";
+                return reloc_failed(lk, obj, r, &rel[k], info, &site, &fail);
             }
-            continue;
+            pair.type = (uint32_t)ELF64_R_TYPE(hi->r_info);
+            pair.loc = wbase + t->off + hi->r_offset;
+            pair.P = vbase + t->off + hi->r_offset;
+            site.pair = &pair;
         }
-        site.S = s->value;
-        site.Z = s->size;
-        site.G = s->got ? vbase + p->got_off + (uint64_t)(s->got - 1) * a->got_entry_size : 0;
-        site.L = s->stub ? vbase + p->stub_off + (uint64_t)(s->stub - 1) * a->stub_size : 0;
         if (a->handlers[site.type](&site, &fail) != EJ_OK)
-            return reloc_failed(lk, obj, r, &rel[k], ej__reloc_info_of(a, site.type), &site, &fail);
+            return reloc_failed(lk, obj, r, &rel[k], info, &site, &fail);
     }
     return EJ_OK;
 }

@@ -4,9 +4,21 @@
 
 #include "reloc/reloc.h"
 
+/* EJ_RELOC_ARCHES is X(x86_64)X(aarch64)..., one entry per backend the
+ * build found (CMakeLists.txt), so adding a backend is adding its files. */
+#ifndef EJ_RELOC_ARCHES
+#define EJ_RELOC_ARCHES X(x86_64)
+#endif
+
+#define X(arch) extern const ej__arch ej__arch_##arch;
+EJ_RELOC_ARCHES
+#undef X
+
 const ej__arch *ej__arch_for_machine(uint16_t machine)
 {
-    static const ej__arch *const all[] = {&ej__arch_x86_64};
+#define X(arch) &ej__arch_##arch,
+    static const ej__arch *const all[] = {EJ_RELOC_ARCHES};
+#undef X
     for (size_t i = 0; i < EJ_ARRAY_LEN(all); i++)
         if (all[i]->machine == machine)
             return all[i];

@@ -29,6 +29,9 @@ enum {
     EJ_RN_TLS = 1 << 6,     /* thread-local storage: not supported yet */
     EJ_RN_DYNAMIC = 1 << 7, /* only valid in linked images, never in ET_REL */
     EJ_RN_SIZE = 1 << 8,    /* uses the symbol's size */
+    EJ_RN_PAIR_LO = 1 << 9, /* the low part of a pair (RISC-V PCREL_LO12): its symbol
+                             * labels the place of the high part, whose site the
+                             * generic code finds and passes as site->pair */
 };
 
 typedef struct ej__reloc_info {
@@ -50,6 +53,8 @@ typedef struct ej__reloc_site {
     uint64_t G;   /* address of the symbol's GOT slot, 0 when none */
     uint64_t GOT; /* address of the GOT, 0 when there is none */
     uint64_t L;   /* address of the symbol's stub, 0 when none */
+    const uint8_t *end; /* end of the section being relocated (variable-width fields) */
+    const struct ej__reloc_site *pair; /* EJ_RN_PAIR_LO: the high part's site */
 } ej__reloc_site;
 
 /* Filled by a handler that fails, for the error message. */
@@ -90,8 +95,6 @@ static inline const ej__reloc_info *ej__reloc_info_of(const struct ej__arch *a, 
 
 /* The backend for ELF machine MACHINE, or NULL. */
 const ej__arch *ej__arch_for_machine(uint16_t machine);
-
-extern const ej__arch ej__arch_x86_64;
 
 /* Helpers for handlers: range checks and little-endian access. */
 static inline int ej__fits_signed(int64_t v, unsigned bits)
