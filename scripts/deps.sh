@@ -4,7 +4,10 @@
 set -euo pipefail
 
 PKGS=(build-essential cmake pkg-config libelf-dev libdw-dev zlib1g-dev
-      libcriterion-dev elfutils clang)
+      libcriterion-dev elfutils clang
+      # Cross compilers: the aarch64 and riscv64 relocation tests link their
+      # output (link-only) on any host.
+      gcc-aarch64-linux-gnu gcc-riscv64-linux-gnu)
 
 missing=()
 for p in "${PKGS[@]}"; do
