@@ -55,7 +55,7 @@ enum { SITE_OK, SITE_SKIP, SITE_FAIL };
  * place and section end, which the caller sets.  Returns SITE_SKIP for a
  * table entry describing a discarded COMDAT copy (.eh_frame keeps its
  * original bytes there) and SITE_FAIL when code refers to one. */
-static int fill_symbol(const ej_linker *lk, const ej__object *obj, const ej__section *t,
+static inline __attribute__((always_inline)) int fill_symbol(const ej_linker *lk, const ej__object *obj, const ej__section *t,
                        const Elf64_Rela *rel, uint64_t vbase, ej__reloc_site *site)
 {
     const ej__plan *p = &lk->plan;
