@@ -135,6 +135,8 @@ void ej__object_free(ej__object *obj)
         free(obj->image);
     free(obj->sec);
     free(obj->symp);
+    free(obj->lplain);
+    free(obj->lvalue);
     free(obj->name);
     free(obj);
 }

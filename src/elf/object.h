@@ -29,6 +29,8 @@ typedef struct ej__section {
     uint64_t off;           /* offset in the image */
 } ej__section;
 
+#define EJ_LVALUE_DISCARDED UINT64_MAX
+
 typedef struct ej__object {
     char *name;             /* path or buffer label, for messages */
     uint8_t *image;         /* the bytes libelf reads (mapping or copy) */
@@ -49,6 +51,13 @@ typedef struct ej__object {
      * the module's copy of the names; one entry per symbol index. */
     size_t names_base;
     struct ej__sym **symp;   /* NULL for most locals: see resolve.c */
+    /* Per symbol, for the locals without an entry, so the per-relocation
+     * loops read one dense array instead of the symbol and section tables:
+     * lplain[i] is nonzero when local I is in a loaded section and is
+     * neither TLS nor an IFUNC (set by resolve.c); lvalue[i] is its address
+     * once laid out, or EJ_LVALUE_DISCARDED (set by layout.c). */
+    uint8_t *lplain;
+    uint64_t *lvalue;
 } ej__object;
 
 /* Reads and validates the object at PATH (mapped, not copied).  On failure

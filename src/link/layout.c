@@ -198,6 +198,19 @@ static uint64_t synth_value(const ej__plan *p, const ej__sym *e, uint64_t vbase)
     }
 }
 
+/* The address of local I of OBJ, which has no entry (resolve.c). */
+static uint64_t local_value(const ej__object *obj, size_t i, uint64_t vbase)
+{
+    uint32_t shndx = ej__object_sym_shndx(obj, i);
+    uint64_t v = obj->syms[i].st_value;
+    if (shndx == SHN_ABS)
+        return v;
+    if (shndx == SHN_UNDEF || shndx >= obj->shnum || obj->sec[shndx].discarded ||
+        !ej__sec_loaded(obj, shndx))
+        return EJ_LVALUE_DISCARDED; /* the scan refused every use but tables' */
+    return vbase + obj->sec[shndx].off + v;
+}
+
 /* Turns section-relative values into addresses.  Runs exactly once: each
  * global is visited once through the table, each local through its
  * object. */
@@ -218,6 +231,8 @@ void ej__assign_addresses(ej_linker *lk, uint64_t vbase)
             ej__sym *e = obj->symp[i];
             if (e && !e->is_global && e->kind == EJ_SK_SECTION)
                 e->value += vbase + obj->sec[e->shndx].off;
+            if (!e)
+                obj->lvalue[i] = local_value(obj, i, vbase);
         }
     }
 }

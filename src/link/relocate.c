@@ -56,7 +56,7 @@ enum { SITE_OK, SITE_SKIP, SITE_FAIL };
  * table entry describing a discarded COMDAT copy (.eh_frame keeps its
  * original bytes there) and SITE_FAIL when code refers to one. */
 static inline __attribute__((always_inline)) int fill_symbol(const ej_linker *lk, const ej__object *obj, const ej__section *t,
-                       const Elf64_Rela *rel, uint64_t vbase, ej__reloc_site *site)
+                       const Elf64_Rela *rel, uint64_t vbase, unsigned needs, ej__reloc_site *site)
 {
     const ej__plan *p = &lk->plan;
     const ej__arch *a = obj->arch;
@@ -66,13 +66,12 @@ static inline __attribute__((always_inline)) int fill_symbol(const ej_linker *lk
     site->A = rel->r_addend;
     site->pair = NULL;
     if (!s) {
-        /* A local without an entry (see resolve.c): read it here. */
-        const Elf64_Sym *ls = &obj->syms[symi];
-        uint32_t shndx = ej__object_sym_shndx(obj, symi);
+        /* A local without an entry (see resolve.c). */
         site->G = site->L = 0;
-        site->Z = ls->st_size;
-        discarded = shndx != SHN_ABS && obj->sec[shndx].discarded;
-        site->S = shndx == SHN_ABS ? ls->st_value : vbase + obj->sec[shndx].off + ls->st_value;
+        site->S = obj->lvalue[symi];
+        discarded = site->S == EJ_LVALUE_DISCARDED;
+        /* Only size relocations read Z: skip the symbol table otherwise. */
+        site->Z = (needs & EJ_RN_SIZE) ? obj->syms[symi].st_size : 0;
     } else {
         discarded = s->kind == EJ_SK_DISCARDED;
         site->S = s->value;
@@ -109,16 +108,21 @@ static ej_status apply_section(ej_linker *lk, ej__object *obj, size_t r,
     const Elf64_Rela *rel = ej__object_relas(obj, r, &n);
     ej__reloc_site site = {.GOT = vbase + lk->plan.got_off, .end = wbase + t->off + t->size};
     ej__reloc_site pair = site;
+    uint8_t *wsec = wbase + t->off;
+    const uint64_t vsec = vbase + t->off;
+    ej__reloc_fail fail;
     lk->stats.nrelocs += n;
     for (size_t k = 0; k < n; k++) {
-        ej__reloc_fail fail = {0};
         site.type = (uint32_t)ELF64_R_TYPE(rel[k].r_info);
-        site.loc = wbase + t->off + rel[k].r_offset;
-        site.P = vbase + t->off + rel[k].r_offset;
-        int got = fill_symbol(lk, obj, t, &rel[k], vbase, &site);
+        site.loc = wsec + rel[k].r_offset;
+        site.P = vsec + rel[k].r_offset;
+        /* Validated when the object was read: the type is known. */
+        const ej__reloc_info *info = &a->infos[site.type];
+        int got = fill_symbol(lk, obj, t, &rel[k], vbase, info->needs, &site);
         if (got == SITE_SKIP)
             continue;
-        const ej__reloc_info *info = ej__reloc_info_of(a, site.type);
+        fail.why = NULL;
+        fail.has_range = 0;
         if (got == SITE_FAIL) {
             fail.why = "refers to a discarded COMDAT section";
             return reloc_failed(lk, obj, r, &rel[k], info, &site, &fail);
@@ -127,13 +131,15 @@ static ej_status apply_section(ej_linker *lk, ej__object *obj, size_t r,
             /* The symbol labels the high part's place. */
             uint64_t off = site.S + (uint64_t)site.A - (vbase + t->off);
             const Elf64_Rela *hi = find_pair(rel, n, k, off, a);
-            if (!hi || fill_symbol(lk, obj, t, hi, vbase, &pair) != SITE_OK) {
+            if (!hi || fill_symbol(lk, obj, t, hi, vbase,
+                                   ej__reloc_info_of(a, (uint32_t)ELF64_R_TYPE(hi->r_info))->needs,
+                                   &pair) != SITE_OK) {
                 fail.why = "no matching high-part relocation at the place its symbol labels";
                 return reloc_failed(lk, obj, r, &rel[k], info, &site, &fail);
             }
             pair.type = (uint32_t)ELF64_R_TYPE(hi->r_info);
-            pair.loc = wbase + t->off + hi->r_offset;
-            pair.P = vbase + t->off + hi->r_offset;
+            pair.loc = wsec + hi->r_offset;
+            pair.P = vsec + hi->r_offset;
             site.pair = &pair;
         }
         if (a->handlers[site.type](&site, &fail) != EJ_OK)

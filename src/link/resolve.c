@@ -128,10 +128,21 @@ void ej__describe_local(ej__object *obj, size_t i, ej__sym *l)
  * and are computed from the symbol table where they are used, unless one
  * needs a GOT slot (scan.c gives it an entry then).  Most symbols of an
  * object are locals, so this saves an entry per local. */
+static uint8_t local_is_plain(const ej__object *obj, size_t i)
+{
+    uint32_t shndx = ej__object_sym_shndx(obj, i);
+    unsigned type = ELF64_ST_TYPE(obj->syms[i].st_info);
+    return type != STT_TLS && type != STT_GNU_IFUNC && shndx != SHN_UNDEF &&
+           shndx < obj->shnum && ej__sec_loaded(obj, shndx);
+}
+
 static ej_status bind_object(ej_linker *lk, ej__object *obj)
 {
-    obj->symp = calloc(obj->nsyms ? obj->nsyms : 1, sizeof *obj->symp);
-    if (!obj->symp)
+    size_t n = obj->nsyms ? obj->nsyms : 1;
+    obj->symp = calloc(n, sizeof *obj->symp);
+    obj->lplain = calloc(n, sizeof *obj->lplain);
+    obj->lvalue = malloc(n * sizeof *obj->lvalue);
+    if (!obj->symp || !obj->lplain || !obj->lvalue)
         return ej__fail(&lk->err, EJ_NOMEM, "%s: out of memory for %zu symbols",
                         obj->name, obj->nsyms);
     /* Symbol 0 stands for "no symbol": an absolute zero, shared. */
@@ -139,8 +150,9 @@ static ej_status bind_object(ej_linker *lk, ej__object *obj)
         obj->symp[0] = &lk->null_sym;
     for (size_t i = 1; i < obj->nsyms; i++) {
         ej_status st;
-        if (ELF64_ST_BIND(obj->syms[i].st_info) != STB_LOCAL &&
-            (st = bind_global(lk, obj, i)) != EJ_OK)
+        if (ELF64_ST_BIND(obj->syms[i].st_info) == STB_LOCAL)
+            obj->lplain[i] = local_is_plain(obj, i);
+        else if ((st = bind_global(lk, obj, i)) != EJ_OK)
             return st;
     }
     return EJ_OK;

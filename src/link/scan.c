@@ -130,12 +130,8 @@ static int stub_allowed(ej__sym *s, unsigned needs)
  * answer that from the symbol table alone. */
 static int local_needs_nothing(const ej__object *obj, size_t symi, unsigned needs)
 {
-    const Elf64_Sym *ls = &obj->syms[symi];
-    uint32_t shndx = ej__object_sym_shndx(obj, symi);
-    unsigned type = ELF64_ST_TYPE(ls->st_info);
-    return !(needs & (EJ_RN_TLS | EJ_RN_DYNAMIC | EJ_RN_GOT | EJ_RN_ABS32 | EJ_RN_ABS32S)) &&
-           type != STT_TLS && type != STT_GNU_IFUNC && shndx != SHN_UNDEF &&
-           shndx < obj->shnum && ej__sec_loaded(obj, shndx);
+    return obj->lplain[symi] &&
+           !(needs & (EJ_RN_TLS | EJ_RN_DYNAMIC | EJ_RN_GOT | EJ_RN_ABS32 | EJ_RN_ABS32S));
 }
 
 /* The same for a global defined in a loaded section of the image. */
@@ -155,11 +151,7 @@ static ej_status scan_one(ej_linker *lk, ej__object *obj, size_t r, const Elf64_
     ej__sym *s = obj->symp[symi], local;
     char site[512];
     unsigned needs = info->needs;
-    if (global_needs_nothing(s, needs))
-        return EJ_OK;
     if (!s) {
-        if (local_needs_nothing(obj, symi, needs))
-            return EJ_OK;
         ej__describe_local(obj, symi, &local);
         s = &local;
     }
@@ -230,6 +222,12 @@ ej_status ej__scan_relocs(ej_linker *lk)
             size_t n;
             const Elf64_Rela *rel = ej__object_relas(obj, r, &n);
             for (size_t k = 0; k < n; k++) {
+                /* The common case inline; scan_one for anything else. */
+                unsigned needs = obj->arch->infos[ELF64_R_TYPE(rel[k].r_info)].needs;
+                size_t symi = ELF64_R_SYM(rel[k].r_info);
+                const ej__sym *s = obj->symp[symi];
+                if (s ? global_needs_nothing(s, needs) : local_needs_nothing(obj, symi, needs))
+                    continue;
                 ej_status st = scan_one(lk, obj, r, &rel[k]);
                 if (st != EJ_OK)
                     return st;
