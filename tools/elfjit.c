@@ -45,11 +45,11 @@ static int usage_error(const char *msg, const char *arg)
     return EXIT_USAGE;
 }
 
-/* "-l NAME" as a system linker reads it: libNAME.so first.  When that is
- * missing or is a linker script (glibc's libm.so is one), the versioned
- * libNAME.so.N: small N through the dynamic loader's own cache (cheap),
- * then any version found in the usual library directories (reading big
- * directories is slow, so it comes last). */
+/* "-l NAME" as a system linker reads it: libNAME.so first; when that is a
+ * linker script (glibc's libm.so is one), what the script names.  Without
+ * the development file, the versioned libNAME.so.N: small N through the
+ * dynamic loader's own cache, then any version found in the usual library
+ * directories (reading big directories is slow, so it comes last). */
 static int versioned_first(const void *a, const void *b)
 {
     return strverscmp(*(char *const *)b, *(char *const *)a);
@@ -74,6 +74,38 @@ static ej_status add_library_from_dirs(ej_linker *lk, const char *arg)
     return st;
 }
 
+/* A development libNAME.so that is a GNU ld script (glibc's libm.so says
+ * "GROUP ( /lib/x86_64-linux-gnu/libm.so.6 AS_NEEDED ( ... ) )"): load
+ * the first shared object it names. */
+static ej_status add_library_from_script(ej_linker *lk, const char *arg)
+{
+    static const char *const dirs[] = {"/usr/lib/*-linux-gnu*", "/lib/*-linux-gnu*", "/usr/lib64",
+                                       "/usr/lib", "/lib64", "/lib", "/usr/local/lib"};
+    char path[4096], text[4096];
+    ej_status st = EJ_NOTFOUND;
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0] && st != EJ_OK; i++) {
+        glob_t g = {0};
+        snprintf(path, sizeof path, "%s/lib%s.so", dirs[i], arg);
+        if (glob(path, 0, NULL, &g) == 0) {
+            for (size_t k = 0; k < g.gl_pathc && st != EJ_OK; k++) {
+                FILE *f = fopen(g.gl_pathv[k], "r");
+                size_t n = f ? fread(text, 1, sizeof text - 1, f) : 0;
+                if (f)
+                    fclose(f);
+                text[n] = '\0';
+                char *p = strstr(text, "GROUP") ? strstr(text, "GROUP") : strstr(text, "INPUT");
+                char *lib = p ? strchr(p, '/') : NULL;
+                if (lib) {
+                    lib[strcspn(lib, " \t\n)")] = '\0';
+                    st = ej_linker_add_library(lk, lib);
+                }
+            }
+        }
+        globfree(&g);
+    }
+    return st;
+}
+
 static ej_status add_library(ej_linker *lk, const char *arg)
 {
     char name[4096];
@@ -81,6 +113,8 @@ static ej_status add_library(ej_linker *lk, const char *arg)
         return ej_linker_add_library(lk, arg);
     snprintf(name, sizeof name, "lib%s.so", arg);
     ej_status st = ej_linker_add_library(lk, name);
+    if (st == EJ_NOTFOUND)
+        st = add_library_from_script(lk, arg);
     for (int v = 0; v < 16 && st == EJ_NOTFOUND; v++) {
         snprintf(name, sizeof name, "lib%s.so.%d", arg, v);
         st = ej_linker_add_library(lk, name);
