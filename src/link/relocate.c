@@ -84,17 +84,26 @@ static inline __attribute__((always_inline)) int fill_symbol(const ej_linker *lk
     return (t->shdr.sh_flags & SHF_EXECINSTR) ? SITE_FAIL : SITE_SKIP;
 }
 
+/* Whether relocation R can be the high part of a pair: not itself a low
+ * part, and not a marker (zero width: RISC-V's RELAX sits at the same
+ * offset as the high part it marks). */
+static int is_high_part(const Elf64_Rela *r, const ej__arch *a)
+{
+    const ej__reloc_info *info = ej__reloc_info_of(a, (uint32_t)ELF64_R_TYPE(r->r_info));
+    return info && info->width && !(info->needs & EJ_RN_PAIR_LO);
+}
+
 /* The relocation whose place is at offset OFF of the section, for a
  * PAIR_LO relocation.  Relocations are sorted by offset in practice:
- * search back from K first, then the whole table. */
+ * search back from K first, then forward. */
 static const Elf64_Rela *find_pair(const Elf64_Rela *rel, size_t n, size_t k, uint64_t off,
                                    const ej__arch *a)
 {
     for (size_t i = k + 1; i-- > 0;)
-        if (rel[i].r_offset == off && !(ej__reloc_info_of(a, (uint32_t)ELF64_R_TYPE(rel[i].r_info))->needs & EJ_RN_PAIR_LO))
+        if (rel[i].r_offset == off && is_high_part(&rel[i], a))
             return &rel[i];
     for (size_t i = k + 1; i < n; i++)
-        if (rel[i].r_offset == off && !(ej__reloc_info_of(a, (uint32_t)ELF64_R_TYPE(rel[i].r_info))->needs & EJ_RN_PAIR_LO))
+        if (rel[i].r_offset == off && is_high_part(&rel[i], a))
             return &rel[i];
     return NULL;
 }

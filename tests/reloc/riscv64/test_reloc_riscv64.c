@@ -1,0 +1,1697 @@
+/* riscv64 relocations, checked by decoding the relocated instructions and
+ * data of link-only links.
+ *
+ * The fixtures (tests/reloc/riscv64) come from the riscv64 cross toolchain
+ * at build time.  Each test links them with ej_linker_set_base() at a low
+ * and at a high fake base, places undefined symbols where a case needs them
+ * with the resolver, and compares what ej_module_read() shows with the
+ * psABI formula computed here from ej_module_symbol() addresses.  The
+ * instruction decoders below are written from the ISA manual's formats,
+ * independently of src/reloc/riscv64.c.  Nothing is executed: this runs on
+ * any host.
+ *
+ * gas 2.40 cannot emit a few types (SET_ULEB128, SUB_ULEB128, PLT32, the
+ * GP-relative ones); their fixtures are written with stand-in types that
+ * the tests rewrite in a copy of the object, which is then linked from
+ * memory.  Range limits use the same trick for addends: a relocation
+ * against its own place (`field + A`) has the value A whatever the base.
+ *
+ * Negative cases check the status, the message (object, section+offset,
+ * relocation type, symbol, reason) and that nothing stayed mapped.
+ */
+#include <criterion/criterion.h>
+#include <dlfcn.h>
+#include <elf.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "elfjit/elfjit.h"
+#include "testutil.h"
+
+#define FX(name) EJ_RV_FIXTURE_DIR "/" name
+#define GIB ((uint64_t)1 << 30)
+#define LOW_BASE ((uint64_t)0x10000000)
+#define HIGH_BASE ((uint64_t)0x7e0000000000)
+#define FAR (100 * GIB)
+#define INIT_VALUE ((uint64_t)0x1122334455667788) /* relocs.s fields */
+#define SENTINEL 0xa5
+
+/* The reach of a hi20/lo12 pair: hi20(v) = (v + 0x800) >> 12 fits 20 bits. */
+#define HI20_MAX ((int64_t)0x7fffffff - 0x800)
+#define HI20_MIN (-(int64_t)0x80000000 - 0x800)
+
+static const uint64_t bases[] = {LOW_BASE, HIGH_BASE};
+
+static uint64_t page_size(void)
+{
+    return (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+/* ==================================================================== */
+/* Instruction decoding (RISC-V unprivileged ISA, "Base Instruction      */
+/* Formats" and "Compressed Instruction Formats").                      */
+/* ==================================================================== */
+
+static int64_t sext(uint64_t v, unsigned bits)
+{
+    uint64_t m = (uint64_t)1 << (bits - 1);
+    v &= (m << 1) - 1;
+    return (int64_t)((v ^ m) - m);
+}
+
+static uint32_t bits(uint32_t w, unsigned hi, unsigned lo)
+{
+    return (w >> lo) & ((1u << (hi - lo + 1)) - 1);
+}
+
+static int64_t dec_i(uint32_t w)
+{
+    return sext(bits(w, 31, 20), 12);
+}
+
+static int64_t dec_s(uint32_t w)
+{
+    return sext(bits(w, 31, 25) << 5 | bits(w, 11, 7), 12);
+}
+
+static int64_t dec_b(uint32_t w)
+{
+    return sext(bits(w, 31, 31) << 12 | bits(w, 7, 7) << 11 | bits(w, 30, 25) << 5 |
+                bits(w, 11, 8) << 1, 13);
+}
+
+static int64_t dec_j(uint32_t w)
+{
+    return sext(bits(w, 31, 31) << 20 | bits(w, 19, 12) << 12 | bits(w, 20, 20) << 11 |
+                bits(w, 30, 21) << 1, 21);
+}
+
+/* lui/auipc: the immediate as added to the register, sign-extended. */
+static int64_t dec_u(uint32_t w)
+{
+    return sext(w & 0xfffff000u, 32);
+}
+
+/* c.beqz/c.bnez: offset[8|4:3] = [12|11:10], offset[7:6|2:1|5] = [6:5|4:3|2]. */
+static int64_t dec_cb(uint16_t h)
+{
+    return sext(bits(h, 12, 12) << 8 | bits(h, 11, 10) << 3 | bits(h, 6, 5) << 6 |
+                bits(h, 4, 3) << 1 | bits(h, 2, 2) << 5, 9);
+}
+
+/* c.j: offset[11|4|9:8|10|6|7|3:1|5] = [12|11|10:9|8|7|6|5:3|2]. */
+static int64_t dec_cj(uint16_t h)
+{
+    return sext(bits(h, 12, 12) << 11 | bits(h, 11, 11) << 4 | bits(h, 10, 9) << 8 |
+                bits(h, 8, 8) << 10 | bits(h, 7, 7) << 6 | bits(h, 6, 6) << 7 |
+                bits(h, 5, 3) << 1 | bits(h, 2, 2) << 5, 12);
+}
+
+/* What auipc/lui must hold for a pair reaching V: (V + 0x800) >> 12,
+ * shifted back. */
+static int64_t hi_part(int64_t v)
+{
+    return sext(((uint64_t)v + 0x800) >> 12 << 12, 32);
+}
+
+static int is_auipc(uint32_t w, unsigned rd)
+{
+    return (w & 0xfff) == (0x17u | rd << 7);
+}
+
+/* Non-immediate bits of an instruction, by format. */
+#define KEEP_U 0x00000fffu
+#define KEEP_I 0x000fffffu
+#define KEEP_SB 0x01fff07fu
+#define KEEP_CB 0xe383u
+#define KEEP_CJ 0xe003u
+
+/* ==================================================================== */
+/* Resolver                                                             */
+/* ==================================================================== */
+
+typedef struct res_table {
+    struct {
+        char name[64];
+        uint64_t addr;
+    } e[48];
+    size_t n;
+    uint64_t autofill; /* nonzero: unknown names get autofill, autofill + 0x1000, ... */
+} res_table;
+
+static void res_set(res_table *t, const char *name, uint64_t addr)
+{
+    cr_assert_neq(addr, 0, "the resolver cannot return NULL for %s", name);
+    for (size_t i = 0; i < t->n; i++)
+        if (strcmp(t->e[i].name, name) == 0) {
+            t->e[i].addr = addr;
+            return;
+        }
+    cr_assert_lt(t->n, sizeof t->e / sizeof t->e[0]);
+    snprintf(t->e[t->n].name, sizeof t->e[t->n].name, "%s", name);
+    t->e[t->n].addr = addr;
+    t->n++;
+}
+
+static uint64_t res_get(const res_table *t, const char *name)
+{
+    for (size_t i = 0; i < t->n; i++)
+        if (strcmp(t->e[i].name, name) == 0)
+            return t->e[i].addr;
+    return 0;
+}
+
+static void *resolve(void *ctx, const char *name)
+{
+    res_table *t = ctx;
+    uint64_t a = res_get(t, name);
+    if (!a && t->autofill && t->n < sizeof t->e / sizeof t->e[0]) {
+        a = t->autofill + 0x1000 * t->n;
+        res_set(t, name, a);
+    }
+    return (void *)(uintptr_t)a;
+}
+
+/* ==================================================================== */
+/* Objects, edited copies and links                                     */
+/* ==================================================================== */
+
+/* An object to link: a fixture file, or a (possibly edited) copy in
+ * memory, added with ej_linker_add_buffer under NAME. */
+typedef struct obj {
+    char name[64];
+    char path[512];
+    uint8_t *buf; /* NULL: add the file at PATH */
+    size_t len;
+} obj;
+
+static obj fx(const char *name)
+{
+    obj o = {0};
+    snprintf(o.name, sizeof o.name, "%s", name);
+    snprintf(o.path, sizeof o.path, "%s/%s", EJ_RV_FIXTURE_DIR, name);
+    return o;
+}
+
+static obj fx_copy(const char *name)
+{
+    obj o = fx(name);
+    o.buf = ej_test_read_file(o.path, &o.len);
+    cr_assert_not_null(o.buf, "cannot read %s", o.path);
+    return o;
+}
+
+static void obj_free(obj *o)
+{
+    free(o->buf);
+    o->buf = NULL;
+}
+
+/* Calls FN on every relocation of every SHT_RELA section, in file order;
+ * returns how many there were. */
+typedef void (*rela_fn)(Elf64_Rela *r, size_t idx, void *ctx);
+static size_t each_rela(obj *o, rela_fn fn, void *ctx)
+{
+    Elf64_Ehdr eh;
+    size_t idx = 0;
+    cr_assert_not_null(o->buf);
+    cr_assert_geq(o->len, sizeof eh);
+    memcpy(&eh, o->buf, sizeof eh);
+    for (size_t i = 0; i < eh.e_shnum; i++) {
+        Elf64_Shdr sh;
+        cr_assert_leq(eh.e_shoff + (i + 1) * sizeof sh, o->len);
+        memcpy(&sh, o->buf + eh.e_shoff + i * sizeof sh, sizeof sh);
+        if (sh.sh_type != SHT_RELA)
+            continue;
+        cr_assert_leq(sh.sh_offset + sh.sh_size, o->len);
+        for (uint64_t off = sh.sh_offset; off + sizeof(Elf64_Rela) <= sh.sh_offset + sh.sh_size;
+             off += sizeof(Elf64_Rela)) {
+            Elf64_Rela r;
+            memcpy(&r, o->buf + off, sizeof r);
+            fn(&r, idx++, ctx);
+            memcpy(o->buf + off, &r, sizeof r);
+        }
+    }
+    return idx;
+}
+
+typedef struct type_edit {
+    uint32_t from, to;
+    int n;
+} type_edit;
+
+static void do_type_edit(Elf64_Rela *r, size_t idx, void *ctx)
+{
+    type_edit *e = ctx;
+    (void)idx;
+    if (ELF64_R_TYPE(r->r_info) == e->from) {
+        r->r_info = ELF64_R_INFO(ELF64_R_SYM(r->r_info), e->to);
+        e->n++;
+    }
+}
+
+/* Rewrites every relocation of type FROM into type TO; returns how many. */
+static int retype_all(obj *o, uint32_t from, uint32_t to)
+{
+    type_edit e = {from, to, 0};
+    each_rela(o, do_type_edit, &e);
+    return e.n;
+}
+
+/* The same, for at least one relocation. */
+static void retype(obj *o, uint32_t from, uint32_t to)
+{
+    cr_assert_gt(retype_all(o, from, to), 0, "%s has no relocation of type %u", o->name, from);
+}
+
+typedef struct addend_edit {
+    size_t idx;
+    int64_t addend;
+    int done;
+} addend_edit;
+
+static void do_addend_edit(Elf64_Rela *r, size_t idx, void *ctx)
+{
+    addend_edit *e = ctx;
+    if (idx == e->idx) {
+        r->r_addend = e->addend;
+        e->done = 1;
+    }
+}
+
+/* Sets the addend of relocation number IDX (file order). */
+static void set_addend(obj *o, size_t idx, int64_t addend)
+{
+    addend_edit e = {idx, addend, 0};
+    each_rela(o, do_addend_edit, &e);
+    cr_assert(e.done, "%s has no relocation %zu", o->name, idx);
+}
+
+typedef struct link_result {
+    ej_status st;
+    ej_module *m;
+    char msg[1024];
+} link_result;
+
+static ej_status add_obj(ej_linker *lk, const obj *o)
+{
+    return o->buf ? ej_linker_add_buffer(lk, o->name, o->buf, o->len)
+                  : ej_linker_add_file(lk, o->path);
+}
+
+static link_result do_link(uint64_t base, res_table *rt, const obj *objs, size_t n)
+{
+    link_result r;
+    ej_linker *lk = NULL;
+    memset(&r, 0, sizeof r);
+    cr_assert_eq(ej_linker_create(&lk), EJ_OK);
+    cr_assert_eq(ej_linker_set_base(lk, base), EJ_OK, "%s", ej_linker_errmsg(lk));
+    if (rt)
+        cr_assert_eq(ej_linker_set_resolver(lk, resolve, rt), EJ_OK);
+    for (size_t i = 0; i < n; i++)
+        cr_assert_eq(add_obj(lk, &objs[i]), EJ_OK, "adding %s: %s", objs[i].name,
+                     ej_linker_errmsg(lk));
+    r.st = ej_linker_link(lk, &r.m);
+    snprintf(r.msg, sizeof r.msg, "%s", ej_linker_errmsg(lk));
+    ej_linker_free(lk);
+    if (r.st == EJ_OK)
+        cr_assert_not_null(r.m);
+    else
+        cr_assert_null(r.m, "a failed link must leave *out NULL");
+    return r;
+}
+
+#define OBJS(...) (const obj[]){__VA_ARGS__}, \
+    sizeof((const obj[]){__VA_ARGS__}) / sizeof(obj)
+
+static ej_module *link_ok_(uint64_t base, res_table *rt, const obj *objs, size_t n)
+{
+    link_result r = do_link(base, rt, objs, n);
+    cr_assert_eq(r.st, EJ_OK, "link of %s at 0x%" PRIx64 " failed (%d): %s", objs[0].name, base,
+                 (int)r.st, r.msg);
+    return r.m;
+}
+#define link_ok(base, rt, ...) link_ok_(base, rt, OBJS(__VA_ARGS__))
+
+/* A link that must fail with WANT and leave nothing mapped: linked twice,
+ * the mappings counted around the second (the first warms up what is
+ * mapped lazily: malloc arenas, ASan's regions).  The message goes to MSG. */
+static void link_fails_(uint64_t base, res_table *rt, ej_status want, char *msg, size_t len,
+                        const obj *objs, size_t n)
+{
+    link_result r = do_link(base, rt, objs, n);
+    if (r.m)
+        ej_module_free(r.m);
+    int before = ej_test_count_mappings();
+    r = do_link(base, rt, objs, n);
+    int left = ej_test_count_mappings() - before;
+    if (r.m)
+        ej_module_free(r.m);
+    cr_assert_eq(r.st, want, "%s at 0x%" PRIx64 ": status %d, wanted %d; message: %s",
+                 objs[0].name, base, (int)r.st, (int)want, r.msg);
+    cr_assert_eq(left, 0, "a failed link left %d mappings behind", left);
+    snprintf(msg, len, "%s", r.msg);
+    cr_log_info("expected failure: %s", r.msg);
+}
+#define link_fails(base, rt, want, msg, ...) \
+    link_fails_(base, rt, want, msg, sizeof msg, OBJS(__VA_ARGS__))
+
+static void expect_msg(const char *msg, const char *part)
+{
+    cr_expect(strstr(msg, part) != NULL, "message lacks \"%s\": %s", part, msg);
+}
+
+/* ==================================================================== */
+/* Reading the image                                                    */
+/* ==================================================================== */
+
+static uint64_t sym(const ej_module *m, const char *name)
+{
+    void *p = ej_module_symbol(m, name);
+    cr_assert_not_null(p, "symbol %s not exported", name);
+    return (uint64_t)(uintptr_t)p;
+}
+
+static void rd(ej_module *m, uint64_t addr, void *buf, size_t len)
+{
+    cr_assert_eq(ej_module_read(m, addr, buf, len), EJ_OK, "reading 0x%" PRIx64 "+%zu: %s",
+                 addr, len, ej_module_errmsg(m));
+}
+
+static uint16_t rd16(ej_module *m, uint64_t addr)
+{
+    uint16_t v;
+    rd(m, addr, &v, sizeof v);
+    return v;
+}
+
+static uint32_t rd32(ej_module *m, uint64_t addr)
+{
+    uint32_t v;
+    rd(m, addr, &v, sizeof v);
+    return v;
+}
+
+static uint64_t rd64(ej_module *m, uint64_t addr)
+{
+    uint64_t v;
+    rd(m, addr, &v, sizeof v);
+    return v;
+}
+
+static int in_image(ej_module *m, uint64_t a, uint64_t len)
+{
+    uint64_t start, end;
+    ej_module_range(m, &start, &end);
+    return a >= start && a + len <= end;
+}
+
+/* The 16 bytes at P: the low WIDTH bytes of EXPECT, then the bytes of REST
+ * (the field's initial value) up to byte SENTINEL_FROM, then the sentinel. */
+static void check_bytes(ej_module *m, const char *what, uint64_t p, unsigned width,
+                        uint64_t expect, uint64_t rest, unsigned sentinel_from)
+{
+    uint8_t got[16], want[16];
+    rd(m, p, got, sizeof got);
+    for (unsigned i = 0; i < 16; i++) {
+        if (i < width)
+            want[i] = (uint8_t)(expect >> (8 * i));
+        else if (i < sentinel_from)
+            want[i] = (uint8_t)(rest >> (8 * i));
+        else
+            want[i] = SENTINEL;
+    }
+    for (unsigned i = 0; i < 16; i++)
+        cr_expect_eq(got[i], want[i], "%s at 0x%" PRIx64 ": byte %u is 0x%02x, want 0x%02x "
+                     "(field of %u bytes, expected value 0x%" PRIx64 ")",
+                     what, p, i, got[i], want[i], width, expect);
+}
+
+/* A relocs.s field: WIDTH bytes of EXPECT, the rest of INIT_VALUE, then
+ * the sentinel. */
+static void check_field(ej_module *m, const char *name, unsigned width, uint64_t expect)
+{
+    check_bytes(m, name, sym(m, name), width, expect, INIT_VALUE, 8);
+}
+
+/* auipc at HI, I- or S-type user at LO: the address the pair computes. */
+static uint64_t pair_target(ej_module *m, uint64_t hi, uint64_t lo, int stype)
+{
+    uint32_t a = rd32(m, hi), l = rd32(m, lo);
+    cr_assert_eq(a & 0x7f, 0x17, "no auipc at 0x%" PRIx64 ": 0x%08x", hi, a);
+    return hi + (uint64_t)dec_u(a) + (uint64_t)(stype ? dec_s(l) : dec_i(l));
+}
+
+/* ---- stubs and the GOT ---------------------------------------------- */
+
+/* The stub encoding: auipc t3, hi; ld t3, lo(t3); jalr x0, 0(t3); ebreak. */
+static int is_stub(ej_module *m, uint64_t L)
+{
+    if (L % 16 || !in_image(m, L, 16))
+        return 0;
+    uint32_t w[4];
+    rd(m, L, w, sizeof w);
+    return is_auipc(w[0], 28) && (w[1] & KEEP_I) == 0xe3e03 && w[2] == 0x000e0067 &&
+           w[3] == 0x00100073;
+}
+
+/* L must be a stub whose GOT slot holds S; returns the slot. */
+static uint64_t check_stub(ej_module *m, uint64_t L, uint64_t S)
+{
+    cr_assert(is_stub(m, L), "no stub at 0x%" PRIx64 " (%08x %08x %08x %08x)", L,
+              in_image(m, L, 4) ? rd32(m, L) : 0, in_image(m, L + 4, 4) ? rd32(m, L + 4) : 0,
+              in_image(m, L + 8, 4) ? rd32(m, L + 8) : 0,
+              in_image(m, L + 12, 4) ? rd32(m, L + 12) : 0);
+    uint64_t slot = pair_target(m, L, L + 4, 0);
+    cr_assert(in_image(m, slot, 8) && slot % 8 == 0,
+              "stub 0x%" PRIx64 " reads slot 0x%" PRIx64 " outside the image", L, slot);
+    cr_expect_eq(rd64(m, slot), S, "stub 0x%" PRIx64 ": slot 0x%" PRIx64 " holds 0x%" PRIx64
+                 ", want 0x%" PRIx64, L, slot, rd64(m, slot), S);
+    return slot;
+}
+
+/* The only 8-byte-aligned word of the image equal to V (a GOT slot holding
+ * a far address no code or data contains). */
+static uint64_t find_word(ej_module *m, uint64_t v)
+{
+    uint64_t start, end, found = 0;
+    int count = 0;
+    ej_module_range(m, &start, &end);
+    for (uint64_t a = start; a + 8 <= end; a += 8)
+        if (rd64(m, a) == v) {
+            found = a;
+            count++;
+        }
+    cr_assert_eq(count, 1, "%d words hold 0x%" PRIx64 ", want 1", count, v);
+    return found;
+}
+
+/* The stubs of the image: each 16-aligned stub in text. */
+static size_t find_stubs(ej_module *m, uint64_t *out, size_t max)
+{
+    uint64_t start, end;
+    size_t n = 0;
+    ej_module_range(m, &start, &end);
+    for (uint64_t a = start; a + 16 <= end; a += 16)
+        if (is_stub(m, a) && n < max)
+            out[n++] = a;
+    return n;
+}
+
+typedef struct got_info {
+    uint64_t got; /* _GLOBAL_OFFSET_TABLE_ */
+    size_t n;     /* slots, up to __dso_handle */
+} got_info;
+
+static uint64_t got_slot(ej_module *m, const got_info *gi, uint64_t S, const char *what)
+{
+    uint64_t found = 0;
+    int count = 0;
+    for (size_t i = 0; i < gi->n; i++)
+        if (rd64(m, gi->got + 8 * i) == S) {
+            found = gi->got + 8 * i;
+            count++;
+        }
+    cr_assert_eq(count, 1, "%d GOT slots hold %s (0x%" PRIx64 "), want exactly 1", count, what,
+                 S);
+    return found;
+}
+
+/* ==================================================================== */
+/* Every type, against every kind of symbol (relocs.s + other.s).       */
+/* ==================================================================== */
+
+/* The auipc+jalr pair at P (registers RD for the auipc and LINK for the
+ * jalr's rd): where it goes. */
+static uint64_t call_target(ej_module *m, uint64_t P, unsigned rd, unsigned link)
+{
+    uint32_t a = rd32(m, P), j = rd32(m, P + 4);
+    cr_expect(is_auipc(a, rd), "0x%" PRIx64 ": 0x%08x is not auipc x%u", P, a, rd);
+    cr_expect_eq(j & KEEP_I, 0x67u | link << 7 | rd << 15,
+                 "0x%" PRIx64 ": 0x%08x is not jalr x%u, x%u", P + 4, j, link, rd);
+    return P + (uint64_t)dec_u(a) + (uint64_t)dec_i(j);
+}
+
+static void check_all_types(uint64_t base)
+{
+    const uint64_t far_func = base + FAR, far_data = base + 150 * GIB;
+    const uint64_t near_func = base + 0x20000000;
+    const uint64_t small_res = 0x12345fff, neg_res = 0xffffffff80001000;
+    const uint64_t abs_sym = 0x1234;
+    res_table rt = {0};
+    res_set(&rt, "far_func", far_func);
+    res_set(&rt, "far_data", far_data);
+    res_set(&rt, "near_func", near_func);
+    res_set(&rt, "small_res", small_res);
+    res_set(&rt, "neg_res", neg_res);
+
+    ej_module *m = link_ok(base, &rt, fx("relocs.o"), fx("other.o"));
+    uint64_t start, end;
+    ej_module_range(m, &start, &end);
+    cr_expect_eq(start, base);
+    cr_expect_eq(sym(m, "code_start"), base, "text comes first, at the base");
+#define P(name) sym(m, name)
+    const uint64_t local_func = P("g_local_func"), local_data = P("g_local_data");
+    const uint64_t ext_func = P("ext_func"), ext_data = P("ext_data");
+    const uint64_t g_data = P("g_data"), rodata = P("g_rodata");
+    const uint64_t fwd = P("fwd_target");
+
+    /* The GOT: from _GLOBAL_OFFSET_TABLE_ to __dso_handle, at the end of
+     * read-only data.  One slot per symbol: far_data and local_data (GOT
+     * relocations), far_func and near_func (stubs).  ext_func is in the
+     * image: calls to it need neither. */
+    got_info gi;
+    gi.got = rd64(m, P("f_64_got"));
+    uint64_t dso = rd64(m, P("f_64_dso"));
+    cr_assert(gi.got % 8 == 0 && gi.got > rodata && dso > gi.got && dso < local_data,
+              "GOT 0x%" PRIx64 " / __dso_handle 0x%" PRIx64 " not between .rodata and .data",
+              gi.got, dso);
+    gi.n = (size_t)(dso - gi.got) / 8;
+    cr_expect_eq(gi.n, 4, "%zu GOT slots, want 4", gi.n);
+    const uint64_t G_far_data = got_slot(m, &gi, far_data, "far_data");
+    const uint64_t G_local_data = got_slot(m, &gi, local_data, "local_data");
+    const uint64_t G_far_func = got_slot(m, &gi, far_func, "far_func");
+    got_slot(m, &gi, near_func, "near_func");
+
+    /* R_RISCV_CALL_PLT / CALL: auipc ra + jalr ra, ra (tail: t1 and x0);
+     * direct within reach, the stub L otherwise. */
+    cr_expect_eq(call_target(m, P("i_call_local"), 1, 1), local_func);
+    cr_expect_eq(call_target(m, P("i_call_ext"), 1, 1), ext_func);
+    const uint64_t L_far = call_target(m, P("i_call_far"), 1, 1);
+    cr_expect_eq(check_stub(m, L_far, far_func), G_far_func, "the stub uses far_func's slot");
+    cr_expect_eq(call_target(m, P("i_call_near"), 1, 1), near_func, "near_func is reached directly");
+    cr_expect_eq(call_target(m, P("i_tail_far"), 6, 0), L_far, "tail far_func shares the stub");
+    cr_expect_eq(call_target(m, P("i_call_dep"), 1, 1), ext_func + 8, "R_RISCV_CALL, A = 8");
+    cr_expect_eq(call_target(m, P("o_call_far"), 1, 1), L_far, "other.o shares the stub");
+
+    /* R_RISCV_JAL: jal ra, J-type. */
+    uint32_t w = rd32(m, P("i_jal_local"));
+    cr_expect_eq(w & KEEP_U, 0x0ef, "jal ra: 0x%08x", w);
+    cr_expect_eq(P("i_jal_local") + (uint64_t)dec_j(w), local_func);
+    w = rd32(m, P("i_jal_far"));
+    cr_expect_eq(w & KEEP_U, 0x0ef, "jal ra: 0x%08x", w);
+    cr_expect_eq(P("i_jal_far") + (uint64_t)dec_j(w), L_far, "jal far_func goes through the stub");
+
+    /* R_RISCV_BRANCH: B-type; the registers and funct3 are kept. */
+    w = rd32(m, P("i_branch_local"));
+    cr_expect_eq(w & KEEP_SB, 0x00b51063, "bne a0, a1: 0x%08x", w);
+    cr_expect_eq(P("i_branch_local") + (uint64_t)dec_b(w), local_func);
+    w = rd32(m, P("i_branch_fwd"));
+    cr_expect_eq(w & KEEP_SB, 0x00d64063, "blt a2, a3: 0x%08x", w);
+    cr_expect_eq(P("i_branch_fwd") + (uint64_t)dec_b(w), fwd);
+
+    /* R_RISCV_RVC_BRANCH (c.bnez a0), R_RISCV_RVC_JUMP (c.j). */
+    uint16_t h = rd16(m, P("i_rvc_branch"));
+    cr_expect_eq(h & KEEP_CB, 0xe101, "c.bnez a0: 0x%04x", h);
+    cr_expect_eq(P("i_rvc_branch") + (uint64_t)dec_cb(h), local_func);
+    h = rd16(m, P("i_rvc_jump"));
+    cr_expect_eq(h & KEEP_CJ, 0xa001, "c.j: 0x%04x", h);
+    cr_expect_eq(P("i_rvc_jump") + (uint64_t)dec_cj(h), fwd);
+
+    /* R_RISCV_PCREL_HI20 + PCREL_LO12_I/S: S + A - P of the auipc. */
+    uint64_t i = P("i_lla_local");
+    cr_expect(is_auipc(rd32(m, i), 10) && (rd32(m, i + 4) & KEEP_I) == 0x50513, "lla a0");
+    cr_expect_eq(pair_target(m, i, i + 4, 0), local_data);
+    i = P("i_lla_ext");
+    cr_expect(is_auipc(rd32(m, i), 11) && (rd32(m, i + 4) & KEEP_I) == 0x58593, "lla a1");
+    cr_expect_eq(pair_target(m, i, i + 4, 0), ext_data + 8);
+    cr_expect_eq(pair_target(m, P("i_pcrel_store"), P("i_pcrel_store_lo"), 1), g_data + 4,
+                 "auipc + sw");
+    cr_expect_eq(rd32(m, P("i_pcrel_store_lo")) & 0x01fff07f, 0x00d62023, "sw a3, (a2)");
+
+    /* R_RISCV_GOT_HI20 + PCREL_LO12_I: G + A - P. */
+    i = P("i_got_far");
+    cr_expect(is_auipc(rd32(m, i), 14) && (rd32(m, i + 4) & KEEP_I) == 0x73703, "ld a4");
+    cr_expect_eq(pair_target(m, i, i + 4, 0), G_far_data);
+    cr_expect_eq(pair_target(m, P("i_got_local"), P("i_got_local") + 4, 0), G_local_data);
+    cr_expect_eq(pair_target(m, P("o_got_far"), P("o_got_far") + 4, 0), G_far_data,
+                 "other.o shares the slot");
+
+    /* R_RISCV_HI20 + LO12_I/S: S + A, absolute (lui). */
+    i = P("i_hi_abs");
+    w = rd32(m, i);
+    cr_expect_eq(w & KEEP_U, 0x537, "lui a0: 0x%08x", w);
+    cr_expect_eq(dec_u(w), hi_part((int64_t)abs_sym + 0x800), "hi20 rounds: 0x%08x", w);
+    cr_expect_eq((uint64_t)(dec_u(w) + dec_i(rd32(m, i + 4))), abs_sym + 0x800, "lui + addi");
+    cr_expect_eq((uint64_t)(dec_u(w) + dec_s(rd32(m, i + 8))), abs_sym + 0x800, "lui + sw");
+    i = P("i_hi_res");
+    cr_expect_eq((uint64_t)(dec_u(rd32(m, i)) + dec_i(rd32(m, i + 4))), small_res, "lui + ld");
+    i = P("i_hi_neg");
+    cr_expect_eq((uint64_t)(dec_u(rd32(m, i)) + dec_i(rd32(m, i + 4))), neg_res,
+                 "a negative 32-bit address");
+
+    /* R_RISCV_ALIGN: the padding stays NOPs and nothing moved. */
+    i = P("i_align");
+    cr_expect_eq(fwd - i, 16, "fwd_target moved: 0x%" PRIx64 " - 0x%" PRIx64, fwd, i);
+    for (uint64_t a = i + 2; a < fwd;) {
+        uint16_t hw = rd16(m, a);
+        if ((hw & 3) == 3) {
+            cr_expect_eq(rd32(m, a), 0x00000013, "nop at 0x%" PRIx64, a);
+            a += 4;
+        } else {
+            cr_expect_eq(hw, 0x0001, "c.nop at 0x%" PRIx64, a);
+            a += 2;
+        }
+    }
+    cr_expect_eq(rd16(m, fwd), 0x8082, "ret after the padding");
+
+    /* R_RISCV_32: S + A. */
+    check_field(m, "f_32_abs", 4, abs_sym + 0x10);
+    check_field(m, "f_32_res", 4, small_res + 7);
+    check_field(m, "f_32_neg", 4, neg_res);
+    /* R_RISCV_64: S + A. */
+    check_field(m, "f_64_local", 8, local_data + 3);
+    check_field(m, "f_64_sect", 8, rodata + 5);
+    check_field(m, "f_64_ext", 8, ext_data + 0x10);
+    check_field(m, "f_64_neg", 8, ext_data - 0x10);
+    check_field(m, "f_64_far", 8, far_data + 0x20);
+    check_field(m, "f_64_abs", 8, abs_sym + 1);
+    check_field(m, "f_64_func", 8, ext_func);
+    /* R_RISCV_ADD*: V + S + A; SUB*: V - S - A (V = INIT_VALUE). */
+    check_field(m, "f_add8", 1, INIT_VALUE + local_data + 1);
+    check_field(m, "f_add16", 2, INIT_VALUE + ext_data);
+    check_field(m, "f_add32", 4, INIT_VALUE + far_data);
+    check_field(m, "f_add64", 8, INIT_VALUE + abs_sym + 2);
+    check_field(m, "f_sub8", 1, INIT_VALUE - local_data - 1);
+    check_field(m, "f_sub16", 2, INIT_VALUE - ext_data);
+    check_field(m, "f_sub32", 4, INIT_VALUE - far_data);
+    check_field(m, "f_sub64", 8, INIT_VALUE - abs_sym - 2);
+    /* R_RISCV_SUB6 / SET6: the low 6 bits of the byte (0x88: top bits 10). */
+    check_field(m, "f_sub6", 1, 0x80 | ((0x88 - abs_sym) & 0x3f));
+    check_field(m, "f_set6", 1, 0x80 | ((abs_sym + 5) & 0x3f));
+    /* R_RISCV_SET8/16/32: S + A, truncated to the field. */
+    check_field(m, "f_set8", 1, small_res);
+    check_field(m, "f_set16", 2, ext_data);
+    check_field(m, "f_set32", 4, local_data);
+    /* R_RISCV_32_PCREL: S + A - P. */
+    check_field(m, "f_32_pcrel", 4, ext_data + 4 - P("f_32_pcrel"));
+    check_field(m, "f_32_pcrel_back", 4, local_func - P("f_32_pcrel_back"));
+    /* R_RISCV_NONE, R_RISCV_RELAX: nothing written. */
+    check_field(m, "f_none", 0, 0);
+    check_field(m, "f_relax", 0, 0);
+    /* ADD/SUB pairs from label differences. */
+    uint64_t d = P("f_diff");
+    const uint64_t diff = fwd - P("i_call_local");
+    uint64_t want = (diff & 0xffffffff) | (diff & 0xffff) << 32 |
+                    ((fwd - P("i_lla_local")) & 0xff) << 48 | (uint64_t)SENTINEL << 56;
+    cr_expect_eq(rd64(m, d), want, "f_diff (.word, .half, .byte, sentinel): 0x%016" PRIx64
+                 ", want 0x%016" PRIx64, rd64(m, d), want);
+    check_bytes(m, "f_diff+8 (.quad)", d + 8, 8, fwd - P("code_start"), 0, 8);
+
+    /* Stubs: one per external symbol called (far_func, near_func), at the
+     * end of text, before read-only data. */
+    uint64_t stubs[8];
+    size_t nstub = find_stubs(m, stubs, 8);
+    cr_expect_eq(nstub, 2, "%zu stubs, want 2", nstub);
+    if (nstub == 2) {
+        cr_expect(stubs[0] > fwd && stubs[1] < rodata, "stubs not between text and rodata");
+        uint64_t s0 = rd64(m, pair_target(m, stubs[0], stubs[0] + 4, 0));
+        uint64_t s1 = rd64(m, pair_target(m, stubs[1], stubs[1] + 4, 0));
+        cr_expect((s0 == far_func && s1 == near_func) || (s0 == near_func && s1 == far_func),
+                  "stubs jump to 0x%" PRIx64 " and 0x%" PRIx64, s0, s1);
+    }
+#undef P
+    ej_module_free(m);
+}
+
+Test(reloc_riscv64, all_types_low_base)
+{
+    check_all_types(LOW_BASE);
+}
+
+Test(reloc_riscv64, all_types_high_base)
+{
+    check_all_types(HIGH_BASE);
+}
+
+Test(reloc_riscv64, link_only_module_is_not_run)
+{
+    res_table rt = {0};
+    res_set(&rt, "tgt", LOW_BASE + 0x100);
+    ej_module *m = link_ok(LOW_BASE, &rt, fx("range_branch.o"));
+    cr_expect_eq(ej_module_init(m, 0, NULL, NULL), EJ_STATE);
+    ej_module_free(m);
+}
+
+/* ==================================================================== */
+/* Limits: just inside and just outside each range.                     */
+/* ==================================================================== */
+
+/* What a range object (range.S) holds at `field`, by INSN. */
+typedef enum kind {
+    K_B,    /* beq x0, x0: B-type */
+    K_J,    /* jal x0: J-type */
+    K_CALL, /* auipc ra + jalr ra, ra */
+    K_AUIPC,
+    K_LUI,
+    K_CB,   /* c.beqz a0 */
+    K_CJ,   /* c.j */
+    K_W32,  /* .word: the low 32 bits */
+    K_LO_I, /* addi a0, a0 */
+    K_LO_S, /* sw a1, (a0) */
+} kind;
+
+static unsigned kind_width(kind k)
+{
+    switch (k) {
+    case K_CALL:
+        return 8;
+    case K_CB:
+    case K_CJ:
+        return 2;
+    default:
+        return 4;
+    }
+}
+
+/* The unrelocated instruction (range.S) of kind K: every immediate bit set. */
+static uint64_t kind_insn(kind k)
+{
+    static const uint64_t insn[] = {
+        [K_B] = 0xfe000fe3, [K_J] = 0xfffff06f, [K_CALL] = 0xfff080e7fffff097,
+        [K_AUIPC] = 0xfffff517, [K_LUI] = 0xfffff537, [K_CB] = 0xdd7d, [K_CJ] = 0xbffd,
+        [K_W32] = 0, [K_LO_I] = 0xfff50513, [K_LO_S] = 0xfeb52fa3,
+    };
+    return insn[k];
+}
+
+/* The field of kind K at P holds value V: decode, compare, and check that
+ * the non-immediate bits and the sentinel after the field are intact. */
+static void check_kind(ej_module *m, kind k, const char *what, uint64_t P, int64_t v)
+{
+    uint64_t orig = kind_insn(k);
+    uint32_t w = rd32(m, P);
+    uint16_t h = (uint16_t)w;
+    switch (k) {
+    case K_B:
+        cr_expect_eq(w & KEEP_SB, orig & KEEP_SB, "%s: 0x%08x", what, w);
+        cr_expect_eq(dec_b(w), v, "%s: B-type 0x%08x holds %" PRId64 ", want %" PRId64, what, w,
+                     dec_b(w), v);
+        break;
+    case K_J:
+        cr_expect_eq(w & KEEP_U, orig & KEEP_U, "%s: 0x%08x", what, w);
+        cr_expect_eq(dec_j(w), v, "%s: J-type 0x%08x holds %" PRId64 ", want %" PRId64, what, w,
+                     dec_j(w), v);
+        break;
+    case K_CALL: {
+        uint32_t j = rd32(m, P + 4);
+        cr_expect(is_auipc(w, 1) && (j & KEEP_I) == 0x080e7, "%s: %08x %08x", what, w, j);
+        cr_expect_eq(dec_u(w) + dec_i(j), v, "%s: auipc+jalr %08x %08x reach %" PRId64
+                     ", want %" PRId64, what, w, j, dec_u(w) + dec_i(j), v);
+        break;
+    }
+    case K_AUIPC:
+    case K_LUI:
+        cr_expect_eq(w & KEEP_U, orig & KEEP_U, "%s: 0x%08x", what, w);
+        cr_expect_eq(dec_u(w), hi_part(v), "%s: U-type 0x%08x holds 0x%" PRIx64 ", want hi20 "
+                     "of 0x%" PRIx64, what, w, (uint64_t)dec_u(w), (uint64_t)v);
+        break;
+    case K_CB:
+        cr_expect_eq(h & KEEP_CB, orig & KEEP_CB, "%s: 0x%04x", what, h);
+        cr_expect_eq(dec_cb(h), v, "%s: CB-type 0x%04x holds %" PRId64 ", want %" PRId64, what,
+                     h, dec_cb(h), v);
+        break;
+    case K_CJ:
+        cr_expect_eq(h & KEEP_CJ, orig & KEEP_CJ, "%s: 0x%04x", what, h);
+        cr_expect_eq(dec_cj(h), v, "%s: CJ-type 0x%04x holds %" PRId64 ", want %" PRId64, what,
+                     h, dec_cj(h), v);
+        break;
+    case K_W32:
+        cr_expect_eq(w, (uint32_t)v, "%s: 0x%08x, want 0x%08x", what, w, (uint32_t)v);
+        break;
+    case K_LO_I:
+        cr_expect_eq(w & KEEP_I, orig & KEEP_I, "%s: 0x%08x", what, w);
+        cr_expect_eq(dec_i(w), sext((uint64_t)v, 12), "%s: I-type 0x%08x", what, w);
+        break;
+    case K_LO_S:
+        cr_expect_eq(w & KEEP_SB, orig & KEEP_SB, "%s: 0x%08x", what, w);
+        cr_expect_eq(dec_s(w), sext((uint64_t)v, 12), "%s: S-type 0x%08x", what, w);
+        break;
+    }
+    uint8_t after[16];
+    rd(m, P + kind_width(k), after, sizeof after);
+    for (unsigned i = 0; i < sizeof after; i++)
+        cr_expect_eq(after[i], SENTINEL, "%s: byte %u after the field changed", what, i);
+}
+
+static void expect_range_msg(const char *msg, const char *objname, const char *type,
+                             const char *symname)
+{
+    char q[80];
+    snprintf(q, sizeof q, "'%s'", symname);
+    expect_msg(msg, objname);
+    expect_msg(msg, ".text+0x10");
+    expect_msg(msg, type);
+    expect_msg(msg, q);
+    expect_msg(msg, "out of range");
+}
+
+/* A range object against the resolver's `tgt`: VALUE is S + A - P (PCREL)
+ * or S + A; tgt is placed to give it. */
+typedef struct range_case {
+    const char *obj;
+    const char *type;
+    kind k;
+    int64_t addend; /* as assembled (CMakeLists.txt) */
+    int pcrel;
+    int64_t in[2], out[2];
+} range_case;
+
+static uint64_t tgt_for(const range_case *c, uint64_t P, int64_t v)
+{
+    return (uint64_t)v - (uint64_t)c->addend + (c->pcrel ? P : 0);
+}
+
+static void check_range(const range_case *c)
+{
+    char msg[1024];
+    for (size_t bi = 0; bi < 2; bi++) {
+        uint64_t base = bases[bi], P = base + 0x10;
+        res_table rt = {0};
+        for (int k = 0; k < 2; k++) {
+            res_set(&rt, "tgt", tgt_for(c, P, c->in[k]));
+            ej_module *m = link_ok(base, &rt, fx(c->obj));
+            cr_assert_eq(sym(m, "field"), P, "field is at .text+0x10");
+            check_kind(m, c->k, c->type, P, c->in[k]);
+            ej_module_free(m);
+        }
+        for (int k = 0; k < 2; k++) {
+            res_set(&rt, "tgt", tgt_for(c, P, c->out[k]));
+            link_fails(base, &rt, EJ_RANGE, msg, fx(c->obj));
+            expect_range_msg(msg, c->obj, c->type, "tgt");
+        }
+    }
+}
+
+/* A range object against its own place (SYM=field): the value is the
+ * addend, set in a copy of the object. */
+static void check_range_self(const char *objname, const char *type, kind k, const int64_t in[2],
+                             const int64_t out[2], uint32_t retype_from, uint32_t retype_to)
+{
+    char msg[1024];
+    for (size_t bi = 0; bi < 2; bi++) {
+        uint64_t base = bases[bi], P = base + 0x10;
+        for (int i = 0; i < 4; i++) {
+            int64_t v = i < 2 ? in[i] : out[i - 2];
+            obj o = fx_copy(objname);
+            if (retype_from != retype_to)
+                retype(&o, retype_from, retype_to);
+            set_addend(&o, 0, v);
+            if (i < 2) {
+                ej_module *m = link_ok(base, NULL, o);
+                cr_assert_eq(sym(m, "field"), P);
+                check_kind(m, k, type, P, v);
+                ej_module_free(m);
+            } else {
+                link_fails(base, NULL, EJ_RANGE, msg, o);
+                expect_range_msg(msg, objname, type, "field");
+            }
+            obj_free(&o);
+        }
+    }
+}
+
+Test(reloc_riscv64, range_branch)
+{
+    range_case c = {"range_branch.o", "R_RISCV_BRANCH", K_B, 0x10, 1,
+                    {4094, -4096}, {4096, -4098}};
+    check_range(&c);
+}
+
+Test(reloc_riscv64, range_rvc_branch)
+{
+    range_case c = {"range_rvc_branch.o", "R_RISCV_RVC_BRANCH", K_CB, 0x10, 1,
+                    {254, -256}, {256, -258}};
+    check_range(&c);
+}
+
+Test(reloc_riscv64, range_rvc_jump)
+{
+    range_case c = {"range_rvc_jump.o", "R_RISCV_RVC_JUMP", K_CJ, 0x10, 1,
+                    {2046, -2048}, {2048, -2050}};
+    check_range(&c);
+}
+
+Test(reloc_riscv64, range_jal)
+{
+    /* Against a symbol of the image (no stub can help). */
+    const int64_t in[2] = {0xffffe, -0x100000}, out[2] = {0x100000, -0x100002};
+    check_range_self("range_jal_self.o", "R_RISCV_JAL", K_J, in, out, 0, 0);
+}
+
+Test(reloc_riscv64, range_call)
+{
+    /* The exact auipc+jalr reach, against a symbol of the image. */
+    const int64_t in[2] = {HI20_MAX, HI20_MIN}, out[2] = {HI20_MAX + 1, HI20_MIN - 1};
+    check_range_self("range_call_self.o", "R_RISCV_CALL_PLT", K_CALL, in, out, 0, 0);
+    /* R_RISCV_CALL (18), the deprecated spelling, behaves the same. */
+    check_range_self("range_call_self.o", "R_RISCV_CALL", K_CALL, in, out, R_RISCV_CALL_PLT,
+                     R_RISCV_CALL);
+}
+
+Test(reloc_riscv64, range_pcrel_hi20)
+{
+    const int64_t in[2] = {HI20_MAX, HI20_MIN}, out[2] = {HI20_MAX + 1, HI20_MIN - 1};
+    check_range_self("range_pcrel_self.o", "R_RISCV_PCREL_HI20", K_AUIPC, in, out, 0, 0);
+    /* Against external data (a resolver address dladdr does not know as a
+     * function): no stub, the same limits. */
+    range_case c = {"range_pcrel_hi.o", "R_RISCV_PCREL_HI20", K_AUIPC, 0x10, 1,
+                    {HI20_MAX, HI20_MIN}, {HI20_MAX + 1, HI20_MIN - 1}};
+    check_range(&c);
+}
+
+Test(reloc_riscv64, range_32_pcrel)
+{
+    const int64_t in[2] = {INT32_MAX, INT32_MIN};
+    const int64_t out[2] = {(int64_t)INT32_MAX + 1, (int64_t)INT32_MIN - 1};
+    range_case c = {"range_32_pcrel.o", "R_RISCV_32_PCREL", K_W32, 0x10, 1,
+                    {INT32_MAX, INT32_MIN}, {out[0], out[1]}};
+    check_range(&c);
+    check_range_self("range_32_pcrel_self.o", "R_RISCV_32_PCREL", K_W32, in, out, 0, 0);
+    /* R_RISCV_PLT32 (gas 2.40 has no name for it: a retyped 32_PCREL),
+     * against a symbol of the image. */
+    check_range_self("range_32_pcrel_self.o", "R_RISCV_PLT32", K_W32, in, out,
+                     R_RISCV_32_PCREL, 59);
+}
+
+Test(reloc_riscv64, range_hi20_absolute)
+{
+    /* lui reaches [-2 GiB - 2 KiB, 2 GiB - 2 KiB) sign-extended. */
+    range_case c = {"range_hi20.o", "R_RISCV_HI20", K_LUI, 0x10, 0,
+                    {HI20_MAX, HI20_MIN}, {HI20_MAX + 1, HI20_MIN - 1}};
+    check_range(&c);
+}
+
+Test(reloc_riscv64, range_32)
+{
+    /* A signed or an unsigned reading: [-2^31, 2^32). */
+    range_case c = {"range_32.o", "R_RISCV_32", K_W32, -0x10, 0,
+                    {UINT32_MAX, INT32_MIN}, {(int64_t)UINT32_MAX + 1, (int64_t)INT32_MIN - 1}};
+    check_range(&c);
+}
+
+Test(reloc_riscv64, lo12_never_out_of_range)
+{
+    /* LO12_I/S take the low 12 bits of S + A, whatever it is (their HI20
+     * carries the range). */
+    const uint64_t values[] = {0x12345fff, 0x800, 0x7ff, FAR + 0x123, 0xffffffff80000801};
+    const struct {
+        const char *obj;
+        kind k;
+    } objs[] = {{"range_lo12_i.o", K_LO_I}, {"range_lo12_s.o", K_LO_S}};
+    for (size_t o = 0; o < 2; o++)
+        for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
+            res_table rt = {0};
+            res_set(&rt, "tgt", values[i] - 0x10);
+            ej_module *m = link_ok(LOW_BASE, &rt, fx(objs[o].obj));
+            check_kind(m, objs[o].k, objs[o].obj, LOW_BASE + 0x10, (int64_t)values[i]);
+            ej_module_free(m);
+        }
+}
+
+/* The SET types write S + A truncated to their field (by design: a SET is
+ * the first half of a label difference, see riscv64_relocs.def), and
+ * nothing beyond it: the largest value of the field, then the next one,
+ * which wraps. */
+Test(reloc_riscv64, set_field_widths)
+{
+    const struct {
+        const char *obj;
+        unsigned bits;
+    } c[] = {{"range_set6.o", 6}, {"range_set8.o", 8}, {"range_set16.o", 16}, {"range_set32.o", 32}};
+    for (size_t i = 0; i < 4; i++) {
+        uint64_t max = ((uint64_t)1 << c[i].bits) - 1;
+        const uint64_t values[] = {max, max + 1, max + 0x10000000000};
+        for (size_t k = 0; k < 3; k++) {
+            res_table rt = {0};
+            res_set(&rt, "tgt", values[k]);
+            ej_module *m = link_ok(LOW_BASE, &rt, fx(c[i].obj));
+            unsigned width = c[i].bits == 6 ? 1 : c[i].bits / 8;
+            check_bytes(m, c[i].obj, LOW_BASE + 0x10, width, values[k] & max, 0, 4);
+            ej_module_free(m);
+        }
+    }
+}
+
+/* An absolute reference to the image itself (S = field + A): fits while
+ * the image sits low enough.  LIMIT is the largest value that fits. */
+static void check_image_abs(const char *objname, const char *type, kind k, uint64_t addend,
+                            uint64_t limit)
+{
+    char msg[1024];
+    ej_module *m = link_ok(LOW_BASE, NULL, fx(objname));
+    uint64_t off = sym(m, "field") - LOW_BASE;
+    check_kind(m, k, type, LOW_BASE + off, (int64_t)(LOW_BASE + off + addend));
+    ej_module_free(m);
+
+    /* The highest base at which field + A still fits, and the next page. */
+    uint64_t pg = page_size();
+    uint64_t in = (limit - off - addend) / pg * pg;
+    m = link_ok(in, NULL, fx(objname));
+    cr_assert_eq(sym(m, "field"), in + off);
+    check_kind(m, k, type, in + off, (int64_t)(in + off + addend));
+    ej_module_free(m);
+
+    uint64_t bad[] = {in + pg, HIGH_BASE};
+    for (size_t i = 0; i < 2; i++) {
+        link_fails(bad[i], NULL, EJ_RANGE, msg, fx(objname));
+        expect_range_msg(msg, objname, type, "field");
+    }
+}
+
+Test(reloc_riscv64, range_hi20_image)
+{
+    check_image_abs("range_hi20_img.o", "R_RISCV_HI20", K_LUI, 4, HI20_MAX);
+}
+
+Test(reloc_riscv64, range_32_image)
+{
+    check_image_abs("range_32_img.o", "R_RISCV_32", K_W32, 4, UINT32_MAX);
+}
+
+/* ==================================================================== */
+/* Far targets: stubs and GOT slots.                                    */
+/* ==================================================================== */
+
+/* A call (CALL_PLT, CALL, JAL) to an external symbol: direct up to the
+ * exact limits (IN_HI, IN_LO: values S + A - P), through the stub just
+ * beyond them (OUT_HI, OUT_LO) and far away. */
+static void check_call_or_stub(const char *objname, kind k, int64_t addend, int64_t in_hi,
+                               int64_t out_hi, int64_t in_lo, int64_t out_lo)
+{
+    for (size_t bi = 0; bi < 2; bi++) {
+        uint64_t base = bases[bi], P = base + 0x10;
+        const struct {
+            int64_t v;
+            int direct;
+        } cases[] = {
+            {in_hi, 1}, {out_hi, 0}, {in_lo, 1}, {out_lo, 0}, {(int64_t)FAR, 0},
+            {-(int64_t)GIB * 3, 0},
+        };
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+            uint64_t S = P + (uint64_t)cases[i].v - (uint64_t)addend;
+            res_table rt = {0};
+            res_set(&rt, "tgt", S);
+            ej_module *m = link_ok(base, &rt, fx(objname));
+            cr_assert_eq(sym(m, "field"), P);
+            if (cases[i].direct) {
+                check_kind(m, k, objname, P, cases[i].v);
+            } else {
+                /* L + A - P: the stub for tgt, whose slot holds S. */
+                int64_t got = k == K_CALL ? dec_u(rd32(m, P)) + dec_i(rd32(m, P + 4))
+                                          : dec_j(rd32(m, P));
+                check_stub(m, P + (uint64_t)got - (uint64_t)addend, S);
+                check_kind(m, k, objname, P, got);
+            }
+            ej_module_free(m);
+        }
+    }
+}
+
+Test(reloc_riscv64, call_far_through_stub)
+{
+    check_call_or_stub("range_call.o", K_CALL, 0x10, HI20_MAX, HI20_MAX + 1, HI20_MIN,
+                       HI20_MIN - 1);
+    check_call_or_stub("range_call_dep.o", K_CALL, 0x10, HI20_MAX, HI20_MAX + 1, HI20_MIN,
+                       HI20_MIN - 1);
+}
+
+Test(reloc_riscv64, jal_far_through_stub)
+{
+    check_call_or_stub("range_jal.o", K_J, 0x10, 0xffffe, 0x100000, -0x100000, -0x100002);
+}
+
+Test(reloc_riscv64, plt32_far_through_stub)
+{
+    /* R_RISCV_PLT32 to an external function out of reach: L + A - P. */
+    for (size_t bi = 0; bi < 2; bi++) {
+        uint64_t base = bases[bi], P = base + 0x10;
+        obj o = fx_copy("range_32_pcrel.o");
+        retype(&o, R_RISCV_32_PCREL, 59);
+        const uint64_t targets[] = {P + INT32_MAX - 0x10, P + FAR};
+        for (size_t i = 0; i < 2; i++) {
+            res_table rt = {0};
+            res_set(&rt, "tgt", targets[i]);
+            ej_module *m = link_ok(base, &rt, o);
+            int64_t v = (int32_t)rd32(m, P);
+            if (i == 0)
+                cr_expect_eq(v, INT32_MAX, "direct at the limit");
+            else
+                check_stub(m, P + (uint64_t)v - 0x10, targets[i]);
+            ej_module_free(m);
+        }
+        obj_free(&o);
+    }
+}
+
+Test(reloc_riscv64, pcrel_hi20_host_function_through_stub)
+{
+    /* PCREL_HI20 against a real host function (dladdr knows it) out of
+     * reach: through a stub, as for calls.  The stub is the image's only
+     * one. */
+    void *abort_fn = dlsym(RTLD_DEFAULT, "abort");
+    cr_assert_not_null(abort_fn);
+    const uint64_t h_abort = (uint64_t)(uintptr_t)abort_fn;
+    for (size_t bi = 0; bi < 2; bi++) {
+        uint64_t P = bases[bi] + 0x10;
+        if (h_abort - P + 0x80000000 < 0x100000000)
+            continue; /* the host's libc is within 2 GiB of this base */
+        res_table rt = {0};
+        res_set(&rt, "tgt", h_abort);
+        ej_module *m = link_ok(bases[bi], &rt, fx("range_pcrel_hi.o"));
+        uint64_t stubs[4];
+        cr_assert_eq(find_stubs(m, stubs, 4), 1);
+        check_stub(m, stubs[0], h_abort);
+        check_kind(m, K_AUIPC, "PCREL_HI20 to the stub", P, (int64_t)(stubs[0] + 0x10 - P));
+        ej_module_free(m);
+    }
+}
+
+Test(reloc_riscv64, got_hi20_far_through_slot)
+{
+    for (size_t bi = 0; bi < 2; bi++) {
+        uint64_t base = bases[bi], P = base + 0x10;
+        const uint64_t targets[] = {P + FAR, P - 64 * GIB, 0x1234};
+        for (size_t i = 0; i < 3; i++) {
+            res_table rt = {0};
+            res_set(&rt, "tgt", targets[i]);
+            ej_module *m = link_ok(base, &rt, fx("range_got_hi.o"));
+            uint64_t G = find_word(m, targets[i]);
+            cr_expect(G > P && G % 8 == 0, "GOT slot 0x%" PRIx64, G);
+            check_kind(m, K_AUIPC, "GOT_HI20", P, (int64_t)(G - P));
+            ej_module_free(m);
+        }
+    }
+}
+
+/* ==================================================================== */
+/* PCREL_LO12 pairing by address (pairs.S).                             */
+/* ==================================================================== */
+
+static void check_pairs(const char *objname, uint64_t base)
+{
+    res_table rt = {0};
+    const uint64_t pext = base + FAR;
+    res_set(&rt, "pext", pext);
+    ej_module *m = link_ok(base, &rt, fx(objname));
+#define P(name) sym(m, name)
+    const uint64_t pdata = P("pdata"), pbig = P("pbig");
+    /* LO12s before their high part in the table and in the code. */
+    cr_expect_eq(pair_target(m, P("p_hi_late"), P("p_lo_first_i"), 0), pdata + 0x7f8,
+                 "%s: addi before its auipc", objname);
+    cr_expect_eq(pair_target(m, P("p_hi_late"), P("p_lo_first_s"), 1), pdata + 0x7f8,
+                 "%s: sd before its auipc", objname);
+    /* Interleaved pairs: each LO12 follows its own high part. */
+    cr_expect_eq(pair_target(m, P("p_hi_a"), P("p_lo_a"), 0), pdata + 0x10, "%s: lw", objname);
+    cr_expect_eq(pair_target(m, P("p_hi_a"), P("p_lo_a_s"), 1), pdata + 0x10, "%s: sw", objname);
+    cr_expect_eq(pair_target(m, P("p_hi_b"), P("p_lo_b"), 0), pbig + 0x804, "%s: ld", objname);
+    cr_expect_eq(pair_target(m, P("p_hi_b"), P("p_lo_b2"), 0), pbig + 0x804, "%s: addi",
+                 objname);
+    /* The registers are untouched. */
+    cr_expect_eq(rd32(m, P("p_lo_a")) & KEEP_I, 0x62603, "lw a2, (a2)");
+    cr_expect_eq(rd32(m, P("p_lo_b")) & KEEP_I, 0x6b683, "ld a3, (a3)");
+    cr_expect_eq(rd32(m, P("p_lo_first_s")) & KEEP_SB, 0x00b53023, "sd a1, (a0)");
+    /* GOT_HI20 with a distant LO12. */
+    uint64_t G = pair_target(m, P("p_hi_got"), P("p_lo_got"), 0);
+    cr_expect(in_image(m, G, 8), "GOT slot 0x%" PRIx64 " outside the image", G);
+    cr_expect_eq(rd64(m, G), pext);
+#undef P
+    ej_module_free(m);
+}
+
+Test(reloc_riscv64, pcrel_lo12_paired_by_address)
+{
+    for (size_t bi = 0; bi < 2; bi++) {
+        check_pairs("pairs_norelax.o", bases[bi]);
+        /* The same with R_RISCV_RELAX after every high part and LO12. */
+        check_pairs("pairs.o", bases[bi]);
+    }
+}
+
+/* ==================================================================== */
+/* ULEB128 fields (uleb*.s: SET8/SUB8 stand for SET/SUB_ULEB128).        */
+/* ==================================================================== */
+
+static obj uleb_obj(const char *name)
+{
+    obj o = fx_copy(name);
+    cr_assert_gt(retype_all(&o, R_RISCV_SET8, 60) + retype_all(&o, R_RISCV_SUB8, 61), 0);
+    return o;
+}
+
+/* The LEN-byte ULEB128 at P must be VALUE, in exactly LEN bytes, followed by
+ * the sentinel. */
+static void check_uleb(ej_module *m, const char *what, uint64_t P, unsigned len, uint64_t value)
+{
+    uint8_t b[12];
+    rd(m, P, b, sizeof b);
+    uint64_t v = 0;
+    for (unsigned i = 0; i < len; i++) {
+        v |= (uint64_t)(b[i] & 0x7f) << (7 * i);
+        cr_expect_eq(!!(b[i] & 0x80), i + 1 < len, "%s: continuation bit of byte %u", what, i);
+    }
+    cr_expect_eq(v, value, "%s: ULEB128 holds %" PRIu64 ", want %" PRIu64, what, v, value);
+    for (unsigned i = len; i < sizeof b && i < len + 4; i++)
+        cr_expect_eq(b[i], SENTINEL, "%s: byte %u after the field changed", what, i);
+}
+
+Test(reloc_riscv64, uleb128)
+{
+    for (size_t bi = 0; bi < 2; bi++) {
+        obj o = uleb_obj("uleb.o");
+        ej_module *m = link_ok(bases[bi], NULL, o);
+        uint64_t diff = sym(m, "u_b") - sym(m, "u_a");
+        cr_expect_eq(diff, 8 + 20 * 2, "u_b - u_a");
+        check_uleb(m, "SET u_b, SUB u_a", sym(m, "f_uleb_diff"), 1, diff);
+        check_uleb(m, "the same + 0x100 in 3 bytes", sym(m, "f_uleb_diff3"), 3, diff + 0x100);
+        check_uleb(m, "SET alone", sym(m, "f_uleb_set"), 2, 30 + 3);
+        check_uleb(m, "SUB alone from 1000", sym(m, "f_uleb_sub"), 2, 1000 - 30 - 1);
+        ej_module_free(m);
+        obj_free(&o);
+    }
+}
+
+Test(reloc_riscv64, uleb128_field_widths)
+{
+    /* uleb_range.o: u_f1 (1 byte), u_f2 (2), u_f3 (3); relocations 0, 2, 4
+     * are the SETs, whose addend is the value. */
+    const char *names[] = {"u_f1", "u_f2", "u_f3"};
+    char msg[1024], q[16];
+    for (size_t bi = 0; bi < 2; bi++)
+        for (unsigned f = 0; f < 3; f++) {
+            int64_t max = ((int64_t)1 << (7 * (f + 1))) - 1;
+            obj o = uleb_obj("uleb_range.o");
+            set_addend(&o, 2 * f, max);
+            ej_module *m = link_ok(bases[bi], NULL, o);
+            check_uleb(m, names[f], sym(m, names[f]), f + 1, (uint64_t)max);
+            ej_module_free(m);
+            const int64_t bad[] = {max + 1, -1};
+            for (int k = 0; k < 2; k++) {
+                set_addend(&o, 2 * f, bad[k]);
+                link_fails(bases[bi], NULL, EJ_RANGE, msg, o);
+                snprintf(q, sizeof q, "'%s'", names[f]);
+                expect_msg(msg, "uleb_range.o");
+                expect_msg(msg, ".data+0x");
+                expect_msg(msg, "R_RISCV_SUB_ULEB128");
+                expect_msg(msg, q);
+                expect_msg(msg, "out of range");
+            }
+            obj_free(&o);
+        }
+}
+
+Test(reloc_riscv64, uleb128_past_section_end)
+{
+    char msg[1024];
+    obj o = uleb_obj("uleb_end.o");
+    link_fails(LOW_BASE, NULL, EJ_RELOC, msg, o);
+    expect_msg(msg, "uleb_end.o");
+    expect_msg(msg, ".data.uleb_end+0x2");
+    expect_msg(msg, "R_RISCV_SET_ULEB128");
+    expect_msg(msg, "runs past the end of the section");
+    obj_free(&o);
+}
+
+/* ==================================================================== */
+/* Refused relocations.                                                 */
+/* ==================================================================== */
+
+typedef struct bad_case {
+    int n;            /* bad_N.o */
+    const char *type; /* in the message */
+    const char *why;
+    const char *symname; /* NULL: not checked */
+} bad_case;
+
+static void check_bad(const bad_case *c, obj o)
+{
+    char msg[1024], q[80];
+    res_table rt = {0};
+    res_set(&rt, "tgt", LOW_BASE + 0x800);
+    link_fails(LOW_BASE, &rt, EJ_RELOC, msg, o);
+    expect_msg(msg, o.name);
+    expect_msg(msg, ".text+0x10");
+    expect_msg(msg, c->type);
+    expect_msg(msg, c->why);
+    if (c->symname) {
+        snprintf(q, sizeof q, "'%s'", c->symname);
+        expect_msg(msg, q);
+    }
+}
+
+Test(reloc_riscv64, wrong_instruction_refused)
+{
+    static const bad_case cases[] = {
+        {1, "R_RISCV_PCREL_HI20", "expected auipc at the place, found instruction 0x00050513", "tgt"},
+        {2, "R_RISCV_CALL_PLT", "expected jalr after the auipc", "tgt"},
+        {3, "R_RISCV_CALL_PLT", "does not jump through x1", "tgt"},
+        {4, "R_RISCV_PCREL_LO12_I", "expected an I-type instruction", NULL},
+        {5, "R_RISCV_PCREL_LO12_S", "expected an S-type instruction", NULL},
+        {6, "R_RISCV_HI20", "expected lui", "tgt"},
+        {7, "R_RISCV_BRANCH", "expected a conditional branch", "tgt"},
+        {8, "R_RISCV_JAL", "expected jal", "tgt"},
+        {9, "R_RISCV_RVC_BRANCH", "expected c.beqz or c.bnez", "tgt"},
+        {10, "R_RISCV_RVC_JUMP", "expected c.j", "tgt"},
+        {11, "R_RISCV_LO12_I", "expected an I-type instruction", "tgt"},
+        {12, "R_RISCV_GOT_HI20", "expected auipc", "tgt"},
+        {13, "R_RISCV_ALIGN", "the padding is not NOPs", NULL},
+        {16, "R_RISCV_BRANCH", "is odd", NULL},
+        {17, "R_RISCV_ALIGN", "do not fit", NULL},
+        {18, "R_RISCV_LO12_S", "expected an S-type instruction", "tgt"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "bad_%d.o", cases[i].n);
+        check_bad(&cases[i], fx(name));
+    }
+}
+
+Test(reloc_riscv64, pcrel_lo12_without_high_part)
+{
+    /* The label of the LO12 has no relocation at all, or a call. */
+    static const bad_case none = {14, "R_RISCV_PCREL_LO12_I",
+                                  "no matching high-part relocation", ".L1"};
+    static const bad_case call = {15, "R_RISCV_PCREL_LO12_I",
+                                  "is R_RISCV_CALL_PLT, not R_RISCV_PCREL_HI20", ".L1"};
+    check_bad(&none, fx("bad_14.o"));
+    check_bad(&call, fx("bad_15.o"));
+}
+
+Test(reloc_riscv64, gp_relative_refused)
+{
+    /* GPREL_LO12_I/S and GPREL_HI20 (47-49): named, refused. */
+    for (uint32_t t = 47; t <= 49; t++) {
+        static const char *names[] = {"R_RISCV_GPREL_LO12_I", "R_RISCV_GPREL_LO12_S",
+                                      "R_RISCV_GPREL_HI20"};
+        bad_case c = {19, names[t - 47], "GP-relative relocations are not supported", "tgt"};
+        obj o = fx_copy("bad_19.o");
+        retype(&o, R_RISCV_NONE, t);
+        check_bad(&c, o);
+        obj_free(&o);
+    }
+}
+
+Test(reloc_riscv64, unknown_type_refused_when_added)
+{
+    /* 200 (nonstandard), 46 (reserved, once RVC_LUI) and 66 (reserved). */
+    const uint32_t types[] = {200, 46, 66};
+    for (size_t i = 0; i < 3; i++) {
+        obj o = fx_copy("range_branch.o");
+        retype(&o, R_RISCV_BRANCH, types[i]);
+        for (int round = 0; round < 2; round++) {
+            int before = ej_test_count_mappings();
+            ej_linker *lk;
+            cr_assert_eq(ej_linker_create(&lk), EJ_OK);
+            cr_assert_eq(ej_linker_set_base(lk, LOW_BASE), EJ_OK);
+            ej_status st = add_obj(lk, &o);
+            const char *msg = ej_linker_errmsg(lk);
+            char want[64];
+            snprintf(want, sizeof want, "unknown relocation type %u", types[i]);
+            cr_expect_eq(st, EJ_RELOC, "status %d: %s", (int)st, msg);
+            cr_log_info("expected failure: %s", msg);
+            expect_msg(msg, want);
+            expect_msg(msg, "range_branch.o");
+            expect_msg(msg, ".text+0x10");
+            expect_msg(msg, "riscv64");
+            ej_linker_free(lk);
+            if (round == 1)
+                cr_expect_eq(ej_test_count_mappings(), before, "mappings left behind");
+        }
+        obj_free(&o);
+    }
+}
+
+static void check_unsupported(const char *objname, const char *type, const char *symname,
+                              const char *why)
+{
+    char msg[1024], q[128];
+    res_table rt = {.autofill = LOW_BASE + FAR};
+    link_fails(LOW_BASE, &rt, EJ_UNSUPPORTED, msg, fx(objname));
+    snprintf(q, sizeof q, "'%s'", symname);
+    expect_msg(msg, objname);
+    expect_msg(msg, type);
+    expect_msg(msg, q);
+    expect_msg(msg, why);
+}
+
+Test(reloc_riscv64, tls_local_exec_unsupported)
+{
+    check_unsupported("tls.o", "R_RISCV_TPREL_HI20", "tv", "not supported yet");
+}
+
+Test(reloc_riscv64, tls_general_dynamic_from_c_unsupported)
+{
+    check_unsupported("tls_gd.o", "R_RISCV_TLS_GD_HI20", "tls_counter", "not supported yet");
+}
+
+Test(reloc_riscv64, dynamic_relocation_unsupported)
+{
+    check_unsupported("dyn.o", "R_RISCV_JUMP_SLOT", "tgt", "dynamic relocation");
+}
+
+Test(reloc_riscv64, tls_types_unsupported)
+{
+    /* Every TLS type the list names, on a relocation against `tgt`. */
+    static const struct {
+        uint32_t t;
+        const char *name;
+    } tls[] = {{8, "R_RISCV_TLS_DTPREL32"}, {9, "R_RISCV_TLS_DTPREL64"},
+               {21, "R_RISCV_TLS_GOT_HI20"}, {22, "R_RISCV_TLS_GD_HI20"},
+               {29, "R_RISCV_TPREL_HI20"}, {30, "R_RISCV_TPREL_LO12_I"},
+               {31, "R_RISCV_TPREL_LO12_S"}, {32, "R_RISCV_TPREL_ADD"},
+               {62, "R_RISCV_TLSDESC_HI20"}, {63, "R_RISCV_TLSDESC_LOAD_LO12"},
+               {64, "R_RISCV_TLSDESC_ADD_LO12"}, {65, "R_RISCV_TLSDESC_CALL"}};
+    static const struct {
+        uint32_t t;
+        const char *name;
+    } dyn[] = {{3, "R_RISCV_RELATIVE"}, {4, "R_RISCV_COPY"}, {5, "R_RISCV_JUMP_SLOT"},
+               {6, "R_RISCV_TLS_DTPMOD32"}, {7, "R_RISCV_TLS_DTPMOD64"},
+               {10, "R_RISCV_TLS_TPREL32"}, {11, "R_RISCV_TLS_TPREL64"},
+               {12, "R_RISCV_TLSDESC"}, {58, "R_RISCV_IRELATIVE"}};
+    char msg[1024];
+    res_table rt = {0};
+    res_set(&rt, "tgt", LOW_BASE + 0x800);
+    for (size_t i = 0; i < sizeof tls / sizeof tls[0] + sizeof dyn / sizeof dyn[0]; i++) {
+        int is_tls = i < sizeof tls / sizeof tls[0];
+        uint32_t t = is_tls ? tls[i].t : dyn[i - sizeof tls / sizeof tls[0]].t;
+        const char *name = is_tls ? tls[i].name : dyn[i - sizeof tls / sizeof tls[0]].name;
+        obj o = fx_copy("range_none.o");
+        retype(&o, R_RISCV_NONE, t);
+        link_fails(LOW_BASE, &rt, EJ_UNSUPPORTED, msg, o);
+        expect_msg(msg, name);
+        expect_msg(msg, "'tgt'");
+        expect_msg(msg, is_tls ? "not supported yet" : "dynamic relocation");
+        obj_free(&o);
+    }
+}
+
+/* ==================================================================== */
+/* Real compiler output: prog_main.c + prog_util.c at -O2 and -O0 -g.    */
+/* ==================================================================== */
+
+/* The first auipc in [F, F + 64) and the first later instruction that uses
+ * its register as a base (load or addi): the address they compute, and
+ * whether that instruction is a load. */
+static uint64_t first_pcrel(ej_module *m, uint64_t f, int *is_load)
+{
+    uint64_t a = f;
+    while (a < f + 64) {
+        uint32_t w = rd32(m, a);
+        if ((w & 3) != 3) {
+            a += 2;
+            continue;
+        }
+        if ((w & 0x7f) == 0x17) {
+            unsigned r = (w >> 7) & 0x1f;
+            for (uint64_t b = a + 4; b < a + 32;) {
+                uint32_t u = rd32(m, b);
+                if ((u & 3) != 3) {
+                    b += 2;
+                    continue;
+                }
+                if (((u & 0x7f) == 0x03 || (u & 0x7f) == 0x13) && ((u >> 15) & 0x1f) == r) {
+                    *is_load = (u & 0x7f) == 0x03;
+                    return a + (uint64_t)dec_u(w) + (uint64_t)dec_i(u);
+                }
+                b += 4;
+            }
+            cr_assert_fail("no user of the auipc at 0x%" PRIx64, a);
+        }
+        a += 4;
+    }
+    cr_assert_fail("no auipc in [0x%" PRIx64 ", +64)", f);
+    return 0;
+}
+
+typedef struct call_site {
+    uint64_t at, target;
+} call_site;
+
+/* Every auipc rX + jalr rd, imm(rX) pair in [FROM, TO) (instruction by
+ * instruction, 2 or 4 bytes). */
+static size_t find_calls(ej_module *m, uint64_t from, uint64_t to, call_site *out, size_t max)
+{
+    size_t n = 0;
+    for (uint64_t a = from; a + 4 <= to;) {
+        uint32_t w = rd32(m, a);
+        if ((w & 3) != 3) {
+            a += 2;
+            continue;
+        }
+        if ((w & 0x7f) == 0x17 && a + 8 <= to) {
+            uint32_t j = rd32(m, a + 4);
+            if ((j & 0x707f) == 0x67 && ((j >> 15) & 0x1f) == ((w >> 7) & 0x1f) && n < max) {
+                out[n].at = a;
+                out[n].target = a + (uint64_t)dec_u(w) + (uint64_t)dec_i(j);
+                n++;
+            }
+        }
+        a += 4;
+    }
+    return n;
+}
+
+static void check_program(const char *variant, uint64_t base)
+{
+    char main_o[64], util_o[64];
+    snprintf(main_o, sizeof main_o, "prog_main_%s.o", variant);
+    snprintf(util_o, sizeof util_o, "prog_util_%s.o", variant);
+    /* Every C library name gets a distinct address far from the image. */
+    res_table rt = {.autofill = base + FAR};
+    ej_module *m = link_ok(base, &rt, fx(main_o), fx(util_o));
+#define P(name) sym(m, name)
+    const uint64_t helper = P("helper"), main_fn = P("main"), util_len = P("util_len");
+    const char *funcs[] = {"helper", "main", "util_len", "util_out", "pick", "addr_counter",
+                           "addr_shared"};
+    uint64_t start, end;
+    ej_module_range(m, &start, &end);
+    uint64_t stubs[16];
+    size_t nstub = find_stubs(m, stubs, 16);
+    cr_assert_gt(nstub, 0, "%s: no stubs, but the C library is far", variant);
+    uint64_t text_end = stubs[0];
+
+    /* Every call in text goes to a function of the program or to a stub
+     * whose slot holds a resolver address. */
+    call_site calls[64];
+    size_t ncall = find_calls(m, start, text_end, calls, 64);
+    int to_helper = 0, to_strlen = 0, to_print = 0;
+    for (size_t i = 0; i < ncall; i++) {
+        uint64_t t = calls[i].target;
+        int known = 0;
+        for (size_t f = 0; f < sizeof funcs / sizeof funcs[0]; f++)
+            known |= t == P(funcs[f]);
+        if (known) {
+            to_helper += t == helper;
+            continue;
+        }
+        cr_expect(is_stub(m, t), "%s: the call at 0x%" PRIx64 " goes to 0x%" PRIx64
+                  ", neither a function nor a stub", variant, calls[i].at, t);
+        if (!is_stub(m, t))
+            continue;
+        uint64_t slot = pair_target(m, t, t + 4, 0), S = rd64(m, slot);
+        int resolved = 0;
+        for (size_t r = 0; r < rt.n; r++)
+            if (rt.e[r].addr == S) {
+                resolved = 1;
+                to_strlen += strcmp(rt.e[r].name, "strlen") == 0;
+                to_print += strcmp(rt.e[r].name, "fprintf") == 0 ||
+                            strcmp(rt.e[r].name, "printf") == 0 ||
+                            strcmp(rt.e[r].name, "fwrite") == 0;
+            }
+        cr_expect(resolved, "%s: the stub at 0x%" PRIx64 " jumps to 0x%" PRIx64
+                  ", which the resolver never gave", variant, t, S);
+    }
+    cr_expect_geq(to_helper, 1, "%s: no call decodes to helper", variant);
+    cr_expect_geq(to_strlen, 1, "%s: no call reaches strlen through its stub", variant);
+    cr_expect_geq(to_print, 1, "%s: no call reaches fprintf through its stub", variant);
+    cr_expect(main_fn < text_end && util_len < text_end, "%s: functions after the stubs", variant);
+
+    /* PC-relative and GOT addresses. */
+    int load = -1;
+    cr_expect_eq(first_pcrel(m, P("addr_counter"), &load), P("counter"), "%s: &counter",
+                 variant);
+    cr_expect_eq(load, 0, "%s: &counter is computed with auipc + addi", variant);
+    uint64_t slot = first_pcrel(m, P("addr_shared"), &load);
+    cr_expect_eq(load, 1, "%s: &shared_val is loaded from the GOT", variant);
+    cr_expect_eq(rd64(m, slot), P("shared_val"), "%s: &shared_val's GOT slot", variant);
+    slot = first_pcrel(m, P("util_out"), &load);
+    cr_expect_eq(load, 1, "%s: stdout is loaded from the GOT", variant);
+    cr_expect_eq(rd64(m, slot), res_get(&rt, "stdout"), "%s: stdout's GOT slot", variant);
+
+    /* Data: R_RISCV_64 to a function and to a string. */
+    cr_expect_eq(rd64(m, P("fp")), helper, "%s: fp", variant);
+    char s[6] = {0};
+    rd(m, rd64(m, P("msg")), s, 5);
+    cr_expect_str_eq(s, "hello", "%s: msg", variant);
+    int32_t table[4];
+    rd(m, P("table"), table, sizeof table);
+    cr_expect(table[0] == 1 && table[3] == 4, "%s: table", variant);
+#undef P
+    ej_module_free(m);
+}
+
+Test(reloc_riscv64, c_program_O2)
+{
+    for (size_t bi = 0; bi < 2; bi++)
+        check_program("O2", bases[bi]);
+}
+
+Test(reloc_riscv64, c_program_O0_debug)
+{
+    for (size_t bi = 0; bi < 2; bi++)
+        check_program("O0g", bases[bi]);
+}
+
+/* ==================================================================== */
+/* ELF header flags, and a real link's placement.                       */
+/* ==================================================================== */
+
+Test(reloc_riscv64, header_flags_accepted)
+{
+    /* e_flags 0x1 (RVC, soft-float) on its own; 0x4 (double-float, no RVC)
+     * with 0x5 (double-float, RVC), which the psABI lets one link mix:
+     * they call each other directly. */
+    for (size_t bi = 0; bi < 2; bi++) {
+        res_table rt = {0};
+        res_set(&rt, "soft_ext", bases[bi] + FAR);
+        ej_module *m = link_ok(bases[bi], &rt, fx("flags_soft.o"));
+        call_site calls[4];
+        uint64_t f = sym(m, "soft_fn");
+        size_t n = find_calls(m, f, f + 32, calls, 4);
+        cr_assert_geq(n, 1, "no call in soft_fn");
+        check_stub(m, calls[0].target, bases[bi] + FAR);
+        ej_module_free(m);
+
+        m = link_ok(bases[bi], NULL, fx("flags_norvc.o"), fx("flags_rvc.o"));
+        const uint64_t rvc = sym(m, "rvc_fn"), norvc = sym(m, "norvc_fn");
+        n = find_calls(m, rvc, rvc + 32, calls, 4);
+        cr_expect(n >= 1 && calls[0].target == norvc, "rvc_fn does not call norvc_fn");
+        n = find_calls(m, norvc, norvc + 32, calls, 4);
+        cr_expect(n >= 1 && calls[0].target == rvc, "norvc_fn does not call rvc_fn");
+        ej_module_free(m);
+    }
+}
+
+Test(reloc_riscv64, real_link_hi20_image_placed_low)
+{
+    /* HI20 against the image asks for an image below 2 GiB, which a real
+     * link (no fixed base) honours: field + 4 then fits lui + 12 bits.
+     * (The code is riscv64; it is linked into memory, never run.) */
+    ej_linker *lk;
+    ej_module *m = NULL;
+    obj o = fx("range_hi20_img.o");
+    cr_assert_eq(ej_linker_create(&lk), EJ_OK);
+    cr_assert_eq(add_obj(lk, &o), EJ_OK, "%s", ej_linker_errmsg(lk));
+    ej_status st = ej_linker_link(lk, &m);
+    cr_assert_eq(st, EJ_OK, "%s", ej_linker_errmsg(lk));
+    ej_linker_free(lk);
+    uint64_t start, end, P = sym(m, "field");
+    ej_module_range(m, &start, &end);
+    cr_expect_leq(end, (uint64_t)1 << 31, "image [0x%" PRIx64 ", 0x%" PRIx64 ") not below 2 GiB",
+                  start, end);
+    check_kind(m, K_LUI, "HI20 field + 4", P, (int64_t)(P + 4));
+    ej_module_free(m);
+}
