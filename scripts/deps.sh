@@ -6,8 +6,9 @@ set -euo pipefail
 PKGS=(build-essential cmake pkg-config libelf-dev libdw-dev zlib1g-dev
       libcriterion-dev elfutils clang
       # Cross compilers: the aarch64 and riscv64 relocation tests link their
-      # output (link-only) on any host.
-      gcc-aarch64-linux-gnu gcc-riscv64-linux-gnu)
+      # output (link-only) on any host, and scripts/test-cross.sh builds the
+      # whole suite for those architectures and runs it under qemu-user.
+      gcc-aarch64-linux-gnu gcc-riscv64-linux-gnu qemu-user)
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds elfjit and runs the whole test suite twice: a normal build, then
-# an AddressSanitizer + UndefinedBehaviorSanitizer build.  Exits non-zero
-# when any test fails.
+# an AddressSanitizer + UndefinedBehaviorSanitizer build; then cross-builds
+# it for aarch64 and riscv64 and runs the suite again under qemu-user
+# (scripts/test-cross.sh).  Exits non-zero when any test fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
@@ -19,3 +20,11 @@ run_suite build
 echo "== elfjit: build and test (ASan + UBSan)" >&2
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     run_suite build-asan -DEJ_SANITIZE=ON
+# Both architectures run even when the first fails; either failing fails
+# the whole run.
+cross_status=0
+for arch in aarch64 riscv64; do
+    echo "== elfjit: cross build and test under qemu-user ($arch)" >&2
+    JOBS=$JOBS scripts/test-cross.sh "$arch" || cross_status=1
+done
+exit $cross_status

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "elfjit/elfjit.h"
+#include "reloc/reloc.h"
 #include "testutil.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -1051,16 +1052,35 @@ Test(negative, relocation_symbol_index_huge)
     reject(im, EJ_BADELF, "relocation 0 in .rela.text", "symbol index 4294967295", NULL);
 }
 
+/* The relocation backend of the fixtures' machine (the host's): the
+ * fixtures are compiled for the architecture the tests run on. */
+static const ej__arch *fixture_arch(image im)
+{
+    const ej__arch *a = ej__arch_for_machine(ehdr(im)->e_machine);
+    cr_assert_not_null(a, "no relocation backend for machine %u", ehdr(im)->e_machine);
+    return a;
+}
+
 Test(negative, relocation_offset_past_its_section)
 {
     image im = load("victim.o");
-    size_t n;
+    const ej__arch *a = fixture_arch(im);
+    size_t n, k;
     Elf64_Rela *r = relas(im, sec(im, ".rela.text"), &n);
-    cr_assert_eq(ELF64_R_TYPE(r[0].r_info), R_X86_64_PC32);
-    /* The 4 bytes PC32 writes straddle the end of .text by 2. */
+    /* The first relocation that writes 2 bytes or more: R_X86_64_PC32 on
+     * x86_64 (4 bytes), an instruction's on aarch64 and riscv64. */
+    const ej__reloc_info *info = NULL;
+    for (k = 0; k < n; k++) {
+        info = ej__reloc_info_of(a, (uint32_t)ELF64_R_TYPE(r[k].r_info));
+        if (info && info->width >= 2)
+            break;
+    }
+    cr_assert_lt(k, n, "no relocation in .rela.text writes 2 bytes or more");
+    /* Its bytes straddle the end of .text by half their width. */
     unsigned long long size = shdr(im, sec(im, ".text"))->sh_size;
-    r[0].r_offset = size - 2;
-    reject(im, EJ_BADELF, fmt(".text+0x%llx", size - 2), "relocation 0", "R_X86_64_PC32",
+    unsigned long long off = size - info->width / 2;
+    r[k].r_offset = off;
+    reject(im, EJ_BADELF, fmt(".text+0x%llx", off), fmt("relocation %zu", k), info->name,
            fmt("(0x%llx bytes)", size), NULL);
 }
 
@@ -1090,17 +1110,32 @@ Test(negative, unknown_relocation_type)
     Elf64_Rela *r = relas(im, sec(im, ".rela.text"), &n);
     r[1].r_info = ELF64_R_INFO(ELF64_R_SYM(r[1].r_info), 250);
     reject(im, EJ_RELOC, fmt(".text+0x%llx", (unsigned long long)r[1].r_offset),
-           "unknown relocation type 250", "x86_64", NULL);
+           "unknown relocation type 250", fixture_arch(im)->name, NULL);
 }
+
+/* A type only linked images carry (GLOB_DAT; riscv64 has none, and
+ * JUMP_SLOT is its counterpart), and its name. */
+#if defined(__x86_64__)
+#define DYNAMIC_RELOC R_X86_64_GLOB_DAT
+#define DYNAMIC_RELOC_NAME "R_X86_64_GLOB_DAT"
+#elif defined(__aarch64__)
+#define DYNAMIC_RELOC R_AARCH64_GLOB_DAT
+#define DYNAMIC_RELOC_NAME "R_AARCH64_GLOB_DAT"
+#elif defined(__riscv)
+#define DYNAMIC_RELOC R_RISCV_JUMP_SLOT
+#define DYNAMIC_RELOC_NAME "R_RISCV_JUMP_SLOT"
+#else
+#error "test_negative.c: no dynamic relocation type for this architecture"
+#endif
 
 Test(negative, dynamic_relocation_type_in_an_object)
 {
     image im = load("victim.o");
     size_t n;
     Elf64_Rela *r = relas(im, sec(im, ".rela.text"), &n);
-    r[1].r_info = ELF64_R_INFO(ELF64_R_SYM(r[1].r_info), R_X86_64_GLOB_DAT);
+    r[1].r_info = ELF64_R_INFO(ELF64_R_SYM(r[1].r_info), DYNAMIC_RELOC);
     reject_link(im, EJ_UNSUPPORTED, fmt(".text+0x%llx", (unsigned long long)r[1].r_offset),
-                "R_X86_64_GLOB_DAT", "dynamic relocation", NULL);
+                DYNAMIC_RELOC_NAME, "dynamic relocation", NULL);
 }
 
 /* ---- groups ------------------------------------------------------------------- */

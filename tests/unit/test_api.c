@@ -272,6 +272,13 @@ Test(api, link_only_module_cannot_run)
 
 Test(api, link_only_cannot_reach_host_data)
 {
+#if !defined(__x86_64__)
+    /* gcc's default PIE code for aarch64 and riscv64 reaches stdout through
+     * a GOT slot inside the image, which is always in range; the range
+     * failures of their direct (-fno-pic) forms are covered, type by type,
+     * by tests/reloc/<arch>. */
+    cr_skip("PIE code on this architecture reaches 'stdout' through the GOT, never out of range");
+#endif
     ej_linker *lk;
     ej_module *m;
     ej_linker_create(&lk);
@@ -349,6 +356,10 @@ Test(api, exhausted_address_space_is_a_clear_error)
 {
     if (EJ_TEST_ASAN)
         cr_skip("ASan's shadow memory cannot live under a 160 MiB RLIMIT_AS");
+    if (ej_test_emulator())
+        cr_skip("%s does not pass RLIMIT_AS on to the host (it would limit the emulator "
+                "itself), so the limit cannot exhaust the address space",
+                ej_test_emulator());
     int before = ej_test_count_mappings();
     struct rlimit rl = {(rlim_t)160 << 20, (rlim_t)160 << 20};
     ej_linker *lk;

@@ -264,7 +264,11 @@ static void run_capture(char *const argv[], char *const envp[], struct outcome *
     posix_spawn_file_actions_adddup2(&fa, fileno(fo), 1);
     posix_spawn_file_actions_adddup2(&fa, fileno(fe), 2);
     pid_t pid;
-    int rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, envp);
+    /* Under an emulator (cross builds) the child is "qemu-ARCH -L ... argv". */
+    char **cmd = ej_test_command(argv);
+    cr_assert(cmd, "out of memory");
+    int rc = posix_spawn(&pid, cmd[0], &fa, NULL, cmd, envp);
+    free(cmd);
     posix_spawn_file_actions_destroy(&fa);
     if (rc == 0) {
         o->spawned = 1;

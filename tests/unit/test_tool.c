@@ -42,7 +42,11 @@ static result run_tool(const char *const *args)
     posix_spawn_file_actions_adddup2(&fa, fo, 1);
     posix_spawn_file_actions_adddup2(&fa, fe, 2);
     pid_t pid;
-    cr_assert_eq(posix_spawn(&pid, EJ_TOOL_PATH, &fa, NULL, (char *const *)argv, environ), 0);
+    /* Under an emulator (cross builds) the child is "qemu-ARCH -L ... elfjit". */
+    char **cmd = ej_test_command((char *const *)argv);
+    cr_assert_not_null(cmd);
+    cr_assert_eq(posix_spawn(&pid, cmd[0], &fa, NULL, cmd, environ), 0);
+    free(cmd);
     int st;
     waitpid(pid, &st, 0);
     posix_spawn_file_actions_destroy(&fa);

@@ -1,7 +1,14 @@
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "testutil.h"
+
+/* Test executables that do not spawn programs are not given the emulator
+ * (tests/reloc, tests/negative). */
+#ifndef EJ_TEST_EMULATOR
+#define EJ_TEST_EMULATOR ""
+#endif
 
 int ej_test_count_mappings(void)
 {
@@ -50,4 +57,51 @@ const char *ej_test_path(const char *dir, const char *name, const char *suffix)
     char *p = path[next++ % 8];
     snprintf(p, sizeof path[0], "%s/%s%s", dir, name, suffix);
     return p;
+}
+
+char **ej_test_command(char *const argv[])
+{
+    static char words[4096];
+    static char *wordv[64];
+    static int nwords = -1;
+    if (nwords < 0) {
+        nwords = 0;
+        snprintf(words, sizeof words, "%s", EJ_TEST_EMULATOR);
+        for (char *save = NULL, *w = strtok_r(words, " ", &save); w && nwords < 64;
+             w = strtok_r(NULL, " ", &save))
+            wordv[nwords++] = w;
+    }
+    size_t n = 0;
+    while (argv[n])
+        n++;
+    char **cmd = calloc((size_t)nwords + n + 1, sizeof *cmd);
+    if (!cmd)
+        return NULL;
+    for (int i = 0; i < nwords; i++)
+        cmd[i] = wordv[i];
+    for (size_t i = 0; i < n; i++)
+        cmd[nwords + i] = argv[i];
+    return cmd;
+}
+
+const char *ej_test_emulator(void)
+{
+    static char name[64];
+    static int known;
+    if (!known) {
+        known = 1;
+        FILE *f = fopen("/proc/self/status", "r");
+        char line[256];
+        while (f && fgets(line, sizeof line, f)) {
+            if (strncmp(line, "Name:", 5) == 0) {
+                const char *v = line + 5 + strspn(line + 5, " \t");
+                if (strncmp(v, "qemu-", 5) == 0)
+                    snprintf(name, sizeof name, "%.*s", (int)strcspn(v, "\n"), v);
+                break;
+            }
+        }
+        if (f)
+            fclose(f);
+    }
+    return name[0] ? name : NULL;
 }

@@ -34,4 +34,21 @@ const char *ej_test_path(const char *dir, const char *name, const char *suffix);
  * Returns a static buffer. */
 const char *ej_test_fixture(const char *rel);
 
+/* The command that runs a program of the target: EJ_TEST_EMULATOR, set by
+ * tests/CMakeLists.txt from CMAKE_CROSSCOMPILING_EMULATOR ("qemu-aarch64
+ * -L /usr/aarch64-linux-gnu", space-separated) when cross-compiled, empty
+ * natively.  A test that spawns the elfjit tool or a fixture program
+ * spawns ej_test_command(argv) instead of argv: a malloc()ed,
+ * NULL-terminated array of the emulator's words followed by ARGV (whose
+ * strings are not copied); free() it when done.  Natively it is a copy of
+ * ARGV. */
+char **ej_test_command(char *const argv[]);
+
+/* Non-NULL when this process runs under an emulator (qemu-user), which
+ * some tests cannot see through (e.g. host-level memory limits): the
+ * emulator's name, for skip messages.  Found at run time: the kernel's
+ * name for this process is qemu's ("qemu-aarch64"), whatever the emulated
+ * program is called. */
+const char *ej_test_emulator(void);
+
 #endif
