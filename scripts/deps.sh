@@ -8,7 +8,9 @@ PKGS=(build-essential cmake pkg-config libelf-dev libdw-dev zlib1g-dev
       # Cross compilers: the aarch64 and riscv64 relocation tests link their
       # output (link-only) on any host, and scripts/test-cross.sh builds the
       # whole suite for those architectures and runs it under qemu-user.
-      gcc-aarch64-linux-gnu gcc-riscv64-linux-gnu qemu-user)
+      gcc-aarch64-linux-gnu gcc-riscv64-linux-gnu qemu-user
+      # (their C libraries are only recommended, and recommends are not installed)
+      libc6-dev-arm64-cross libc6-dev-riscv64-cross)
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -137,6 +137,9 @@ void ej__object_free(ej__object *obj)
     free(obj->symp);
     free(obj->lplain);
     free(obj->lvalue);
+    for (size_t i = 0; i < obj->nowned; i++)
+        free(obj->owned[i]);
+    free(obj->owned);
     free(obj->name);
     free(obj);
 }

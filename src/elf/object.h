@@ -58,6 +58,9 @@ typedef struct ej__object {
      * once laid out, or EJ_LVALUE_DISCARDED (set by layout.c). */
     uint8_t *lplain;
     uint64_t *lvalue;
+    /* Tables replaced by ej__object_cut (malloc()ed, freed with the object). */
+    void **owned;
+    size_t nowned;
 } ej__object;
 
 /* Reads and validates the object at PATH (mapped, not copied).  On failure
@@ -92,5 +95,26 @@ ej_status ej__object_section_data(ej__object *obj, size_t i,
 /* The relocation entries of SHT_RELA section I, validated at open. */
 const Elf64_Rela *ej__object_relas(const ej__object *obj, size_t i,
                                    size_t *count);
+
+/* A byte range to delete from a section: LEN bytes at offset OFF. */
+typedef struct ej__cut {
+    uint64_t off, len;
+} ej__cut;
+
+/* Where offset OFF of a section lands once the N CUTS (sorted by offset,
+ * not overlapping) are deleted; an offset inside a cut lands where the cut
+ * was. */
+uint64_t ej__cut_map(const ej__cut *cuts, size_t n, uint64_t off);
+
+/* Deletes the N CUTS (sorted, not overlapping, inside the section) from
+ * the contents of section SHNDX, whose data must be loaded, and moves what
+ * names offsets in it: the values and sizes of the symbols defined in it,
+ * the offsets of the relocations applied to it and the addends of
+ * relocations against its symbols.  The changed tables are copies owned by
+ * OBJ (the input bytes are never written); afterwards sec[SHNDX].data and
+ * the data of the relocation sections that changed may be written by the
+ * caller.  Fails only when out of memory. */
+ej_status ej__object_cut(ej__object *obj, size_t shndx, const ej__cut *cuts, size_t n,
+                         ej__err *err);
 
 #endif /* EJ_ELF_OBJECT_H */

@@ -33,6 +33,8 @@ static ej_status plan_stages(ej_linker *lk)
     if ((st = ej__comdat_select(lk)) != EJ_OK)
         return st;
     ej__select_sections(lk);
+    if ((st = ej__align_code(lk)) != EJ_OK)
+        return st;
     if ((st = ej__resolve_symbols(lk)) != EJ_OK)
         return st;
     lap(lk, EJ_STAGE_RESOLVE, &t0);

@@ -2,6 +2,7 @@
  * plan (GOT, stubs, placement, layout) computed before memory is reserved.
  * The stages, in order, each in its own file:
  *   comdat.c   — keep one copy of each COMDAT group
+ *   align.c    — delete the alignment padding left to the linker (RISC-V)
  *   resolve.c  — bind every symbol reference to one definition
  *   scan.c     — count GOT slots and stubs, collect placement constraints
  *   layout.c   — assign each section an offset in the image
@@ -138,6 +139,9 @@ struct ej_linker {
 ej_status ej__comdat_select(ej_linker *lk);
 /* Sets each section's layout class (after COMDAT selection). */
 void ej__select_sections(ej_linker *lk);
+/* Deletes the padding the architecture's alignment relocations leave to
+ * the linker from the loaded sections (align.c; RISC-V only). */
+ej_status ej__align_code(ej_linker *lk);
 ej_status ej__resolve_symbols(ej_linker *lk);
 ej_status ej__scan_relocs(ej_linker *lk);
 ej_status ej__layout(ej_linker *lk, size_t page);

@@ -13,6 +13,7 @@
 #ifndef EJ_RELOC_H
 #define EJ_RELOC_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "common/common.h"
@@ -85,6 +86,14 @@ typedef struct ej__arch {
     /* Writes a stub at W (running at STUB) that jumps to the address held
      * in the GOT slot at SLOT. */
     void (*write_stub)(uint8_t *w, uint64_t stub, uint64_t slot);
+    /* Code alignment left to the linker, 0 when the architecture has none:
+     * the type of a relocation whose addend A counts the bytes of NOPs the
+     * assembler put at the place, of which every linker must keep only
+     * those that align what follows to the smallest power of two above A
+     * (RISC-V's R_RISCV_ALIGN; see src/link/align.c).  WRITE_NOPS fills N
+     * bytes at W with NOPs. */
+    uint32_t align_type;
+    void (*write_nops)(uint8_t *w, size_t n);
 } ej__arch;
 
 /* Description of TYPE, or NULL when the type is unknown to A. */

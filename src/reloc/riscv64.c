@@ -9,8 +9,9 @@
  * changes nothing here: the only instructions elfjit writes of its own are
  * the stubs, which use no compressed or floating-point instruction.
  *
- * elfjit never relaxes: R_RISCV_RELAX is a no-op and code keeps the size
- * the assembler gave it (see h_align for what that means for alignment).
+ * elfjit never relaxes: R_RISCV_RELAX is a no-op and calls keep the size
+ * the assembler gave them.  Only the alignment padding that every linker
+ * must trim (R_RISCV_ALIGN) is cut, before layout: see src/link/align.c.
  *
  * All handlers are reentrant; the one remembered value below (a pending
  * SET_ULEB128, consumed by the SUB_ULEB128 at the same place) is
@@ -630,19 +631,11 @@ static ej_status h_sub_uleb128(const ej__reloc_site *s, ej__reloc_fail *f)
 
 /* ---- markers and refusals ---------------------------------------------------- */
 
-/* R_RISCV_ALIGN: A bytes of NOPs start at P, which a relaxing linker
- * shortens so that P + A lands on the next multiple of the smallest power
- * of two above A.  elfjit never relaxes, so nothing moves: the assembler
- * emitted the padding for the worst case, and the code after it keeps the
- * offset (relative to its section, whose alignment the layout honours)
- * that it had in the object.  "Respected" therefore means: the padding
- * must be what the psABI says it is (NOPs, c.nop or nop, wholly inside the
- * section), so that executing it is harmless and the code stays correct
- * as assembled.  What is not achieved is the extra alignment itself when
- * the assembler's worst-case padding overshoots: code alignment is a
- * performance matter (instruction fetch), not a correctness one, for code
- * that gas assembled with relaxation on (-mno-relax objects carry no
- * ALIGN and are aligned by the assembler). */
+/* R_RISCV_ALIGN: A bytes of NOPs start at P.  Before layout,
+ * src/link/align.c checks the padding with this handler, cuts it to what
+ * aligns the code that follows, and leaves A = the bytes that stay; here
+ * they are checked once more: NOPs (c.nop or nop), wholly inside the
+ * section. */
 static ej_status h_align(const ej__reloc_site *s, ej__reloc_fail *f)
 {
     size_t avail = (size_t)(s->end - s->loc);
@@ -712,6 +705,21 @@ static void riscv64_write_stub(uint8_t *w, uint64_t stub, uint64_t slot)
     ej__put32(w + 12, OP_SYSTEM | 1u << 20); /* ebreak */
 }
 
+/* nop (addi x0, x0, 0) words, after one c.nop when N is not a multiple of
+ * 4 (padding that short only exists in code with compressed
+ * instructions). */
+static void riscv64_write_nops(uint8_t *w, size_t n)
+{
+    if (n & 2) {
+        w[0] = 0x01;
+        w[1] = 0x00;
+        w += 2;
+        n -= 2;
+    }
+    for (; n >= 4; n -= 4, w += 4)
+        ej__put32(w, 0x00000013u);
+}
+
 const ej__arch ej__arch_riscv64 = {
     .name = "riscv64",
     .machine = EM_RISCV,
@@ -722,4 +730,6 @@ const ej__arch ej__arch_riscv64 = {
     .stub_size = 16,
     .stub_align = 16,
     .write_stub = riscv64_write_stub,
+    .align_type = R_RISCV_ALIGN,
+    .write_nops = riscv64_write_nops,
 };

@@ -115,7 +115,7 @@ i_hi_neg:                               # HI20 + LO12_I neg_res (a negative 32-b
         lui     a4, %hi(neg_res)
         addi    a4, a4, %lo(neg_res)
         .globl  i_align
-i_align:                                # R_RISCV_ALIGN: NOP padding, kept as is
+i_align:                                # R_RISCV_ALIGN: NOP padding, cut to fit
         addi    a0, a0, 1
         .p2align 4
         .globl  fwd_target

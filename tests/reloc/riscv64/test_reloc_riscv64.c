@@ -643,9 +643,13 @@ static void check_all_types(uint64_t base)
     cr_expect_eq((uint64_t)(dec_u(rd32(m, i)) + dec_i(rd32(m, i + 4))), neg_res,
                  "a negative 32-bit address");
 
-    /* R_RISCV_ALIGN: the padding stays NOPs and nothing moved. */
+    /* R_RISCV_ALIGN: the assembler's worst-case padding (14 bytes after
+     * the 2-byte c.addi, for .p2align 4) is cut to what aligns fwd_target
+     * to 16, and what stays is NOPs; code after it moved with it (f_diff
+     * below measures fwd_target - code_start through relocations). */
     i = P("i_align");
-    cr_expect_eq(fwd - i, 16, "fwd_target moved: 0x%" PRIx64 " - 0x%" PRIx64, fwd, i);
+    cr_expect_eq(fwd, (i + 2 + 15) & ~(uint64_t)15, "fwd_target at 0x%" PRIx64 ", i_align 0x%"
+                 PRIx64 ": not the next 16-byte boundary", fwd, i);
     for (uint64_t a = i + 2; a < fwd;) {
         uint16_t hw = rd16(m, a);
         if ((hw & 3) == 3) {
@@ -725,6 +729,57 @@ Test(reloc_riscv64, all_types_low_base)
 Test(reloc_riscv64, all_types_high_base)
 {
     check_all_types(HIGH_BASE);
+}
+
+/* Every byte from A to B is a nop or a c.nop. */
+static void expect_nops(ej_module *m, uint64_t a, uint64_t b)
+{
+    while (a < b) {
+        uint16_t hw = rd16(m, a);
+        if ((hw & 3) == 3) {
+            cr_expect_eq(rd32(m, a), 0x00000013, "nop at 0x%" PRIx64, a);
+            a += 4;
+        } else {
+            cr_expect_eq(hw, 0x0001, "c.nop at 0x%" PRIx64, a);
+            a += 2;
+        }
+    }
+    cr_expect_eq(a, b, "padding overruns 0x%" PRIx64, b);
+}
+
+/* R_RISCV_ALIGN cuts the assembler's worst-case padding to what aligns
+ * the code after it; symbols, sizes, relocation offsets and the addends
+ * of references into the section move with the code. */
+static void check_align(const char *fixture, unsigned insn)
+{
+    res_table rt = {0};
+    ej_module *m = link_ok(HIGH_BASE, &rt, fx(fixture));
+    uint64_t start = sym(m, "a_start"), a8 = sym(m, "a8"), a32 = sym(m, "a32");
+    uint64_t a4k = sym(m, "a4k"), refs = sym(m, "a_refs");
+    cr_expect_eq(start, HIGH_BASE);
+    cr_expect_eq(a8, (start + insn + 7) & ~(uint64_t)7, "a8 at 0x%" PRIx64, a8);
+    cr_expect_eq(a32, (a8 + insn + 31) & ~(uint64_t)31, "a32 at 0x%" PRIx64, a32);
+    uint64_t mid = a32 + 2 * insn; /* nop, addi (c.nop, c.addi with RVC) */
+    cr_expect_eq(a4k, (mid + insn + 4095) & ~(uint64_t)4095, "a4k at 0x%" PRIx64, a4k);
+    expect_nops(m, start + insn, a8);
+    expect_nops(m, a8 + insn, a32);
+    expect_nops(m, mid + insn, a4k);
+    cr_expect_eq(rd32(m, a4k + insn) & 0xffff, insn == 2 ? 0x8082 : 0x8067, "ret after a4k");
+    uint64_t end;
+    ej_module_range(m, &start, &end);
+    cr_expect_lt(a4k, HIGH_BASE + 8192, "the padding was cut (a4k at 0x%" PRIx64 ")", a4k);
+    cr_expect_eq(rd64(m, refs), a8);
+    cr_expect_eq(rd64(m, refs + 8), a32);
+    cr_expect_eq(rd64(m, refs + 16), a4k);
+    cr_expect_eq(rd64(m, refs + 24), mid, ".Lmid");
+    cr_expect_eq(rd64(m, refs + 32), mid + 2, ".Lmid + 2");
+    ej_module_free(m);
+}
+
+Test(reloc_riscv64, align_padding_cut_to_fit)
+{
+    check_align("align.o", 2);
+    check_align("align_norvc.o", 4);
 }
 
 Test(reloc_riscv64, link_only_module_is_not_run)
