@@ -598,4 +598,7 @@ const ej__arch ej__arch_aarch64 = {
     .stub_size = 16,
     .stub_align = 16,
     .write_stub = aarch64_write_stub,
+    .kind_type = {[EJ_RELOC_ABS64] = R_AARCH64_ABS64, [EJ_RELOC_PCREL32] = R_AARCH64_PREL32,
+                  [EJ_RELOC_CALL] = R_AARCH64_CALL26},
+    .insn_align = 4,
 };

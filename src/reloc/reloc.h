@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "common/common.h"
+#include "elfjit/builder.h"
 
 /* What a relocation type asks of the generic linker (ej__reloc_info.needs). */
 enum {
@@ -94,6 +95,12 @@ typedef struct ej__arch {
      * bytes at W with NOPs. */
     uint32_t align_type;
     void (*write_nops)(uint8_t *w, size_t n);
+    /* The builder's generic relocation kinds (enum ej_reloc_kind,
+     * elfjit/builder.h) as this architecture's types; 0 when a kind has no
+     * single-relocation equivalent.  INSN_ALIGN: the alignment of an
+     * instruction (the builder's default function alignment). */
+    uint32_t kind_type[EJ_RELOC_KIND_COUNT];
+    uint32_t insn_align;
 } ej__arch;
 
 /* Description of TYPE, or NULL when the type is unknown to A. */

@@ -732,4 +732,7 @@ const ej__arch ej__arch_riscv64 = {
     .write_stub = riscv64_write_stub,
     .align_type = R_RISCV_ALIGN,
     .write_nops = riscv64_write_nops,
+    .kind_type = {[EJ_RELOC_ABS64] = R_RISCV_64, [EJ_RELOC_PCREL32] = R_RISCV_32_PCREL,
+                  [EJ_RELOC_CALL] = R_RISCV_CALL_PLT},
+    .insn_align = 4,
 };

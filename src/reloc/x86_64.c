@@ -197,4 +197,7 @@ const ej__arch ej__arch_x86_64 = {
     .stub_size = 8,
     .stub_align = 8,
     .write_stub = x86_64_write_stub,
+    .kind_type = {[EJ_RELOC_ABS64] = R_X86_64_64, [EJ_RELOC_PCREL32] = R_X86_64_PC32,
+                  [EJ_RELOC_CALL] = R_X86_64_PLT32, [EJ_RELOC_GOT_LOAD] = R_X86_64_GOTPCREL},
+    .insn_align = 1,
 };
