@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "elfjit/elfjit.h"
+#include "traps.h"
 
 extern char **environ;
 
@@ -213,6 +214,10 @@ static int run(const options *o)
     argv[0] = (char *)o->files[0];
     for (int i = 0; i < o->nargs; i++)
         argv[i + 1] = o->args[i];
+    if (ej_tool_install_trap_handlers() != 0) {
+        fprintf(stderr, "elfjit: cannot install the trap handlers\n");
+        return EXIT_LINK;
+    }
     if (ej_module_init(m, argc, argv, environ) != EJ_OK) {
         fprintf(stderr, "elfjit: %s\n", ej_module_errmsg(m));
         return EXIT_LINK;

@@ -140,6 +140,33 @@ void ej_module_range(const ej_module *m, uint64_t *start, uint64_t *end);
  * on M.  Never NULL. */
 const char *ej_module_errmsg(const ej_module *m);
 
+/* What is at a code address of a loaded module. */
+typedef struct ej_pc_info {
+    ej_module *module;
+    const char *function;   /* the function holding the address (local ones
+                             * included), or NULL when none is known */
+    uint64_t function_addr; /* its first byte */
+    uint64_t offset;        /* the address minus function_addr */
+    int has_trap;           /* the address is a trap site (elfjit/tables.h) */
+    uint32_t trap_code;     /* ...with this code */
+    const char *file;       /* source position from an address map, or NULL */
+    uint32_t line;
+} ej_pc_info;
+
+/* Describes address PC of module M in *OUT.  Returns 1 when PC lies inside
+ * M's image, 0 otherwise (OUT untouched).  The strings stay valid while M
+ * lives.  Lock-free, allocation-free and async-signal-safe: a signal
+ * handler may call it, on any thread, as long as M is not being freed. */
+int ej_module_lookup_pc(const ej_module *m, uint64_t pc, ej_pc_info *out);
+
+/* As ej_module_lookup_pc over every live module of the process (those
+ * linked and not yet freed).  Async-signal-safe and lock-free (readers
+ * never wait; see src/runtime/registry.c): meant for the signal handler
+ * that maps a faulting PC to its function, trap code and source position.
+ * A module freed concurrently is either found whole or not at all; the
+ * strings in *OUT stay valid until that module is freed. */
+int ej_lookup_pc(uint64_t pc, ej_pc_info *out);
+
 /* Runs the destructors if ej_module_init ran and the process is not already
  * exiting, undoes every registration, then unmaps the module.  After this,
  * no address from the module may be used.  NULL is a no-op. */

@@ -64,6 +64,25 @@ extern "C" {
 #define EJ_TRAPS_SECTION "elfjit_traps"
 #define EJ_ADDRMAP_SECTION "elfjit_addrmap"
 
+/* Trap codes with a conventional meaning (those of WebAssembly-style
+ * runtimes); an embedder may use them or any code of its own from
+ * EJ_TRAP_USER on.  ej_trap_name names them. */
+typedef enum ej_trap_code {
+    EJ_TRAP_UNREACHABLE = 1,      /* code that must never run */
+    EJ_TRAP_INT_DIVIDE_BY_ZERO = 2,
+    EJ_TRAP_INT_OVERFLOW = 3,
+    EJ_TRAP_OUT_OF_BOUNDS = 4,    /* memory or table access out of bounds */
+    EJ_TRAP_NULL_REFERENCE = 5,
+    EJ_TRAP_BAD_CONVERSION = 6,   /* float to int out of range */
+    EJ_TRAP_STACK_OVERFLOW = 7,
+    EJ_TRAP_BAD_SIGNATURE = 8,    /* indirect call type mismatch */
+    EJ_TRAP_USER = 256
+} ej_trap_code;
+
+/* "integer divide by zero", ... for a conventional CODE, NULL otherwise.
+ * Async-signal-safe. */
+const char *ej_trap_name(uint32_t code);
+
 /* A validated table: a view of bytes the caller keeps alive. */
 typedef struct ej_trap_table {
     const uint8_t *base;

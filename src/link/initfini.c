@@ -149,4 +149,7 @@ void ej__module_free_tables(ej_module *m)
     free(m->fini.a);
     free(m->exports);
     free(m->names);
+    free(m->funcs);
+    free(m->traps);
+    free(m->maps);
 }

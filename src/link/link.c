@@ -105,6 +105,8 @@ static ej_status build_module(ej_linker *lk, ej_module *m)
     ej_status st = ej__module_exports(m, lk, &lk->err);
     if (st == EJ_OK)
         st = ej__module_initfini(m, lk, &lk->err);
+    if (st == EJ_OK)
+        st = ej__module_pcmap(m, lk, &lk->err);
     m->dso_handle = (void *)(uintptr_t)(m->vbase + lk->plan.dso_off);
     return st;
 }

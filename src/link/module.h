@@ -4,6 +4,7 @@
 #define EJ_LINK_MODULE_H
 
 #include "codemem/codemem.h"
+#include "elfjit/tables.h"
 #include "link/linker.h"
 
 typedef struct ej__export {
@@ -26,6 +27,21 @@ typedef struct ej__fnlist {
     size_t n;
 } ej__fnlist;
 
+/* A function of the module, for PC lookups (pcmap.c). */
+typedef struct ej__func {
+    uint64_t addr, size;
+    uint32_t name;   /* offset in names */
+} ej__func;
+
+/* A validated trap table or address map and the .text it describes. */
+typedef struct ej__table {
+    union {
+        ej_trap_table traps;
+        ej_addr_map map;
+    } u;
+    uint64_t text, text_size;
+} ej__table;
+
 struct ej_module {
     ej__err err;
     ej__codemem mem;
@@ -35,6 +51,10 @@ struct ej_module {
     size_t export_cap;
     ej__fnlist preinit, init, fini;
     void *dso_handle;    /* address of this module's __dso_handle */
+    ej__func *funcs;     /* sorted by address */
+    size_t nfuncs;
+    ej__table *traps, *maps;
+    size_t ntraps, nmaps;
     int initialized;
     int registered;
 };
@@ -45,6 +65,9 @@ ej_status ej__module_exports(ej_module *m, const ej_linker *lk, ej__err *err);
 /* Collects M's constructor and destructor arrays from the laid-out
  * sections, sorted in the order they run. */
 ej_status ej__module_initfini(ej_module *m, const ej_linker *lk, ej__err *err);
+
+/* Builds M's PC map: functions, trap tables, address maps (pcmap.c). */
+ej_status ej__module_pcmap(ej_module *m, const ej_linker *lk, ej__err *err);
 
 void ej__module_free_tables(ej_module *m);
 

@@ -126,3 +126,18 @@ EJ_API int ej_addr_map_find(const ej_addr_map *m, uint64_t off, const char **fil
         *line = rd32(e + (size_t)i * 12 + 8);
     return 1;
 }
+
+EJ_API const char *ej_trap_name(uint32_t code)
+{
+    static const char *const names[] = {
+        [EJ_TRAP_UNREACHABLE] = "unreachable code",
+        [EJ_TRAP_INT_DIVIDE_BY_ZERO] = "integer divide by zero",
+        [EJ_TRAP_INT_OVERFLOW] = "integer overflow",
+        [EJ_TRAP_OUT_OF_BOUNDS] = "out-of-bounds access",
+        [EJ_TRAP_NULL_REFERENCE] = "null reference",
+        [EJ_TRAP_BAD_CONVERSION] = "bad conversion to integer",
+        [EJ_TRAP_STACK_OVERFLOW] = "stack overflow",
+        [EJ_TRAP_BAD_SIGNATURE] = "indirect call signature mismatch",
+    };
+    return code < EJ_ARRAY_LEN(names) ? names[code] : NULL;
+}
