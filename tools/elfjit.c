@@ -171,9 +171,9 @@ static int link_error(ej_linker *lk)
 
 /* The linker, the module and the program's argv live until exit(): held here so that
  * leak checkers see them as reachable, not leaked. */
-static ej_module *running_module;
-static ej_linker *running_linker;
-static char **running_argv;
+static ej_module *volatile running_module; /* volatile: stores to write-only */
+static ej_linker *volatile running_linker; /* statics may not be optimised away */
+static char **volatile running_argv;
 
 static int run(const options *o)
 {
@@ -202,6 +202,8 @@ static int run(const options *o)
     if (!fn) {
         fprintf(stderr, "elfjit: %s: no global symbol '%s' to run\n", o->files[0], entry);
         ej_module_free(m);
+        ej_linker_free(lk);
+        running_linker = NULL;
         return EXIT_LINK;
     }
     int argc = o->nargs + 1;
