@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds elfjit and runs the whole test suite twice: a normal build, then
-# an AddressSanitizer + UndefinedBehaviorSanitizer build; then cross-builds
+# an AddressSanitizer + UndefinedBehaviorSanitizer build; runs the registry
+# test under ThreadSanitizer; then cross-builds
 # it for aarch64 and riscv64 and runs the suite again under qemu-user
 # (scripts/test-cross.sh).  Exits non-zero when any test fails.
 set -euo pipefail
@@ -20,6 +21,21 @@ run_suite build
 echo "== elfjit: build and test (ASan + UBSan)" >&2
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     run_suite build-asan -DEJ_SANITIZE=ON
+# ThreadSanitizer, on the one test written for it: the lock-free code
+# registry's concurrency and signal tests (tests/runtime).  Notes:
+#  - EJ_CRITERION=shim: Criterion itself crashes under TSan (its BoxFort
+#    arena; https://github.com/Snaipe/Criterion/issues/274), the shim is a
+#    drop-in runner (tests/shim).
+#  - setarch -R (no ASLR for ctest and the test it starts): gcc's TSan
+#    runtime aborts with "unexpected memory mapping" on kernels that
+#    randomize mmap with more bits than its fixed shadow layout allows;
+#    without ASLR the layout is always the expected one.
+echo "== elfjit: registry test (ThreadSanitizer)" >&2
+cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEJ_TSAN=ON -DEJ_BENCH=OFF \
+    -DEJ_CRITERION=shim >/dev/null
+cmake --build build-tsan -j"$JOBS" --target test_registry
+TSAN_OPTIONS=halt_on_error=1 setarch "$(uname -m)" -R \
+    ctest --test-dir build-tsan -R '^registry$' --output-on-failure --no-tests=error
 # Both architectures run even when the first fails; either failing fails
 # the whole run.
 cross_status=0
