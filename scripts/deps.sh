@@ -10,7 +10,10 @@ PKGS=(build-essential cmake pkg-config libelf-dev libdw-dev zlib1g-dev
       # whole suite for those architectures and runs it under qemu-user.
       gcc-aarch64-linux-gnu gcc-riscv64-linux-gnu qemu-user
       # (their C libraries are only recommended, and recommends are not installed)
-      libc6-dev-arm64-cross libc6-dev-riscv64-cross)
+      libc6-dev-arm64-cross libc6-dev-riscv64-cross
+      # perf judges the profiler maps (tests/debug): `perf record` + `perf
+      # report` must name a function elfjit loaded (skipped without it)
+      linux-perf)
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -97,6 +97,33 @@ ej_status ej_linker_set_resolver(ej_linker *lk, ej_resolver_fn fn, void *ctx);
  * Errors: EJ_INVAL (BASE not page aligned or zero). */
 ej_status ej_linker_set_base(ej_linker *lk, uint64_t base);
 
+/* What a link registers once the module's protections are final, and
+ * unregisters (in reverse order) before ej_module_free unmaps it:
+ *   EJ_REGISTER_GDB       GDB's JIT interface (__jit_debug_register_code):
+ *                         an ELF image of the module with its symbols and,
+ *                         for objects compiled with -g, its relocated DWARF,
+ *                         so debuggers break, backtrace and step in it.
+ *                         GDB's cost grows with the number of registered
+ *                         images: switch it off for many small modules.
+ *   EJ_REGISTER_UNWIND    the module's .eh_frame with the process's
+ *                         unwinder, so backtrace(), _Unwind_Backtrace and
+ *                         C++ exceptions walk through loaded code.
+ *   EJ_REGISTER_PERF_MAP  one line per function appended to
+ *                         /tmp/perf-PID.map (perf's map for JIT code).
+ *   EJ_REGISTER_JITDUMP   records in /tmp/jit-PID.dump (perf inject --jit).
+ * The default is EJ_REGISTER_GDB | EJ_REGISTER_UNWIND. */
+enum {
+    EJ_REGISTER_GDB = 1u << 0,
+    EJ_REGISTER_UNWIND = 1u << 1,
+    EJ_REGISTER_PERF_MAP = 1u << 2,
+    EJ_REGISTER_JITDUMP = 1u << 3,
+    EJ_REGISTER_DEFAULT = EJ_REGISTER_GDB | EJ_REGISTER_UNWIND
+};
+
+/* Chooses what ej_linker_link registers (EJ_REGISTER_* flags; see above).
+ * Errors: EJ_INVAL (unknown flag), EJ_STATE (already linked). */
+ej_status ej_linker_set_registration(ej_linker *lk, unsigned flags);
+
 /* Resolves symbols, lays out, relocates and publishes every added object
  * into one new module in *OUT.  Text becomes RX, read-only data R, data RW;
  * no page is ever writable and executable at the same time, and the

@@ -216,26 +216,26 @@ static void content_sections(emit_state *e)
     const ej__bbuf *s = e->b->sec;
     e->index[C_TEXT] = add_sec(e, (ej__wsec){".text", SHT_PROGBITS, SHF_ALLOC | SHF_EXECINSTR,
                                              s[EJ_BS_TEXT].align, 0, 0, 0, s[EJ_BS_TEXT].p,
-                                             s[EJ_BS_TEXT].len});
+                                             s[EJ_BS_TEXT].len, 0});
     e->index[C_RODATA] = add_sec(e, (ej__wsec){".rodata", SHT_PROGBITS, SHF_ALLOC,
                                                s[EJ_BS_RODATA].align, 0, 0, 0,
-                                               s[EJ_BS_RODATA].p, s[EJ_BS_RODATA].len});
+                                               s[EJ_BS_RODATA].p, s[EJ_BS_RODATA].len, 0});
     e->index[C_DATA] = add_sec(e, (ej__wsec){".data", SHT_PROGBITS, SHF_ALLOC | SHF_WRITE,
                                              s[EJ_BS_DATA].align, 0, 0, 0, s[EJ_BS_DATA].p,
-                                             s[EJ_BS_DATA].len});
+                                             s[EJ_BS_DATA].len, 0});
     e->index[C_BSS] = add_sec(e, (ej__wsec){".bss", SHT_NOBITS, SHF_ALLOC | SHF_WRITE,
                                             s[EJ_BS_BSS].align, 0, 0, 0, NULL,
-                                            s[EJ_BS_BSS].len});
+                                            s[EJ_BS_BSS].len, 0});
     if (e->eh)
         e->index[C_EH] = add_sec(e, (ej__wsec){".eh_frame", SHT_PROGBITS, SHF_ALLOC, 8, 0, 0,
-                                               0, e->eh, e->eh_len});
+                                               0, e->eh, e->eh_len, 0});
     if (e->traps)
         e->index[C_TRAPS] = add_sec(e, (ej__wsec){EJ_TRAPS_SECTION, SHT_PROGBITS, SHF_ALLOC,
-                                                  8, 0, 0, 0, e->traps, e->traps_len});
+                                                  8, 0, 0, 0, e->traps, e->traps_len, 0});
     if (e->addrmap)
         e->index[C_ADDRMAP] = add_sec(e, (ej__wsec){EJ_ADDRMAP_SECTION, SHT_PROGBITS,
                                                     SHF_ALLOC, 8, 0, 0, 0, e->addrmap,
-                                                    e->addrmap_len});
+                                                    e->addrmap_len, 0});
 }
 
 /* .rela.X for each content section with relocations, then .symtab,
@@ -252,11 +252,11 @@ static void table_sections(emit_state *e)
         if (e->rela[c].n)
             add_sec(e, (ej__wsec){rela_names[c], SHT_RELA, SHF_INFO_LINK, 8, sizeof(Elf64_Rela),
                                   symtab, e->index[c], e->rela[c].v,
-                                  e->rela[c].n * sizeof(Elf64_Rela)});
+                                  e->rela[c].n * sizeof(Elf64_Rela), 0});
     add_sec(e, (ej__wsec){".symtab", SHT_SYMTAB, 0, 8, sizeof(Elf64_Sym), symtab + 1,
-                          (uint32_t)e->first_global, e->syms, e->nsyms * sizeof(Elf64_Sym)});
-    add_sec(e, (ej__wsec){".strtab", SHT_STRTAB, 0, 1, 0, 0, 0, e->strtab, e->strtab_len});
-    add_sec(e, (ej__wsec){".note.GNU-stack", SHT_PROGBITS, 0, 1, 0, 0, 0, NULL, 0});
+                          (uint32_t)e->first_global, e->syms, e->nsyms * sizeof(Elf64_Sym), 0});
+    add_sec(e, (ej__wsec){".strtab", SHT_STRTAB, 0, 1, 0, 0, 0, e->strtab, e->strtab_len, 0});
+    add_sec(e, (ej__wsec){".note.GNU-stack", SHT_PROGBITS, 0, 1, 0, 0, 0, NULL, 0, 0});
 }
 
 static void emit_free(emit_state *e)
@@ -286,7 +286,7 @@ ej_status ej__builder_emit(ej_builder *b, void **out, size_t *len)
         st = table_relocs(&e);
     if (st == EJ_OK) {
         table_sections(&e);
-        st = ej__elf_write(b->arch->machine, e.secs, e.nsecs, out, len, &b->err);
+        st = ej__elf_write(b->arch->machine, ET_REL, e.secs, e.nsecs, out, len, &b->err);
         if (st != EJ_OK)
             ej__err_prefix(&b->err, "ej_builder_finish");
     }

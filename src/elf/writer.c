@@ -52,6 +52,7 @@ static ej_status add_section(Elf *e, const ej__wsec *s, uint32_t name, ej__err *
     sh.sh_name = name;
     sh.sh_type = s->type;
     sh.sh_flags = s->flags;
+    sh.sh_addr = s->addr;
     sh.sh_addralign = s->align ? s->align : 1;
     sh.sh_entsize = s->entsize;
     sh.sh_link = s->link;
@@ -62,7 +63,7 @@ static ej_status add_section(Elf *e, const ej__wsec *s, uint32_t name, ej__err *
     return EJ_OK;
 }
 
-static ej_status build(Elf *e, uint16_t machine, const ej__wsec *secs, size_t n,
+static ej_status build(Elf *e, uint16_t machine, uint16_t type, const ej__wsec *secs, size_t n,
                        const char *names, size_t names_size, const uint32_t *offs,
                        uint32_t self, ej__err *err)
 {
@@ -72,7 +73,7 @@ static ej_status build(Elf *e, uint16_t machine, const ej__wsec *secs, size_t n,
     gelf_getehdr(e, &eh);
     eh.e_ident[EI_DATA] = ELFDATA2LSB;
     eh.e_ident[EI_OSABI] = ELFOSABI_NONE;
-    eh.e_type = ET_REL;
+    eh.e_type = type;
     eh.e_machine = machine;
     eh.e_version = EV_CURRENT;
     for (size_t i = 0; i < n; i++) {
@@ -80,7 +81,8 @@ static ej_status build(Elf *e, uint16_t machine, const ej__wsec *secs, size_t n,
         if (st != EJ_OK)
             return st;
     }
-    ej__wsec shstr = {".shstrtab", SHT_STRTAB, 0, 1, 0, 0, 0, names, names_size};
+    ej__wsec shstr = {.name = ".shstrtab", .type = SHT_STRTAB, .align = 1, .data = names,
+                      .size = names_size};
     ej_status st = add_section(e, &shstr, self, err);
     if (st != EJ_OK)
         return st;
@@ -115,7 +117,7 @@ static ej_status slurp(int fd, void **out, size_t *len, ej__err *err)
     return EJ_OK;
 }
 
-ej_status ej__elf_write(uint16_t machine, const ej__wsec *secs, size_t n, void **out,
+ej_status ej__elf_write(uint16_t machine, uint16_t type, const ej__wsec *secs, size_t n, void **out,
                         size_t *len, ej__err *err)
 {
     *out = NULL;
@@ -141,7 +143,7 @@ ej_status ej__elf_write(uint16_t machine, const ej__wsec *secs, size_t n, void *
         st = ej__fail(err, EJ_IO, "cannot start writing the object: %s", elf_errmsg(-1));
         goto out;
     }
-    st = build(e, machine, secs, n, names, names_size, offs, self, err);
+    st = build(e, machine, type, secs, n, names, names_size, offs, self, err);
     elf_end(e);
     if (st == EJ_OK)
         st = slurp(fd, out, len, err);

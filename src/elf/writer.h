@@ -19,13 +19,15 @@ typedef struct ej__wsec {
     uint32_t link, info;    /* section indices (1-based, in the order given) */
     const void *data;       /* NULL for SHT_NOBITS */
     uint64_t size;
+    uint64_t addr;          /* sh_addr (0 in relocatable objects) */
 } ej__wsec;
 
-/* Writes an ELF64 little-endian ET_REL for MACHINE with the N sections
+/* Writes an ELF64 little-endian object of TYPE (ET_REL, ET_EXEC) for
+ * MACHINE with the N sections
  * SECS (indices 1..N, in order; the section name table is added last).
  * *OUT receives a malloc()ed buffer of *LEN bytes.  Errors: EJ_NOMEM,
  * EJ_IO (libelf or the memfd failed, with the reason in ERR). */
-ej_status ej__elf_write(uint16_t machine, const ej__wsec *secs, size_t n, void **out,
+ej_status ej__elf_write(uint16_t machine, uint16_t type, const ej__wsec *secs, size_t n, void **out,
                         size_t *len, ej__err *err);
 
 #endif

@@ -67,6 +67,17 @@ static void open_fallbacks(void)
     fallback_libs[1] = dlopen("libgcc_s.so.1", RTLD_NOW | RTLD_GLOBAL);
 }
 
+/* The C++ runtime, for objects from g++ and clang++ (operator new, the
+ * exception ABI, the standard library): opened only when a name is found
+ * nowhere else, so C programs never load it. */
+static pthread_once_t cxx_once = PTHREAD_ONCE_INIT;
+static void *cxx_lib;
+
+static void open_cxx(void)
+{
+    cxx_lib = dlopen("libstdc++.so.6", RTLD_NOW | RTLD_GLOBAL);
+}
+
 static void *fallback_lookup(const char *name)
 {
     pthread_once(&fallback_once, open_fallbacks);
@@ -75,7 +86,8 @@ static void *fallback_lookup(const char *name)
         if (addr)
             return addr;
     }
-    return NULL;
+    pthread_once(&cxx_once, open_cxx);
+    return cxx_lib ? dlsym(cxx_lib, name) : NULL;
 }
 
 void *ej__host_lookup(ej_linker *lk, const char *name)

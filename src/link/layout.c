@@ -97,6 +97,36 @@ static ej_status place_groups(ej_linker *lk, int cls, uint64_t *off)
     return EJ_OK;
 }
 
+static int is_eh_frame(const ej__section *s)
+{
+    return strcmp(s->name, ".eh_frame") == 0;
+}
+
+/* Every .eh_frame of class CLS end to end (compilers pad their records to
+ * the section's alignment, so nothing separates them), then a zero
+ * terminator: the unwinder registers them as one table. */
+static ej_status place_eh_frames(ej_linker *lk, int cls, uint64_t *off)
+{
+    ej__plan *p = &lk->plan;
+    uint64_t start = UINT64_MAX;
+    for (size_t o = 0; o < lk->nobjs; o++)
+        for (size_t i = 1; i < lk->objs[o]->shnum; i++) {
+            ej__section *s = &lk->objs[o]->sec[i];
+            if (s->cls != cls || !is_eh_frame(s))
+                continue;
+            if ((*off = place(lk, s, *off)) > MAX_IMAGE)
+                return too_large(lk);
+            if (start == UINT64_MAX)
+                start = s->off;
+        }
+    if (start == UINT64_MAX)
+        return EJ_OK;
+    p->eh_off = start;
+    p->eh_size = *off - start;
+    *off += 4; /* the terminator: the image is zero-filled */
+    return EJ_OK;
+}
+
 static ej_status place_class(ej_linker *lk, int cls, uint64_t *off)
 {
     for (size_t o = 0; o < lk->nobjs; o++)
@@ -105,10 +135,11 @@ static ej_status place_class(ej_linker *lk, int cls, uint64_t *off)
             if (s->cls != cls)
                 continue;
             s->off = UINT64_MAX;
-            if (!grouped(s) && (*off = place(lk, s, *off)) > MAX_IMAGE)
+            if (!grouped(s) && !is_eh_frame(s) && (*off = place(lk, s, *off)) > MAX_IMAGE)
                 return too_large(lk);
         }
-    return place_groups(lk, cls, off);
+    ej_status st = place_groups(lk, cls, off);
+    return st == EJ_OK ? place_eh_frames(lk, cls, off) : st;
 }
 
 /* The loader's own pieces at the end of their class. */

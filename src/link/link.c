@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "elfjit/coherence.h"
+#include "debug/debug.h"
+#include "debug/profile.h"
 #include "link/module.h"
 #include "runtime/registry.h"
 
@@ -100,6 +102,31 @@ static ej_status publish(ej_linker *lk, ej__codemem *cm)
     return EJ_OK;
 }
 
+/* After the protections are final: the process-wide registry, then what
+ * the linker was asked to register (ej_linker_set_registration).  Undone
+ * in reverse by ej__module_unregister. */
+static ej_status register_module(ej_linker *lk, ej_module *m)
+{
+    if (m->mem.link_only)
+        return EJ_OK;
+    ej_status st = ej__registry_add(m->vbase, m->vbase + m->size, m, m->dso_handle);
+    if (st != EJ_OK)
+        return ej__fail(&lk->err, st, "out of memory registering the module");
+    m->registered = 1;
+    m->registration = lk->registration;
+    m->eh_addr = m->vbase + lk->plan.eh_off;
+    m->eh_size = lk->plan.eh_size;
+    if ((m->registration & EJ_REGISTER_UNWIND) && (st = ej__frames_register(m, &lk->err)))
+        return st;
+    if ((m->registration & EJ_REGISTER_GDB) && (st = ej__gdb_register(m, lk, &lk->err)))
+        return st;
+    if ((m->registration & EJ_REGISTER_PERF_MAP) && (st = ej__perf_map_record(m, &lk->err)))
+        return st;
+    if ((m->registration & EJ_REGISTER_JITDUMP) && (st = ej__jitdump_record(m, &lk->err)))
+        return st;
+    return EJ_OK;
+}
+
 static ej_status build_module(ej_linker *lk, ej_module *m)
 {
     ej_status st = ej__module_exports(m, lk, &lk->err);
@@ -151,16 +178,13 @@ EJ_API ej_status ej_linker_link(ej_linker *lk, ej_module **out)
         goto fail_mapped;
     lap(lk, EJ_STAGE_PUBLISH, &t0);
     stage_done("published", &m->mem);
-    if (!m->mem.link_only) {
-        if ((st = ej__registry_add(m->vbase, m->vbase + m->size, m, m->dso_handle)) != EJ_OK) {
-            ej__fail(&lk->err, st, "out of memory registering the module");
-            goto fail_mapped;
-        }
-        m->registered = 1;
-    }
+    if ((st = register_module(lk, m)) != EJ_OK)
+        goto fail_registered;
     lap(lk, EJ_STAGE_REGISTER, &t0);
     *out = m;
     return EJ_OK;
+fail_registered:
+    ej__module_unregister(m);
 fail_mapped:
     ej__codemem_release(&m->mem);
 fail_module:

@@ -10,7 +10,10 @@ EJ_API ej_status ej_linker_create(ej_linker **out)
     if (!out)
         return EJ_INVAL;
     *out = calloc(1, sizeof **out);
-    return *out ? EJ_OK : EJ_NOMEM;
+    if (!*out)
+        return EJ_NOMEM;
+    (*out)->registration = EJ_REGISTER_DEFAULT;
+    return EJ_OK;
 }
 
 EJ_API void ej_linker_free(ej_linker *lk)
@@ -128,6 +131,20 @@ EJ_API ej_status ej_linker_set_base(ej_linker *lk, uint64_t base)
         return ej__fail(&lk->err, EJ_INVAL, "link-only base 0x%llx is zero or not page aligned",
                         (unsigned long long)base);
     lk->fake_base = base;
+    return EJ_OK;
+}
+
+EJ_API ej_status ej_linker_set_registration(ej_linker *lk, unsigned flags)
+{
+    const unsigned known = EJ_REGISTER_GDB | EJ_REGISTER_UNWIND | EJ_REGISTER_PERF_MAP |
+                           EJ_REGISTER_JITDUMP;
+    if (!lk)
+        return EJ_INVAL;
+    if (flags & ~known)
+        return ej__fail(&lk->err, EJ_INVAL, "unknown registration flags 0x%x", flags & ~known);
+    if (lk->linked)
+        return ej__fail(&lk->err, EJ_STATE, "this linker has already linked");
+    lk->registration = flags;
     return EJ_OK;
 }
 

@@ -109,6 +109,9 @@ typedef struct ej__plan {
     uint64_t cls_off[EJ_CLS_COUNT], cls_size[EJ_CLS_COUNT];
     uint64_t max_align;
     uint64_t stub_off, got_off, dso_off;
+    /* Every .eh_frame, end to end, then a 4-byte zero terminator: one
+     * table the unwinder can register (EH_SIZE 0 when there is none). */
+    uint64_t eh_off, eh_size;
     uint64_t image_size;
     /* Sections whose names are C identifiers, grouped for __start_/__stop_. */
     struct ej__secgroup *groups;
@@ -126,6 +129,7 @@ struct ej_linker {
     size_t nlibs;
     uint64_t fake_base;  /* link-only when nonzero */
     int linked;
+    unsigned registration; /* EJ_REGISTER_* for the module */
     ej__symtab globals;
     ej__sym null_sym;    /* what symbol index 0 ("no symbol") binds to: absolute 0 */
     ej__symtab local_pool; /* entries for the few locals that need a GOT slot */

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "debug/debug.h"
 #include "link/module.h"
 #include "runtime/registry.h"
 
@@ -33,6 +34,15 @@ EJ_API const char *ej_module_errmsg(const ej_module *m)
     return m ? m->err.msg : "";
 }
 
+void ej__module_unregister(ej_module *m)
+{
+    ej__gdb_unregister(m);
+    ej__frames_unregister(m);
+    if (m->registered)
+        ej__registry_remove(m);
+    m->registered = 0;
+}
+
 /* Unloading undoes the link in reverse: destructors (and every handler
  * registered against this module's __dso_handle), registry, mapping. */
 EJ_API void ej_module_free(ej_module *m)
@@ -44,8 +54,7 @@ EJ_API void ej_module_free(ej_module *m)
         if (fin)
             fin(m->dso_handle);
     }
-    if (m->registered)
-        ej__registry_remove(m);
+    ej__module_unregister(m);
     ej__codemem_release(&m->mem);
     ej__module_free_tables(m);
     free(m);

@@ -55,6 +55,10 @@ struct ej_module {
     size_t nfuncs;
     ej__table *traps, *maps;
     size_t ntraps, nmaps;
+    unsigned registration;  /* EJ_REGISTER_* asked for at link time */
+    uint64_t eh_addr, eh_size; /* every .eh_frame, then a zero terminator */
+    int frames_registered;
+    void *gdb_entry;        /* GDB JIT list entry and its image (gdbjit.c) */
     int initialized;
     int registered;
 };
@@ -70,5 +74,9 @@ ej_status ej__module_initfini(ej_module *m, const ej_linker *lk, ej__err *err);
 ej_status ej__module_pcmap(ej_module *m, const ej_linker *lk, ej__err *err);
 
 void ej__module_free_tables(ej_module *m);
+
+/* Undoes every registration of M, newest first (module.c): GDB, the
+ * unwinder, the process-wide registry.  Safe on a partly registered M. */
+void ej__module_unregister(ej_module *m);
 
 #endif

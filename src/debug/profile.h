@@ -1,0 +1,28 @@
+/* Profiler maps for loaded code (perf_map.c, jitdump.c): what a link
+ * records so that `perf report` names the functions of a module.  Called
+ * by the link driver (src/link/link.c) after the module is published, and
+ * at unload before it is unmapped.  Thread-safe: several modules may be
+ * recorded from several threads at once, and records never interleave. */
+#ifndef EJ_DEBUG_PROFILE_H
+#define EJ_DEBUG_PROFILE_H
+
+#include "link/module.h"
+
+/* Appends one line per function of M ("START SIZE NAME", hex, as perf
+ * expects) to /tmp/perf-PID.map, all of M's lines in one write(2) to a
+ * file opened O_APPEND, so that concurrent modules never interleave.
+ * Errors: EJ_IO (the file, named with the system's reason), EJ_NOMEM. */
+ej_status ej__perf_map_record(const ej_module *m, ej__err *err);
+
+/* Adds M's functions to the process's jitdump file /tmp/jit-PID.dump
+ * (created on first use with its header, and mapped PROT_READ|PROT_EXEC
+ * once so that `perf record` sees the marker mmap and `perf inject --jit`
+ * finds the file): one JIT_CODE_LOAD record per function, with its code
+ * bytes.  Records are written whole under a process-wide lock.
+ * Errors: EJ_IO, EJ_NOMEM. */
+ej_status ej__jitdump_record(const ej_module *m, ej__err *err);
+
+/* Closes the process's jitdump file (at exit, or in tests). */
+void ej__jitdump_close(void);
+
+#endif

@@ -1,0 +1,151 @@
+/* gdb and lldb against code loaded by elfjit, through GDB's JIT interface:
+ * a pending breakpoint on a loaded function is hit, the backtrace names the
+ * loaded frames, with -g the source line and `finish`'s value are right,
+ * and after the module is freed the debugger no longer knows the
+ * function.  Each session is `gdb -batch` on `elfjit run` (or on a program
+ * that unloads a module), and the test reads what the debugger printed. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "testutil.h"
+
+static char *run(const char *cmd)
+{
+    FILE *p = popen(cmd, "r");
+    cr_assert_not_null(p, "%s", cmd);
+    size_t cap = 1 << 17, n = 0, r;
+    char *buf = malloc(cap);
+    while ((r = fread(buf + n, 1, cap - 1 - n, p)) > 0)
+        n += r;
+    buf[n] = '\0';
+    pclose(p);
+    return buf;
+}
+
+static int have(const char *tool)
+{
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "command -v %s >/dev/null 2>&1", tool);
+    return system(cmd) == 0;
+}
+
+static void need_gdb(void)
+{
+    if (ej_test_emulator())
+        cr_skip("under %s, gdb would debug the emulator, not the loaded code",
+                ej_test_emulator());
+    if (!have("gdb"))
+        cr_skip("gdb is not installed");
+}
+
+static const char *fx(const char *name)
+{
+    return ej_test_path(EJ_GDB_FIXTURE_DIR, name, ".o");
+}
+
+/* gdb -batch on `elfjit run MAIN LEAF`, stopping at ej_gdb_leaf. */
+static char *gdb_session(const char *main_o, const char *leaf_o, const char *extra)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd,
+             "gdb -nx -batch -ex 'set breakpoint pending on' -ex 'set debuginfod enabled off' "
+             "-ex 'break ej_gdb_leaf' -ex run -ex bt %s -ex kill --args '%s' run '%s' '%s' 2>&1",
+             extra, EJ_TOOL_PATH, fx(main_o), fx(leaf_o));
+    return run(cmd);
+}
+
+static void expect_in(const char *out, const char *what)
+{
+    cr_expect(strstr(out, what) != NULL, "missing '%s' in:\n%s", what, out);
+}
+
+Test(gdb, breakpoint_and_backtrace_without_dwarf, .timeout = 120)
+{
+    need_gdb();
+    char *out = gdb_session("main_nog", "leaf_nog", "");
+    expect_in(out, "Breakpoint 1, ");
+    expect_in(out, "in ej_gdb_leaf");
+    /* The backtrace walks through the loaded frames (unwound with the
+     * registered .eh_frame) into elfjit itself. */
+    expect_in(out, "in ej_gdb_mid");
+    expect_in(out, "in main");
+    free(out);
+}
+
+Test(gdb, source_lines_locals_and_finish_with_dwarf, .timeout = 120)
+{
+    need_gdb();
+    char *out = gdb_session("main_g", "leaf_g", "-ex 'info line *$pc' -ex next -ex 'info locals' "
+                                                "-ex finish");
+    expect_in(out, "ej_gdb_leaf (x=5) at ");
+    expect_in(out, "leaf.c:4");
+    expect_in(out, "ej_gdb_mid (x=4) at ");
+    expect_in(out, "main.c:");
+    expect_in(out, "Line 4 of \"");
+    expect_in(out, "y = 35");
+    expect_in(out, "Value returned is $1 = 36");
+    free(out);
+}
+
+Test(gdb, compressed_dwarf, .timeout = 120)
+{
+    need_gdb();
+    char *out = gdb_session("main_gz", "leaf_gz", "-ex 'list ej_gdb_leaf'");
+    /* -O2: gdb may show the argument as its entry value, "x=x@entry=5". */
+    expect_in(out, "ej_gdb_leaf (x=");
+    expect_in(out, "5) at ");
+    expect_in(out, "leaf.c:");
+    expect_in(out, "int y = x * 7;");
+    free(out);
+}
+
+Test(gdb, break_by_file_and_line, .timeout = 120)
+{
+    need_gdb();
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd,
+             "gdb -nx -batch -ex 'set breakpoint pending on' -ex 'set debuginfod enabled off' "
+             "-ex 'break leaf.c:5' -ex run -ex 'print y' -ex kill --args '%s' run '%s' '%s' 2>&1",
+             EJ_TOOL_PATH, fx("main_g"), fx("leaf_g"));
+    char *out = run(cmd);
+    expect_in(out, "leaf.c:5");
+    expect_in(out, "$1 = 35");
+    free(out);
+}
+
+Test(gdb, unloaded_module_is_forgotten, .timeout = 120)
+{
+    need_gdb();
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd,
+             "gdb -nx -batch -ex 'set breakpoint pending on' -ex 'set debuginfod enabled off' "
+             "-ex 'break ej_gdb_after_unload' -ex run -ex 'info address ej_gdb_leaf' -ex kill "
+             "--args '%s' '%s' 2>&1",
+             EJ_GDB_UNLOAD_PATH, fx("leaf_g"));
+    char *out = run(cmd);
+    expect_in(out, "Breakpoint 1, ");
+    expect_in(out, "No symbol \"ej_gdb_leaf\" in current context.");
+    free(out);
+}
+
+Test(gdb, lldb_breakpoint_and_backtrace, .timeout = 120)
+{
+    if (ej_test_emulator())
+        cr_skip("under %s, lldb would debug the emulator", ej_test_emulator());
+    if (!have("lldb"))
+        cr_skip("lldb is not installed");
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd,
+             "lldb --no-lldbinit --batch "
+             "-o 'settings set plugin.jit-loader.gdb.enable on' "
+             "-o 'breakpoint set --name ej_gdb_leaf' -o run -o bt -o kill -- '%s' run '%s' '%s' 2>&1",
+             EJ_TOOL_PATH, fx("main_g"), fx("leaf_g"));
+    char *out = run(cmd);
+    expect_in(out, "stop reason = breakpoint");
+    expect_in(out, "ej_gdb_leaf");
+    expect_in(out, "ej_gdb_mid");
+    free(out);
+}
