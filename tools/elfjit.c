@@ -20,19 +20,23 @@ extern char **environ;
 #define EXIT_USAGE 2
 
 static const char usage_text[] =
-    "usage: elfjit run [-e SYMBOL] [-l LIB]... FILE... [-- ARG...]\n"
+    "usage: elfjit run [OPTION]... FILE... [-- ARG...]\n"
     "       elfjit --help | --version\n"
     "\n"
     "Links relocatable ELF objects (.o) in memory and runs them.\n"
     "\n"
     "  -e SYMBOL   call SYMBOL(argc, argv, envp) instead of main\n"
     "  -l LIB      make shared library LIB available (e.g. -l z or -l libz.so.1)\n"
+    "  --no-gdb    do not register the code with debuggers (GDB's JIT interface)\n"
+    "  --perf-map  append the loaded functions to /tmp/perf-PID.map (perf report)\n"
+    "  --jitdump   record the loaded functions in /tmp/jit-PID.dump (perf inject --jit)\n"
     "  --          the arguments that follow go to the program\n"
     "\n"
     "Exit status: the program's own; 1 when loading or linking fails; 2 for bad usage.\n";
 
 typedef struct options {
     const char *entry;
+    unsigned registration; /* EJ_REGISTER_* */
     const char **libs, **files;
     int nlibs, nfiles;
     char **args;
@@ -42,7 +46,8 @@ typedef struct options {
 static int usage_error(const char *msg, const char *arg)
 {
     fprintf(stderr, "elfjit: %s%s%s\n", msg, arg ? ": " : "", arg ? arg : "");
-    fprintf(stderr, "usage: elfjit run [-e SYMBOL] [-l LIB]... FILE... [-- ARG...]\n");
+    fprintf(stderr, "usage: elfjit run [-e SYMBOL] [-l LIB]... [--no-gdb] [--perf-map] "
+                    "[--jitdump] FILE... [-- ARG...]\n");
     return EXIT_USAGE;
 }
 
@@ -136,6 +141,7 @@ static int parse_run(int argc, char **argv, options *o)
     o->files = calloc((size_t)argc, sizeof *o->files);
     if (!o->libs || !o->files)
         return usage_error("out of memory", NULL);
+    o->registration = EJ_REGISTER_DEFAULT;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--") == 0) {
@@ -149,6 +155,12 @@ static int parse_run(int argc, char **argv, options *o)
                 o->entry = argv[++i];
             else
                 o->libs[o->nlibs++] = argv[++i];
+        } else if (strcmp(a, "--no-gdb") == 0) {
+            o->registration &= ~(unsigned)EJ_REGISTER_GDB;
+        } else if (strcmp(a, "--perf-map") == 0) {
+            o->registration |= EJ_REGISTER_PERF_MAP;
+        } else if (strcmp(a, "--jitdump") == 0) {
+            o->registration |= EJ_REGISTER_JITDUMP;
         } else if (strncmp(a, "-l", 2) == 0 && a[2]) {
             o->libs[o->nlibs++] = a + 2;
         } else if (a[0] == '-' && a[1]) {
@@ -183,6 +195,8 @@ static int run(const options *o)
         fprintf(stderr, "elfjit: out of memory\n");
         return EXIT_LINK;
     }
+    if (ej_linker_set_registration(lk, o->registration) != EJ_OK)
+        return link_error(lk);
     for (int i = 0; i < o->nlibs; i++)
         if (add_library(lk, o->libs[i]) != EJ_OK)
             return link_error(lk);
