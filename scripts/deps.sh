@@ -13,7 +13,9 @@ PKGS=(build-essential cmake pkg-config libelf-dev libdw-dev zlib1g-dev
       libc6-dev-arm64-cross libc6-dev-riscv64-cross
       # perf judges the profiler maps (tests/debug): `perf record` + `perf
       # report` must name a function elfjit loaded (skipped without it)
-      linux-perf)
+      linux-perf
+      # The debuggers tests/gdb drives through GDB's JIT interface.
+      gdb lldb)
 
 missing=()
 for p in "${PKGS[@]}"; do
