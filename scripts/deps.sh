@@ -15,7 +15,10 @@ PKGS=(build-essential cmake pkg-config libelf-dev libdw-dev zlib1g-dev
       # report` must name a function elfjit loaded (skipped without it)
       linux-perf
       # The debuggers tests/gdb drives through GDB's JIT interface.
-      gdb lldb)
+      gdb lldb
+      # LLVM's unwinder, whose frame registration differs from libgcc's
+      # (tests/unwind checks both).
+      libunwind-14-dev)
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -126,3 +126,22 @@ Test(unwind, cxx_host_catches_exceptions_from_loaded_code, .timeout = 60)
     cr_assert_str_eq(out, "host caught: thrown in loaded code: 5\nhost caught int 42\n1\n");
 #endif
 }
+
+Test(unwind, llvm_libunwind_gets_each_fde, .timeout = 60)
+{
+    if (ej_test_emulator())
+        cr_skip("under %s: the host is built for the build machine only", ej_test_emulator());
+#ifndef EJ_LLVM_HOST
+    cr_skip("LLVM's libunwind (libunwind-14-dev) is not installed");
+#else
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "'%s' '%s' 2>&1", EJ_LLVM_HOST,
+             ej_test_path(EJ_UNWIND_FIXTURE_DIR, "walk", ".o"));
+    FILE *p = popen(cmd, "r");
+    char out[4096];
+    size_t len = fread(out, 1, sizeof out - 1, p);
+    out[len] = '\0';
+    cr_assert_eq(pclose(p), 0, "%s", out);
+    cr_assert(strstr(out, "walk_outer seen"), "%s", out);
+#endif
+}
