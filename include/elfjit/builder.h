@@ -60,11 +60,17 @@ typedef enum ej_data_kind {
  *   ABS64    the target's address, 8 bytes      R_X86_64_64 / ABS64 / R_RISCV_64
  *   PCREL32  target + addend - place, 4 bytes   PC32 / PREL32 / 32_PCREL
  *   CALL     a call instruction's target        PLT32 / CALL26 / CALL_PLT
- *   GOT_LOAD the address of the target's GOT slot, PC-relative, 4 bytes
- *            (x86_64 only: R_X86_64_GOTPCREL; on aarch64 and riscv64 a GOT
- *            load is two instructions, which the builder does not model)
+ *   GOT_LOAD loading the target's address from its GOT slot:
+ *            x86_64  the 4-byte field of `mov sym@GOTPCREL(%rip), %reg`
+ *                    (R_X86_64_GOTPCREL);
+ *            aarch64 `adrp xN, :got:sym; ldr xN, [xN, :got_lo12:sym]` at
+ *                    the offset (ADR_GOT_PAGE + LD64_GOT_LO12_NC);
+ *            riscv64 `auipc rd, %got_pcrel_hi(sym); ld rd, %pcrel_lo(..)(rd)`
+ *                    at the offset (GOT_HI20 + PCREL_LO12_I against a
+ *                    label the builder puts on the auipc).
  * Addends are as the ELF type defines them: on x86_64 a PC-relative field
- * 4 bytes before the next instruction takes -4. */
+ * 4 bytes before the next instruction takes -4; GOT_LOAD on aarch64 and
+ * riscv64 takes 0. */
 typedef enum ej_reloc_kind {
     EJ_RELOC_ABS64,
     EJ_RELOC_PCREL32,

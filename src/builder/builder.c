@@ -291,8 +291,9 @@ EJ_API ej_status ej_builder_add_reloc(ej_builder *b, uint32_t owner, uint64_t of
     if (!type)
         return ej__fail(&b->err, EJ_UNSUPPORTED, "%s: EJ_RELOC_%s has no %s relocation type",
                         what, kinds[kind], b->arch->name);
+    uint32_t type_lo = b->arch->kind_type_lo[kind];
     const ej__reloc_info *info = ej__reloc_info_of(b->arch, type);
-    ej_status st = in_symbol(b, what, owner, offset, info->width, 0);
+    ej_status st = in_symbol(b, what, owner, offset, info->width + (type_lo ? 4u : 0u), 0);
     if (st != EJ_OK)
         return st;
     if (b->syms.v[owner].sec == EJ_BS_BSS)
@@ -306,7 +307,7 @@ EJ_API ej_status ej_builder_add_reloc(ej_builder *b, uint32_t owner, uint64_t of
     ej__brel *r = EJ_BPUSH(&b->rels);
     if (!r)
         return ej__fail(&b->err, EJ_NOMEM, "%s: out of memory", what);
-    *r = (ej__brel){owner, target, at, type, addend};
+    *r = (ej__brel){owner, target, at, type, type_lo, addend};
     return EJ_OK;
 }
 

@@ -33,6 +33,7 @@ typedef struct ej__brel {
     uint32_t owner, target;
     uint64_t off;        /* in the owner's section */
     uint32_t type;       /* the architecture's */
+    uint32_t type_lo;    /* a second instruction's relocation, 4 bytes on, or 0 */
     int64_t addend;
 } ej__brel;
 

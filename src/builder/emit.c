@@ -9,6 +9,7 @@
 #include <elf.h>
 #include <fcntl.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -35,6 +36,7 @@ typedef struct emit_state {
     rela_vec rela[C_COUNT];
     Elf64_Sym *syms;
     uint32_t *symidx;          /* builder id -> symbol table index */
+    uint32_t *label;           /* relocation -> its label symbol (pairs), 0 none */
     size_t nsyms, first_global;
     char *strtab;
     size_t strtab_len;
@@ -83,16 +85,44 @@ static void sym_put(emit_state *e, uint32_t id)
     e->symidx[id] = (uint32_t)e->nsyms++;
 }
 
+static int needs_label(const ej_builder *b, const ej__brel *r)
+{
+    return r->type_lo && b->arch->kind_lo_label;
+}
+
+/* A local label at the first instruction of each pair whose second
+ * relocation names it (as gas writes `.Lpcrel_hiN`). */
+static void put_labels(emit_state *e)
+{
+    const ej_builder *b = e->b;
+    for (size_t i = 0; i < b->rels.n; i++) {
+        if (!needs_label(b, &b->rels.v[i]))
+            continue;
+        char name[32];
+        snprintf(name, sizeof name, ".Lpcrel_hi%zu", i);
+        Elf64_Sym *o = &e->syms[e->nsyms];
+        o->st_name = str_add(e, name);
+        o->st_info = ELF64_ST_INFO(STB_LOCAL, STT_NOTYPE);
+        o->st_shndx = (uint16_t)e->index[C_TEXT];
+        o->st_value = b->rels.v[i].off;
+        e->label[i] = (uint32_t)e->nsyms++;
+    }
+}
+
 static ej_status build_symbols(emit_state *e)
 {
     ej_builder *b = e->b;
-    size_t names = 1;
+    size_t names = 1, labels = 0;
     for (size_t i = 0; i < b->syms.n; i++)
         names += strlen(b->syms.v[i].name) + 1;
-    e->syms = calloc(b->syms.n + 1 + C_COUNT, sizeof *e->syms);
+    for (size_t i = 0; i < b->rels.n; i++)
+        labels += needs_label(b, &b->rels.v[i]);
+    names += labels * 32;
+    e->syms = calloc(b->syms.n + labels + 1 + C_COUNT, sizeof *e->syms);
     e->symidx = malloc((b->syms.n ? b->syms.n : 1) * sizeof *e->symidx);
+    e->label = calloc(b->rels.n ? b->rels.n : 1, sizeof *e->label);
     e->strtab = malloc(names);
-    if (!e->syms || !e->symidx || !e->strtab)
+    if (!e->syms || !e->symidx || !e->label || !e->strtab)
         return nomem(b);
     e->strtab[0] = '\0';
     e->strtab_len = 1;
@@ -105,6 +135,7 @@ static ej_status build_symbols(emit_state *e)
     for (uint32_t i = 0; i < b->syms.n; i++)
         if (b->syms.v[i].sec != EJ_BS_NONE && b->syms.v[i].bind == EJ_BIND_LOCAL)
             sym_put(e, i);
+    put_labels(e);
     e->first_global = e->nsyms;
     for (int pass = 0; pass < 2; pass++)
         for (uint32_t i = 0; i < b->syms.n; i++)
@@ -150,6 +181,12 @@ static ej_status code_relocs(emit_state *e)
         const ej__brel *r = &b->rels.v[i];
         int c = content_of[b->syms.v[r->owner].sec];
         if (push_rela(&e->rela[c], r->off, e->symidx[r->target], r->type, r->addend))
+            return nomem(b);
+        /* The second instruction of a pair: against the label of the
+         * first, or the target itself. */
+        if (r->type_lo && push_rela(&e->rela[c], r->off + 4,
+                                    e->label[i] ? e->label[i] : e->symidx[r->target],
+                                    r->type_lo, 0))
             return nomem(b);
     }
     for (int c = C_TEXT; c <= C_DATA; c++) {
@@ -265,6 +302,7 @@ static void emit_free(emit_state *e)
         free(e->rela[c].v);
     free(e->syms);
     free(e->symidx);
+    free(e->label);
     free(e->strtab);
     free(e->eh);
     free(e->traps);

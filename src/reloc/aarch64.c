@@ -599,6 +599,8 @@ const ej__arch ej__arch_aarch64 = {
     .stub_align = 16,
     .write_stub = aarch64_write_stub,
     .kind_type = {[EJ_RELOC_ABS64] = R_AARCH64_ABS64, [EJ_RELOC_PCREL32] = R_AARCH64_PREL32,
-                  [EJ_RELOC_CALL] = R_AARCH64_CALL26},
+                  [EJ_RELOC_CALL] = R_AARCH64_CALL26, [EJ_RELOC_GOT_LOAD] = R_AARCH64_ADR_GOT_PAGE},
+    /* adrp xN, :got:sym; ldr xN, [xN, :got_lo12:sym] */
+    .kind_type_lo = {[EJ_RELOC_GOT_LOAD] = R_AARCH64_LD64_GOT_LO12_NC},
     .insn_align = 4,
 };

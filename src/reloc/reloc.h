@@ -100,6 +100,12 @@ typedef struct ej__arch {
      * single-relocation equivalent.  INSN_ALIGN: the alignment of an
      * instruction (the builder's default function alignment). */
     uint32_t kind_type[EJ_RELOC_KIND_COUNT];
+    /* A kind that takes two instructions: the type of the relocation of
+     * the second, 4 bytes after the first (0 for one-relocation kinds),
+     * and whether it names the first instruction's place through a label
+     * (RISC-V's PCREL_LO12) rather than the target. */
+    uint32_t kind_type_lo[EJ_RELOC_KIND_COUNT];
+    uint8_t kind_lo_label;
     uint32_t insn_align;
 } ej__arch;
 
