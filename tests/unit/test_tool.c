@@ -102,7 +102,9 @@ Test(tool, help_and_version)
     const char *help[] = {"--help", NULL};
     result r = run_tool(help);
     cr_assert_eq(r.status, 0);
-    cr_assert(strstr(r.out, "elfjit run [-e SYMBOL] [-l LIB]... FILE... [-- ARG...]"));
+    cr_assert(strstr(r.out, "usage: elfjit run [OPTION]... FILE... [-- ARG...]"), "%s", r.out);
+    cr_assert(strstr(r.out, "--no-gdb") && strstr(r.out, "--perf-map") &&
+              strstr(r.out, "--jitdump"), "%s", r.out);
     const char *version[] = {"--version", NULL};
     r = run_tool(version);
     cr_assert_eq(r.status, 0);
@@ -134,6 +136,11 @@ Test(tool, entry_symbol_and_libraries)
     result r = run_tool(entry);
     cr_assert_eq(r.status, 43, "%d: %s", r.status, r.err);
     cr_assert_str_empty(r.out);
+    /* The same without registering with debuggers. */
+    const char *no_gdb[] = {"run", "--no-gdb", "-e", "registry_sum", obj("registry_a"),
+                            obj("registry_b"), NULL};
+    r = run_tool(no_gdb);
+    cr_assert_eq(r.status, 43, "%d: %s", r.status, r.err);
     /* -l z finds libz.so.1 even without the -dev package's libz.so. */
     const char *lib[] = {"run", "-l", "z", "-e", "registry_count", obj("usezlib"), obj("registry_a"),
                          obj("registry_b"), NULL};
