@@ -121,8 +121,12 @@ static ej_status place_eh_frames(ej_linker *lk, int cls, uint64_t *off)
         }
     if (start == UINT64_MAX)
         return EJ_OK;
-    p->eh_off = start;
-    p->eh_size = *off - start;
+    /* (A compiler that made .eh_frame writable in some objects and not in
+     * others gets two tables; the first is the one registered.) */
+    if (!p->eh_size) {
+        p->eh_off = start;
+        p->eh_size = *off - start;
+    }
     *off += 4; /* the terminator: the image is zero-filled */
     return EJ_OK;
 }
