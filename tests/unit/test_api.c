@@ -188,7 +188,9 @@ static void open_process_libraries(void)
 {
     cr_assert_not_null(dlopen("libm.so.6", RTLD_NOW | RTLD_GLOBAL));
     cr_assert_not_null(dlopen("libgcc_s.so.1", RTLD_NOW | RTLD_GLOBAL));
-    cr_assert_not_null(dlopen("libstdc++.so.6", RTLD_NOW | RTLD_GLOBAL));
+    /* (Absent on some machines, e.g. a cross sysroot: elfjit's own attempt
+     * then fails the same way and maps nothing.) */
+    dlopen("libstdc++.so.6", RTLD_NOW | RTLD_GLOBAL);
 }
 
 Test(api, free_unmaps_everything)
