@@ -8,7 +8,7 @@
  * addresses spread over the whole span (about half hit a range, half fall
  * in a gap), single-threaded, and reports ns per lookup; then times
  * UPDATES (default 1,000) add+remove pairs of one extra range with RANGES
- * live (each copies the table and waits out a grace period) and reports
+ * live (each rebuilds the path it changes and waits out a grace period) and reports
  * microseconds per pair.  Module pointers are fake and never dereferenced.
  * Not a test: it checks nothing beyond the lookups finding what they
  * should. */

@@ -406,7 +406,10 @@ static void *sig_writer(void *arg)
 {
     (void)arg;
     take_signals(1);
-    for (unsigned it = 0; it < 20000; it++) {
+    /* At least 20,000 rounds, and on until a handler has run here (a
+     * loaded machine may not schedule the signalling thread in time). */
+    for (unsigned it = 0; it < 20000 || (atomic_load(&sig_calls[1]) == 0 && it < 20000000);
+         it++) {
         uint64_t start = SPACE(0) + (uint64_t)(it % 16) * SLOT_SIZE;
         payload *p = payload_new(start, start + SLOT_SIZE);
         ej__range r = {p->start, p->end, FAKE_M(2), NULL, p};
@@ -539,4 +542,313 @@ Test(registry, signal_in_grace_period, .timeout = 120)
     cr_assert_eq(atomic_load(&bad), 0);
     void *dso = NULL;
     cr_assert_eq(ej__registry_find(SPACE(1), &dso), FAKE_M(3));
+}
+
+/* ---- 4. the tree: many ranges, node boundaries ---- */
+
+/* A model of the registry: slot I holds range [slot_lo(I), slot_hi(I)) of
+ * module MOD[I] when PRESENT[I].  Slots are 0x100 apart; sizes vary so
+ * that some ranges touch the next slot's start (adjacent ranges). */
+#define MSLOT(i) (0x40000000ull + 0x100ull * (uint64_t)(i))
+static uint64_t slot_hi(unsigned i)
+{
+    static const uint64_t sizes[] = {0x100, 0x80, 0x1, 0xff, 0x40};
+    return MSLOT(i) + sizes[i % 5];
+}
+
+/* Every slot's start, last byte, middle and gap must agree with the
+ * model (MOD[i] is the module number, PRESENT[i] whether it is live). */
+static void check_model(const unsigned char *present, const unsigned *mod, unsigned n)
+{
+    size_t live = 0;
+    for (unsigned i = 0; i < n; i++) {
+        uint64_t lo = MSLOT(i), hi = slot_hi(i);
+        if (present[i]) {
+            live++;
+            expect_in(lo, mod[i]);
+            expect_in(hi - 1, mod[i]);
+            expect_in(lo + (hi - lo) / 2, mod[i]);
+        } else {
+            expect_none(lo);
+            expect_none(hi - 1);
+        }
+        if (hi < MSLOT(i + 1)) {
+            expect_none(hi);
+            expect_none(MSLOT(i + 1) - 1);
+        }
+    }
+    expect_none(MSLOT(0) - 1);
+    expect_none(MSLOT(n));
+    cr_assert_eq(ej__registry_count(), live, "count %zu, model %zu", ej__registry_count(),
+                 live);
+}
+
+static void model_add(unsigned char *present, const unsigned *mod, unsigned i)
+{
+    cr_assert_eq(ej__registry_add(MSLOT(i), slot_hi(i), FAKE_M(mod[i]), FAKE_DSO(mod[i])), EJ_OK);
+    present[i] = 1;
+}
+
+/* 20,000 one-range modules added, churned and removed in random order;
+ * the neighbourhood of each change is checked at once, everything every
+ * 2,000 changes. */
+Test(registry, random_model, .timeout = 240)
+{
+    enum { N = 20000 };
+    unsigned char *present = calloc(N, 1);
+    unsigned *mod = malloc(N * sizeof *mod), *order = malloc(N * sizeof *order);
+    cr_assert(present && mod && order);
+    for (unsigned i = 0; i < N; i++)
+        mod[i] = order[i] = i;
+    uint64_t seed = 0x853c49e6748fea9bull;
+    for (unsigned i = N - 1; i > 0; i--) {
+        unsigned j = (unsigned)(xorshift(&seed) % (i + 1)), t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+    }
+    unsigned changes = 0;
+    for (unsigned k = 0; k < N; k++) {
+        model_add(present, mod, order[k]);
+        expect_in(MSLOT(order[k]), order[k]);
+        if (++changes % 2000 == 0)
+            check_model(present, mod, N);
+    }
+    check_model(present, mod, N);
+    /* Churn: flip random slots; modules of re-added slots get new numbers
+     * so that a stale entry would show. */
+    for (unsigned k = 0; k < 3 * N; k++) {
+        unsigned i = (unsigned)(xorshift(&seed) % N);
+        if (present[i]) {
+            ej__registry_remove(FAKE_M(mod[i]));
+            present[i] = 0;
+            expect_none(MSLOT(i));
+        } else {
+            mod[i] = mod[i] < N ? mod[i] + N : mod[i] - N;
+            model_add(present, mod, i);
+            expect_in(MSLOT(i), mod[i]);
+        }
+        if (i > 0)
+            cr_assert_eq(ej__registry_find(MSLOT(i - 1), &(void *){NULL}),
+                         present[i - 1] ? FAKE_M(mod[i - 1]) : NULL);
+        if (i + 1 < N)
+            cr_assert_eq(ej__registry_find(MSLOT(i + 1), &(void *){NULL}),
+                         present[i + 1] ? FAKE_M(mod[i + 1]) : NULL);
+        if (++changes % 2000 == 0)
+            check_model(present, mod, N);
+    }
+    check_model(present, mod, N);
+    /* Everything out, in random order. */
+    for (unsigned k = 0; k < N; k++) {
+        unsigned i = order[(k * 7919u) % N];
+        if (present[i]) {
+            ej__registry_remove(FAKE_M(mod[i]));
+            present[i] = 0;
+            expect_none(MSLOT(i));
+        }
+        if (++changes % 2000 == 0)
+            check_model(present, mod, N);
+    }
+    check_model(present, mod, N);
+    cr_assert_eq(ej__registry_count(), 0);
+    free(present);
+    free(mod);
+    free(order);
+}
+
+/* Fills to N in the given order (0: ascending, 1: descending, 2: from
+ * both ends inwards), checks, removes in the given order down to empty,
+ * checking after every removal near the boundary counts. */
+static void fill_drain(unsigned n, int add_order, int del_order)
+{
+    unsigned char *present = calloc(n + 1, 1);
+    unsigned *mod = malloc((n + 1) * sizeof *mod);
+    cr_assert(present && mod);
+    for (unsigned i = 0; i <= n; i++)
+        mod[i] = i;
+    for (unsigned k = 0; k < n; k++) {
+        unsigned i = add_order == 0 ? k : add_order == 1 ? n - 1 - k : k % 2 ? n - 1 - k / 2 : k / 2;
+        model_add(present, mod, i);
+        if (k + 1 == 64 || k + 1 == 65 || k + 1 == 128 || k + 1 == 129 || k + 1 == n)
+            check_model(present, mod, n);
+    }
+    for (unsigned k = 0; k < n; k++) {
+        unsigned i = del_order == 0 ? k : del_order == 1 ? n - 1 - k : k % 2 ? n - 1 - k / 2 : k / 2;
+        ej__registry_remove(FAKE_M(mod[i]));
+        present[i] = 0;
+        unsigned left = n - 1 - k;
+        if (left <= 2 || (left >= 14 && left <= 17) || (left >= 62 && left <= 66) ||
+            (left >= 127 && left <= 129) || (left >= 4094 && left <= 4098) || left % 2048 == 0 ||
+            (n <= 200 && left % 8 == 0))
+            check_model(present, mod, n);
+    }
+    cr_assert_eq(ej__registry_count(), 0);
+    expect_none(MSLOT(0));
+    /* Usable again. */
+    model_add(present, mod, 0);
+    expect_in(MSLOT(0), 0);
+    ej__registry_remove(FAKE_M(0));
+    cr_assert_eq(ej__registry_count(), 0);
+    free(present);
+    free(mod);
+}
+
+/* Exactly one full leaf (64), one more (65: the first split), two levels
+ * full enough for a third (4097), emptied and refilled, in orders that
+ * split and merge at the left end, the right end and both. */
+Test(registry, node_boundaries, .timeout = 240)
+{
+    static const unsigned sizes[] = {1, 2, 63, 64, 65, 127, 128, 129, 4096, 4097};
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
+        for (int a = 0; a < 3; a++)
+            for (int d = 0; d < 3; d++)
+                fill_drain(sizes[s], a, d);
+}
+
+/* A module with many ranges spread among others' (its removal edits many
+ * leaves in one go), and empty ranges, which are counted but never match
+ * and must not hide a range they sit in. */
+Test(registry, multi_range_and_empty)
+{
+    enum { N = 3000 };
+    /* Module 1 owns every third slot, each other slot its own module. */
+    for (unsigned i = 0; i < N; i++) {
+        unsigned n = i % 3 == 0 ? 1 : 10 + i;
+        cr_assert_eq(ej__registry_add(MSLOT(i), MSLOT(i) + 0x80, FAKE_M(n), FAKE_DSO(n)), EJ_OK);
+    }
+    /* Empty ranges: inside a live range, at its start, at its end, and
+     * duplicated. */
+    cr_assert_eq(ej__registry_add(MSLOT(4) + 0x40, MSLOT(4) + 0x40, FAKE_M(5), NULL), EJ_OK);
+    cr_assert_eq(ej__registry_add(MSLOT(4) + 0x50, MSLOT(4) + 0x10, FAKE_M(5), NULL), EJ_OK);
+    cr_assert_eq(ej__registry_add(MSLOT(5), MSLOT(5), FAKE_M(6), NULL), EJ_OK);
+    cr_assert_eq(ej__registry_add(MSLOT(5), MSLOT(5), FAKE_M(6), NULL), EJ_OK);
+    cr_assert_eq(ej__registry_add(MSLOT(7) + 0x80, MSLOT(7) + 0x80, FAKE_M(7), NULL), EJ_OK);
+    cr_assert_eq(ej__registry_count(), N + 5);
+    expect_in(MSLOT(4) + 0x40, 14);
+    expect_in(MSLOT(4) + 0x50, 14);
+    expect_in(MSLOT(4) + 0x7f, 14);
+    expect_in(MSLOT(5), 15);
+    expect_none(MSLOT(7) + 0x80);
+
+    ej__registry_remove(FAKE_M(6));
+    cr_assert_eq(ej__registry_count(), N + 3);
+    expect_in(MSLOT(5), 15);
+    ej__registry_remove(FAKE_M(1));
+    cr_assert_eq(ej__registry_count(), N + 3 - N / 3);
+    for (unsigned i = 0; i < N; i++) {
+        if (i % 3 == 0) {
+            expect_none(MSLOT(i));
+            expect_none(MSLOT(i) + 0x7f);
+        } else {
+            expect_in(MSLOT(i), 10 + i);
+            expect_in(MSLOT(i) + 0x7f, 10 + i);
+        }
+    }
+    ej__registry_remove(FAKE_M(5));
+    ej__registry_remove(FAKE_M(7));
+    cr_assert_eq(ej__registry_count(), N - N / 3);
+    for (unsigned i = 0; i < N; i++)
+        if (i % 3)
+            ej__registry_remove(FAKE_M(10 + i));
+    cr_assert_eq(ej__registry_count(), 0);
+    expect_none(MSLOT(1));
+}
+
+/* Concurrency over a tree several levels deep: permanent ranges in the
+ * even slots, writers churning the odd ones (splitting, merging and
+ * rebalancing nodes under the readers), readers checking that every
+ * permanent range is always found and that every range found is intact. */
+enum { BIG_SLOTS = 6000, BIG_WRITERS = 2, BIG_ITERS = 20000 };
+#define BIG_SLOT(i) (0x200000000ull + 0x1000ull * (uint64_t)(i))
+static payload *big_perm[BIG_SLOTS];
+
+static void *big_writer(void *arg)
+{
+    unsigned w = (unsigned)(uintptr_t)arg;
+    uint64_t seed = 0x5851f42d4c957f2dull * (w + 1);
+    enum { PER = BIG_SLOTS / 2 / BIG_WRITERS };
+    payload **live = calloc(PER, sizeof *live);
+    if (!live) {
+        atomic_fetch_add(&bad, 1);
+        return NULL;
+    }
+    for (unsigned it = 0; it < BIG_ITERS; it++) {
+        /* This writer's odd slots: 2 * (w * PER + j) + 1. */
+        unsigned j = (unsigned)(xorshift(&seed) % PER), slot = 2 * (w * PER + j) + 1;
+        ej_module *m = FAKE_M(BIG_SLOTS + slot);
+        if (live[j]) {
+            ej__registry_remove(m);
+            payload_kill(live[j]);
+            live[j] = NULL;
+        } else {
+            payload *p = payload_new(BIG_SLOT(slot), BIG_SLOT(slot) + 0x800);
+            ej__range r = {p->start, p->end, m, NULL, p};
+            if (ej__registry_add_range(&r) != EJ_OK) {
+                atomic_fetch_add(&bad, 1);
+                payload_kill(p);
+                continue;
+            }
+            live[j] = p;
+        }
+    }
+    for (unsigned j = 0; j < PER; j++)
+        if (live[j]) {
+            ej__registry_remove(FAKE_M(BIG_SLOTS + 2 * (w * PER + j) + 1));
+            payload_kill(live[j]);
+        }
+    free(live);
+    return NULL;
+}
+
+static void *big_reader(void *arg)
+{
+    uint64_t seed = 0x9e3779b97f4a7c15ull ^ (uintptr_t)arg;
+    while (!atomic_load(&stop)) {
+        uint64_t x = xorshift(&seed);
+        unsigned slot = (unsigned)(x % BIG_SLOTS);
+        probe p = {BIG_SLOT(slot) + (x >> 32) % 0x800, 0};
+        int found = ej__registry_visit(p.addr, check, &p);
+        if (slot % 2 == 0) {
+            if (!found)
+                atomic_fetch_add(&perm_misses, 1);
+            else
+                atomic_fetch_add(&perm_hits, 1);
+        } else if (found) {
+            atomic_fetch_add(&hits, 1);
+        }
+        if (found && !p.ok)
+            atomic_fetch_add(&bad, 1);
+    }
+    return NULL;
+}
+
+Test(registry, concurrent_deep, .timeout = 240)
+{
+    for (unsigned i = 0; i < BIG_SLOTS; i += 2) {
+        big_perm[i] = payload_new(BIG_SLOT(i), BIG_SLOT(i) + 0x800);
+        ej__range r = {big_perm[i]->start, big_perm[i]->end, FAKE_M(i), NULL, big_perm[i]};
+        cr_assert_eq(ej__registry_add_range(&r), EJ_OK);
+    }
+    pthread_t rt[READERS], wt[BIG_WRITERS];
+    for (uintptr_t i = 0; i < READERS; i++)
+        cr_assert_eq(pthread_create(&rt[i], NULL, big_reader, (void *)(i + 1)), 0);
+    for (uintptr_t i = 0; i < BIG_WRITERS; i++)
+        cr_assert_eq(pthread_create(&wt[i], NULL, big_writer, (void *)i), 0);
+    for (int i = 0; i < BIG_WRITERS; i++)
+        pthread_join(wt[i], NULL);
+    atomic_store(&stop, 1);
+    for (int i = 0; i < READERS; i++)
+        pthread_join(rt[i], NULL);
+
+    cr_log_info("hits %ld, permanent %ld", atomic_load(&hits), atomic_load(&perm_hits));
+    cr_assert_eq(atomic_load(&bad), 0, "%ld lookups saw a dead or wrong range",
+                 atomic_load(&bad));
+    cr_assert_eq(atomic_load(&perm_misses), 0, "permanent ranges went missing %ld times",
+                 atomic_load(&perm_misses));
+    cr_assert_gt(atomic_load(&perm_hits), 0);
+    cr_assert_eq(ej__registry_count(), BIG_SLOTS / 2);
+    for (unsigned i = 0; i < BIG_SLOTS; i += 2) {
+        ej__registry_remove(FAKE_M(i));
+        payload_kill(big_perm[i]);
+    }
+    cr_assert_eq(ej__registry_count(), 0);
 }
