@@ -388,3 +388,67 @@ Test(builder, got_load_on_every_architecture)
     check_got_load(EM_AARCH64, a64, sizeof a64, 0, 0, a64_slot);
     check_got_load(EM_RISCV, rv, sizeof rv, 0, 0, rv_slot);
 }
+
+/* ---- unwind information ----------------------------------------------- */
+
+#include <unwind.h>
+
+typedef struct walk {
+    int n;
+    uintptr_t ip[32];
+} walk;
+
+static _Unwind_Reason_Code walk_step(struct _Unwind_Context *ctx, void *arg)
+{
+    walk *w = arg;
+    if (w->n < 32)
+        w->ip[w->n++] = _Unwind_GetIP(ctx);
+    return _URC_NO_REASON;
+}
+
+static walk seen;
+
+/* Called from builder code: walks the stack from here. */
+void ej_builder_test_callback(void);
+__attribute__((noinline)) void ej_builder_test_callback(void)
+{
+    seen.n = 0;
+    _Unwind_Backtrace(walk_step, &seen);
+}
+
+Test(builder, unwind_information_lets_the_unwinder_through)
+{
+#if !defined(__x86_64__)
+    cr_skip("the machine code of this test is x86_64's");
+#else
+    /* sub $8,%rsp; call cb; add $8,%rsp; ret, with CFA = rsp + 16 from
+     * offset 4 to 20. */
+    static const uint8_t code[] = {0x48, 0x83, 0xec, 0x08, 0xe8, 0, 0, 0, 0,
+                                   0x48, 0x83, 0xc4, 0x08, 0xc3};
+    static const uint8_t cfi[] = {0x44, 0x0e, 0x10, 0x49, 0x0e, 0x08}; /* advance 4; cfa 16;
+                                                                       * advance 9; cfa 8 */
+    ej_builder *b;
+    uint32_t f, cb;
+    cr_assert_eq(ej_builder_create(&b, 0), EJ_OK);
+    cr_assert_eq(ej_builder_add_function(b, "calls_back", code, sizeof code, 16, EJ_BIND_GLOBAL,
+                                         &f), EJ_OK);
+    cr_assert_eq(ej_builder_add_import(b, "ej_builder_test_callback", &cb), EJ_OK);
+    cr_assert_eq(ej_builder_add_reloc(b, f, 5, EJ_RELOC_CALL, cb, -4), EJ_OK);
+    cr_assert_eq(ej_builder_set_unwind(b, f, cfi, sizeof cfi), EJ_OK);
+    ej_module *m = load(b);
+    void (*calls_back)(void) = (void (*)(void))ej_module_symbol(m, "calls_back");
+    calls_back();
+    /* ej_builder_test_callback, calls_back, then this test's frames. */
+    int at = -1;
+    for (int i = 0; i < seen.n; i++) {
+        ej_pc_info pi;
+        if (ej_module_lookup_pc(m, seen.ip[i] - 1, &pi) && pi.function &&
+            strcmp(pi.function, "calls_back") == 0)
+            at = i;
+    }
+    cr_assert_geq(at, 0, "calls_back is not on the walked stack (%d frames)", seen.n);
+    cr_assert_gt(seen.n, at + 1, "the walk stopped in the builder's code");
+    ej_module_free(m);
+    ej_builder_free(b);
+#endif
+}
