@@ -535,6 +535,22 @@ static uint64_t call_target(ej_module *m, uint64_t P, unsigned rd, unsigned link
     return P + (uint64_t)dec_u(a) + (uint64_t)dec_i(j);
 }
 
+/* Every byte from A to B is a nop or a c.nop. */
+static void expect_nops(ej_module *m, uint64_t a, uint64_t b)
+{
+    while (a < b) {
+        uint16_t hw = rd16(m, a);
+        if ((hw & 3) == 3) {
+            cr_expect_eq(rd32(m, a), 0x00000013, "nop at 0x%" PRIx64, a);
+            a += 4;
+        } else {
+            cr_expect_eq(hw, 0x0001, "c.nop at 0x%" PRIx64, a);
+            a += 2;
+        }
+    }
+    cr_expect_eq(a, b, "padding overruns 0x%" PRIx64, b);
+}
+
 static void check_all_types(uint64_t base)
 {
     const uint64_t far_func = base + FAR, far_data = base + 150 * GIB;
@@ -650,16 +666,7 @@ static void check_all_types(uint64_t base)
     i = P("i_align");
     cr_expect_eq(fwd, (i + 2 + 15) & ~(uint64_t)15, "fwd_target at 0x%" PRIx64 ", i_align 0x%"
                  PRIx64 ": not the next 16-byte boundary", fwd, i);
-    for (uint64_t a = i + 2; a < fwd;) {
-        uint16_t hw = rd16(m, a);
-        if ((hw & 3) == 3) {
-            cr_expect_eq(rd32(m, a), 0x00000013, "nop at 0x%" PRIx64, a);
-            a += 4;
-        } else {
-            cr_expect_eq(hw, 0x0001, "c.nop at 0x%" PRIx64, a);
-            a += 2;
-        }
-    }
+    expect_nops(m, i + 2, fwd);
     cr_expect_eq(rd16(m, fwd), 0x8082, "ret after the padding");
 
     /* R_RISCV_32: S + A. */
@@ -729,22 +736,6 @@ Test(reloc_riscv64, all_types_low_base)
 Test(reloc_riscv64, all_types_high_base)
 {
     check_all_types(HIGH_BASE);
-}
-
-/* Every byte from A to B is a nop or a c.nop. */
-static void expect_nops(ej_module *m, uint64_t a, uint64_t b)
-{
-    while (a < b) {
-        uint16_t hw = rd16(m, a);
-        if ((hw & 3) == 3) {
-            cr_expect_eq(rd32(m, a), 0x00000013, "nop at 0x%" PRIx64, a);
-            a += 4;
-        } else {
-            cr_expect_eq(hw, 0x0001, "c.nop at 0x%" PRIx64, a);
-            a += 2;
-        }
-    }
-    cr_expect_eq(a, b, "padding overruns 0x%" PRIx64, b);
 }
 
 /* R_RISCV_ALIGN cuts the assembler's worst-case padding to what aligns
