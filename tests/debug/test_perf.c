@@ -1,14 +1,16 @@
 /* Profiler maps are only worth something if perf can read them, so these
  * tests parse the files the way perf does (every line, every record field,
  * the code bytes against the running image) and, where the kernel allows
- * perf events, let the real `perf record` + `perf report` name a loaded
- * function.  Each Criterion test is its own process, so /tmp/perf-PID.map
- * and /tmp/jit-PID.dump belong to one test; each test removes them. */
+ * perf events, let the real `perf record` + `perf report` (and `perf
+ * inject --jit` for the jitdump) name a loaded function.  Each Criterion
+ * test is its own process, so /tmp/perf-PID.map and /tmp/jit-PID.dump
+ * belong to one test; each test removes them. */
 #include <criterion/criterion.h>
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -368,9 +370,21 @@ Test(jitdump, unopenable_file_names_path_and_reason)
 
 /* ---- the real perf -------------------------------------------------- */
 
-/* Runs CMD with sh; its exit status (-1 when it did not exit). */
-static int run(const char *cmd)
+/* Every perf command runs with HOME in the test's directory, so that its
+ * build-id cache ($HOME/.debug) goes away with it, and under `timeout`,
+ * so that the test stays bounded whatever perf does. */
+#define PERF "HOME=%s timeout -k 2 15 perf"
+
+/* Runs the command formatted from FMT with sh; its exit status (-1 when
+ * it did not exit). */
+static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int run(const char *fmt, ...)
 {
+    char cmd[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
     int st = system(cmd);
     return st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
@@ -390,16 +404,14 @@ static const char *first_line(const char *path)
     return line;
 }
 
-/* Records the victim under perf into DIR/perf.data with EVENT ("" for
- * perf's default); 1 when the victim ran to its end under perf. */
-static int perf_record(const char *dir, const char *event)
+/* Records the victim (with ARG, "" or "--jitdump") under perf into
+ * DIR/perf.data with perf's options OPTS; 1 when the victim ran to its end
+ * under perf. */
+static int perf_record(const char *dir, const char *opts, const char *arg)
 {
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd,
-             "timeout -k 2 15 perf record %s -o %s/perf.data -- %s %s "
-             ">%s/victim.out 2>%s/record.err",
-             event, dir, EJ_PERF_VICTIM, EJ_PERF_BURN_OBJ, dir, dir);
-    int rc = run(cmd);
+    int rc = run(PERF " record -N %s -o %s/perf.data -- %s %s %s >%s/victim.out "
+                      "2>%s/record.err",
+                 dir, opts, dir, EJ_PERF_VICTIM, EJ_PERF_BURN_OBJ, arg, dir, dir);
     size_t len;
     char *out = ej_test_read_file(ej_test_path(dir, "victim.out", ""), &len);
     int ran = out && len && memmem(out, len, "done ", 5);
@@ -419,41 +431,67 @@ static long victim_pid(const char *dir)
     return pid;
 }
 
-Test(perf, report_names_the_loaded_function, .timeout = 30)
+/* Makes DIR (a mkdtemp template) and records the victim in it: the
+ * software event cpu-clock first (it works in most VMs, which often have
+ * no PMU), then perf's default event.  Skips the test when perf is
+ * missing, cannot run here, or the kernel forbids sampling.  Returns the
+ * victim's pid. */
+static long record_victim(char *dir, const char *opts, const char *arg)
 {
     if (ej_test_emulator())
         cr_skip("perf cannot profile a program emulated by %s", ej_test_emulator());
     if (run("perf --version >/dev/null 2>&1") != 0)
         cr_skip("perf is not installed (Debian: apt-get install linux-perf)");
-    char dir[] = "/tmp/ej-perf-XXXXXX";
     cr_assert_not_null(mkdtemp(dir));
-    if (!perf_record(dir, "-e cpu-clock") && !perf_record(dir, "")) {
+    char with_event[256];
+    snprintf(with_event, sizeof with_event, "-e cpu-clock %s", opts);
+    if (!perf_record(dir, with_event, arg) && !perf_record(dir, opts, arg)) {
         const char *why = first_line(ej_test_path(dir, "record.err", ""));
-        char cleanup[128];
-        snprintf(cleanup, sizeof cleanup, "rm -rf %s", dir);
-        run(cleanup);
+        run("rm -rf %s", dir);
         cr_skip("perf record cannot sample here (perf_event_paranoid, no PMU?): %s", why);
     }
     long pid = victim_pid(dir);
-    char cmd[4096];
     if (pid <= 0) {
-        snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-        run(cmd);
+        run("rm -rf %s", dir);
         cr_assert_fail("the victim printed no pid");
     }
-    snprintf(cmd, sizeof cmd,
-             "timeout -k 2 15 perf report -i %s/perf.data --stdio --sort sym "
-             ">%s/report.txt 2>&1",
-             dir, dir);
-    int rc = run(cmd);
+    return pid;
+}
+
+/* `perf report --sort sym` of DATA (in DIR) must name ej_perf_burn. */
+static void expect_report_names_burn(const char *dir, const char *data)
+{
+    int rc = run(PERF " report -i %s/%s --stdio --sort sym >%s/report.txt 2>&1", dir, dir,
+                 data, dir);
     size_t len = 0;
     char *report = ej_test_read_file(ej_test_path(dir, "report.txt", ""), &len);
-    int found = report && memmem(report, len, "ej_perf_burn", 12);
-    snprintf(cmd, sizeof cmd, "rm -rf %s /tmp/perf-%ld.map", dir, pid);
-    cr_expect_eq(rc, 0, "perf report failed: %.*s", (int)(len < 400 ? len : 400),
-                 report ? report : "");
-    cr_expect(found, "perf report does not name ej_perf_burn:\n%.*s",
-              (int)(len < 2000 ? len : 2000), report ? report : "");
+    int shown = (int)(len < 2000 ? len : 2000);
+    cr_expect_eq(rc, 0, "perf report failed:\n%.*s", shown, report ? report : "");
+    cr_expect(report && memmem(report, len, "ej_perf_burn", 12),
+              "perf report does not name ej_perf_burn:\n%.*s", shown, report ? report : "");
     free(report);
-    run(cmd);
+}
+
+Test(perf, report_names_the_loaded_function_from_the_map, .timeout = 30)
+{
+    char dir[] = "/tmp/ej-perf-XXXXXX";
+    long pid = record_victim(dir, "", "");
+    expect_report_names_burn(dir, "perf.data");
+    run("rm -rf %s /tmp/perf-%ld.map", dir, pid);
+}
+
+/* perf inject --jit needs samples stamped with CLOCK_MONOTONIC (-k mono),
+ * the clock of the jitdump records; it writes one ELF file per function,
+ * /tmp/jitted-PID-INDEX.so, next to the dump. */
+Test(perf, inject_jit_names_the_loaded_function_from_the_jitdump, .timeout = 30)
+{
+    char dir[] = "/tmp/ej-perf-XXXXXX";
+    long pid = record_victim(dir, "-k mono", "--jitdump");
+    int rc = run(PERF " inject --jit -i %s/perf.data -o %s/jit.data >%s/inject.txt 2>&1",
+                 dir, dir, dir, dir);
+    cr_expect_eq(rc, 0, "perf inject --jit failed: %s",
+                 first_line(ej_test_path(dir, "inject.txt", "")));
+    if (rc == 0)
+        expect_report_names_burn(dir, "jit.data");
+    run("rm -rf %s /tmp/jit-%ld.dump /tmp/jitted-%ld-*.so", dir, pid, pid);
 }
