@@ -191,7 +191,11 @@ int ej_module_lookup_pc(const ej_module *m, uint64_t pc, ej_pc_info *out);
  * never wait; see src/runtime/registry.c): meant for the signal handler
  * that maps a faulting PC to its function, trap code and source position.
  * A module freed concurrently is either found whole or not at all; the
- * strings in *OUT stay valid until that module is freed. */
+ * strings in *OUT stay valid until that module is freed.  A handler that
+ * calls it may siglongjmp afterwards, but must not leave a lookup it
+ * interrupted (e.g. a handler for a signal raised while this very call was
+ * running must return, not longjmp): module unloads would wait for that
+ * lookup forever. */
 int ej_lookup_pc(uint64_t pc, ej_pc_info *out);
 
 /* Runs the destructors if ej_module_init ran and the process is not already
