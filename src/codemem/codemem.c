@@ -1,5 +1,6 @@
 /* Reserving, protecting and releasing code memory. */
 #include <errno.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -7,14 +8,18 @@
 #include "codemem/codemem.h"
 #include "codemem/placement.h"
 
+/* Read once; links on several threads may ask at the same time (relaxed
+ * atomics: every thread computes the same value). */
 size_t ej__page_size(void)
 {
-    static size_t page;
-    if (!page) {
+    static _Atomic size_t page;
+    size_t v = atomic_load_explicit(&page, memory_order_relaxed);
+    if (!v) {
         long p = sysconf(_SC_PAGESIZE);
-        page = p > 0 ? (size_t)p : 4096;
+        v = p > 0 ? (size_t)p : 4096;
+        atomic_store_explicit(&page, v, memory_order_relaxed);
     }
-    return page;
+    return v;
 }
 
 /* Trims an over-sized mapping at MAP (LEN bytes) to SIZE bytes starting at

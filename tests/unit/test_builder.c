@@ -168,6 +168,10 @@ Test(builder, real_tools_read_the_image)
     cr_assert(strstr(out, ".rela.data") && strstr(out, "add1 + 0") && strstr(out, "strlen + 0") &&
               strstr(out, ".rela.elfjit_traps") && strstr(out, ".rela.eh_frame"), "%s", out);
     free(out);
+    snprintf(cmd, sizeof cmd, "objdump -dr '%s'", path);
+    out = command_output(cmd, &st);
+    cr_assert(st == 0 && strstr(out, "<add1>:") && strstr(out, "<crash>:"), "%s", out);
+    free(out);
     snprintf(cmd, sizeof cmd, "readelf --debug-dump=frames '%s'", path);
     out = command_output(cmd, &st);
     cr_assert(strstr(out, "CIE") && strstr(out, "FDE"), "%s", out);
