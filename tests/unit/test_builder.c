@@ -168,7 +168,7 @@ Test(builder, real_tools_read_the_image)
     cr_assert(strstr(out, ".rela.data") && strstr(out, "add1 + 0") && strstr(out, "strlen + 0") &&
               strstr(out, ".rela.elfjit_traps") && strstr(out, ".rela.eh_frame"), "%s", out);
     free(out);
-    snprintf(cmd, sizeof cmd, "objdump -dr '%s'", path);
+    snprintf(cmd, sizeof cmd, "'%s' -dr '%s'", EJ_OBJDUMP, path);
     out = command_output(cmd, &st);
     cr_assert(st == 0 && strstr(out, "<add1>:") && strstr(out, "<crash>:"), "%s", out);
     free(out);
