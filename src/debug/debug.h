@@ -2,7 +2,8 @@
  * GDB's JIT interface (gdbjit.c, with the image it registers built by
  * symfile.c and the DWARF relocated by dwarf.c) and the unwinder's frame
  * tables (frames.c).  The link driver registers after the module's
- * protections are final and unregisters before unmapping. */
+ * protections are final and unregisters before unmapping; link-only
+ * modules (nothing runs) are never registered. */
 #ifndef EJ_DEBUG_DEBUG_H
 #define EJ_DEBUG_DEBUG_H
 

@@ -58,7 +58,7 @@ static void each_fde(const uint8_t *p, const uint8_t *end, frame_fn fn)
 
 ej_status ej__frames_register(ej_module *m, ej__err *err)
 {
-    if (!m->eh_size || m->mem.link_only)
+    if (!m->eh_size)
         return EJ_OK;
     pthread_once(&unwinder.once, find_unwinder);
     if (!unwinder.reg || !unwinder.dereg)

@@ -52,8 +52,6 @@ static void notify(struct jit_code_entry *e, uint32_t action)
 
 ej_status ej__gdb_register(ej_module *m, const ej_linker *lk, ej__err *err)
 {
-    if (m->mem.link_only)
-        return EJ_OK;
     struct jit_code_entry *e = calloc(1, sizeof *e);
     if (!e)
         return ej__fail(err, EJ_NOMEM, "out of memory registering the module with GDB");

@@ -36,9 +36,7 @@ static int wanted(const ej__object *obj, size_t i)
 {
     const Elf64_Sym *s = &obj->syms[i];
     int type = ELF64_ST_TYPE(s->st_info);
-    uint32_t shndx = ej__object_sym_shndx(obj, i);
-    return (type == STT_FUNC || type == STT_OBJECT) && s->st_name && shndx != SHN_UNDEF &&
-           shndx < obj->shnum && !obj->sec[shndx].discarded && ej__sec_loaded(obj, shndx);
+    return (type == STT_FUNC || type == STT_OBJECT) && s->st_name && ej__sym_loaded(obj, i);
 }
 
 static int add_name(symbuf *b, const char *name, uint32_t *off)

@@ -163,6 +163,15 @@ static inline int ej__sec_loaded(const ej__object *obj, size_t i)
     return obj->sec[i].cls >= 0;
 }
 
+/* True when symbol I of OBJ is defined in a loaded section (not undefined,
+ * absolute or common, and not in a discarded COMDAT copy, whose class is
+ * -1). */
+static inline int ej__sym_loaded(const ej__object *obj, size_t i)
+{
+    uint32_t shndx = ej__object_sym_shndx(obj, i);
+    return shndx != SHN_UNDEF && shndx < obj->shnum && ej__sec_loaded(obj, shndx);
+}
+
 /* The layout class of an allocated section, or -1 when not loaded. */
 int ej__section_class(const ej__section *s);
 

@@ -18,10 +18,7 @@ static int func_order(const void *a, const void *b)
 
 static int is_func(const ej__object *obj, size_t i)
 {
-    const Elf64_Sym *s = &obj->syms[i];
-    uint32_t shndx = ej__object_sym_shndx(obj, i);
-    return ELF64_ST_TYPE(s->st_info) == STT_FUNC && shndx != SHN_UNDEF &&
-           shndx < obj->shnum && !obj->sec[shndx].discarded && ej__sec_loaded(obj, shndx);
+    return ELF64_ST_TYPE(obj->syms[i].st_info) == STT_FUNC && ej__sym_loaded(obj, i);
 }
 
 static ej_status collect_functions(ej_module *m, const ej_linker *lk, ej__err *err)
