@@ -30,6 +30,7 @@ riscv64) triple=riscv64-linux-gnu debarch=riscv64 ;;
     ;;
 esac
 BUILD_DIR=${BUILD_DIR:-build-x-$arch}
+root=$PWD
 JOBS=${JOBS:-$(nproc)}
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
@@ -84,9 +85,11 @@ if [ "$arch" = riscv64 ]; then
         (
             cd "$deps/src"
             # Downloads, checks against the signed index, unpacks and
-            # applies Debian's patches.
-            apt-get source -qq zlib elfutils >"$deps/src/apt-source.log" 2>&1 ||
-                { cat "$deps/src/apt-source.log" >&2; exit 1; }
+            # applies Debian's patches (scripts/fetch-source.sh falls back
+            # to older versions when the newest is not served).
+            for pkg in zlib elfutils; do
+                "$root/scripts/fetch-source.sh" "$pkg" "$deps/src/apt-source-$pkg.log"
+            done
             log=$deps/src/build.log
             cd "$deps"/src/zlib-*/
             {

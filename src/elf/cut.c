@@ -116,9 +116,20 @@ static ej_status move_relocs(ej__object *obj, size_t r, size_t shndx, const ej__
 ej_status ej__object_cut(ej__object *obj, size_t shndx, const ej__cut *cuts, size_t n,
                          ej__err *err)
 {
-    uint64_t removed = 0;
-    for (size_t i = 0; i < n; i++)
+    /* The callers plan sorted, disjoint cuts inside the section; checked
+     * again here, because a cut breaking that rule would copy a negative
+     * length. */
+    const ej__section *s = &obj->sec[shndx];
+    uint64_t removed = 0, end = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (cuts[i].off < end || cuts[i].off > s->size || cuts[i].len > s->size - cuts[i].off)
+            return ej__fail(err, EJ_BADELF, "%s: %s: cut %zu (0x%llx+0x%llx) overlaps the "
+                            "previous one or leaves the section (0x%llx bytes)", obj->name,
+                            s->name, i, (unsigned long long)cuts[i].off,
+                            (unsigned long long)cuts[i].len, (unsigned long long)s->size);
+        end = cuts[i].off + cuts[i].len;
         removed += cuts[i].len;
+    }
     if (!removed)
         return EJ_OK;
     /* Addends are moved from the symbols' values before the cut. */

@@ -113,7 +113,8 @@ uint64_t ej__cut_map(const ej__cut *cuts, size_t n, uint64_t off);
  * relocations against its symbols.  The changed tables are copies owned by
  * OBJ (the input bytes are never written); afterwards sec[SHNDX].data and
  * the data of the relocation sections that changed may be written by the
- * caller.  Fails only when out of memory. */
+ * caller.  Fails when out of memory, and (EJ_BADELF) when the cuts are
+ * not sorted, disjoint and inside the section. */
 ej_status ej__object_cut(ej__object *obj, size_t shndx, const ej__cut *cuts, size_t n,
                          ej__err *err);
 

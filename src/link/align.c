@@ -52,6 +52,29 @@ static ej_status check_padding(ej_linker *lk, ej__object *obj, size_t r, const E
                     a->infos[a->align_type].name, fail.why ? fail.why : "bad padding");
 }
 
+/* An assembler never lets two paddings overlap; a hostile object can, and
+ * the cuts planned from overlapping paddings would overlap too (a cut
+ * starting inside the previous one), which cutting cannot undo.  SITES are
+ * sorted by offset. */
+static ej_status check_disjoint(ej_linker *lk, ej__object *obj, size_t r,
+                                const align_site *sites, size_t n)
+{
+    size_t count;
+    const Elf64_Rela *rel = ej__object_relas(obj, r, &count);
+    for (size_t i = 1; i < n; i++) {
+        const align_site *prev = &sites[i - 1], *cur = &sites[i];
+        if (cur->off >= prev->off + prev->len)
+            continue;
+        char where[512];
+        ej__site_name(obj, r, &rel[cur->k], where, sizeof where);
+        return ej__fail(&lk->err, EJ_BADELF, "%s: %s: its %" PRIu64 " bytes of padding overlap "
+                        "the %" PRIu64 " bytes at offset 0x%" PRIx64 " of relocation %zu of %s",
+                        where, obj->arch->infos[obj->arch->align_type].name, cur->len,
+                        prev->len, prev->off, prev->k, obj->sec[r].name);
+    }
+    return EJ_OK;
+}
+
 /* Smallest power of two above A. */
 static uint64_t align_of(uint64_t a)
 {
@@ -137,6 +160,8 @@ static ej_status align_section(ej_linker *lk, ej__object *obj, size_t r)
     if (st != EJ_OK)
         goto out;
     qsort(sites, n, sizeof *sites, by_offset);
+    if ((st = check_disjoint(lk, obj, r, sites, n)) != EJ_OK)
+        goto out;
     if ((st = plan_cuts(lk, obj, r, sites, n, cuts)) != EJ_OK)
         goto out;
     if ((st = ej__object_cut(obj, shndx, cuts, n, &lk->err)) != EJ_OK)

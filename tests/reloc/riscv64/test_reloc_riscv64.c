@@ -773,6 +773,52 @@ Test(reloc_riscv64, align_padding_cut_to_fit)
     check_align("align_norvc.o", 4);
 }
 
+/* Regression (issue 9, high): two R_RISCV_ALIGN paddings that overlap
+ * (the second moved onto the first, as in a hostile object) made the
+ * planned cuts overlap, and cutting copied a negative length (heap
+ * overflow, ASan negative-size-param).  Now refused, naming both. */
+typedef struct align_find {
+    size_t first_idx;    /* the .p2align 3 padding... */
+    uint64_t second_off; /* ...moved onto the .p2align 5 one (NOPs there too) */
+    int seen;
+} align_find;
+
+static void do_align_find(Elf64_Rela *r, size_t idx, void *ctx)
+{
+    align_find *e = ctx;
+    if (ELF64_R_TYPE(r->r_info) != R_RISCV_ALIGN)
+        return;
+    if (e->seen++ == 0)
+        e->first_idx = idx;
+    else if (e->seen == 2)
+        e->second_off = r->r_offset;
+}
+
+static void do_align_move(Elf64_Rela *r, size_t idx, void *ctx)
+{
+    const align_find *e = ctx;
+    if (idx == e->first_idx)
+        r->r_offset = e->second_off;
+}
+
+Test(reloc_riscv64, overlapping_align_paddings_are_refused)
+{
+    for (int v = 0; v < 2; v++) {
+        obj o = fx_copy(v ? "align_norvc.o" : "align.o");
+        align_find e = {0};
+        each_rela(&o, do_align_find, &e);
+        cr_assert_geq(e.seen, 2, "%s has %d R_RISCV_ALIGN relocations", o.name, e.seen);
+        each_rela(&o, do_align_move, &e);
+        char msg[1024];
+        link_fails(HIGH_BASE, NULL, EJ_BADELF, msg, o);
+        expect_msg(msg, o.name);
+        expect_msg(msg, ".text+0x");
+        expect_msg(msg, "R_RISCV_ALIGN");
+        expect_msg(msg, "overlap");
+        obj_free(&o);
+    }
+}
+
 Test(reloc_riscv64, link_only_module_is_not_run)
 {
     res_table rt = {0};
