@@ -130,6 +130,10 @@ ej_status ej_linker_set_registration(ej_linker *lk, unsigned flags);
  * instruction caches of every core are synchronised before this returns.
  * Constructors are not run: see ej_module_init().
  *
+ * Objects for another machine than the one this process runs on are
+ * refused (EJ_UNSUPPORTED) unless the link is link-only
+ * (ej_linker_set_base): their code is never made executable.
+ *
  * A linker links once: afterwards only ej_linker_errmsg and ej_linker_free
  * are valid on it.  On failure nothing stays mapped and *OUT is NULL.
  * Errors: EJ_UNDEFINED, EJ_DUPLICATE, EJ_RANGE, EJ_RELOC, EJ_UNSUPPORTED,

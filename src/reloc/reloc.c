@@ -25,6 +25,16 @@ const ej__arch *ej__arch_for_machine(uint16_t machine)
     return NULL;
 }
 
+/* EJ_HOST_ARCH is the host's backend name (CMakeLists.txt). */
+#ifdef EJ_HOST_ARCH
+#define EJ__ARCH_OBJ_(name) ej__arch_##name
+#define EJ__ARCH_OBJ(name) EJ__ARCH_OBJ_(name)
+const ej__arch *ej__host_arch(void)
+{
+    return &EJ__ARCH_OBJ(EJ_HOST_ARCH);
+}
+#endif
+
 ej_status ej__reloc_range_fail(ej__reloc_fail *f, uint64_t value,
                                int64_t min, int64_t max)
 {

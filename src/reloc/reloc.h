@@ -118,6 +118,10 @@ static inline const ej__reloc_info *ej__reloc_info_of(const struct ej__arch *a, 
 /* The backend for ELF machine MACHINE, or NULL. */
 const ej__arch *ej__arch_for_machine(uint16_t machine);
 
+/* The backend of the machine this library runs on: the only one whose
+ * code may be executed (the others link in link-only mode). */
+const ej__arch *ej__host_arch(void);
+
 /* Helpers for handlers: range checks and little-endian access. */
 static inline int ej__fits_signed(int64_t v, unsigned bits)
 {
