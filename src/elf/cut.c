@@ -5,30 +5,13 @@
  * it known the final padding (RISC-V's R_RISCV_ALIGN asks every linker
  * for this; see src/link/align.c).
  *
- * The object's bytes (a read-only mapping, or the caller's copy) are never
- * written: each table that changes is copied once and the copy is owned
- * by the object. */
+ * The object's bytes (a private mapping of the file) are never written:
+ * each table that changes is copied once and the copy is owned by the
+ * object. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "elf/object.h"
-
-/* A copy of N bytes at SRC (uninitialised when SRC is NULL) owned by OBJ,
- * or NULL. */
-static void *own_copy(ej__object *obj, const void *src, size_t n)
-{
-    void **grown = realloc(obj->owned, (obj->nowned + 1) * sizeof *grown);
-    if (!grown)
-        return NULL;
-    obj->owned = grown;
-    void *p = malloc(n ? n : 1);
-    if (!p)
-        return NULL;
-    if (src && n)
-        memcpy(p, src, n);
-    obj->owned[obj->nowned++] = p;
-    return p;
-}
 
 uint64_t ej__cut_map(const ej__cut *cuts, size_t n, uint64_t off)
 {
@@ -45,7 +28,7 @@ static ej_status cut_data(ej__object *obj, size_t shndx, const ej__cut *cuts, si
                           uint64_t removed, ej__err *err)
 {
     ej__section *s = &obj->sec[shndx];
-    uint8_t *out = own_copy(obj, NULL, s->size - removed);
+    uint8_t *out = ej__object_own(obj, NULL, s->size - removed);
     if (!out)
         return ej__fail(err, EJ_NOMEM, "%s: %s: out of memory", obj->name, s->name);
     uint64_t from = 0, to = 0;
@@ -69,7 +52,7 @@ static ej_status move_symbols(ej__object *obj, size_t shndx, const ej__cut *cuts
         if (ej__object_sym_shndx(obj, i) != shndx)
             continue;
         if (!syms) {
-            if (!(syms = own_copy(obj, obj->syms, obj->nsyms * sizeof *syms)))
+            if (!(syms = ej__object_own(obj, obj->syms, obj->nsyms * sizeof *syms)))
                 return ej__fail(err, EJ_NOMEM, "%s: out of memory moving symbols", obj->name);
             obj->syms = syms;
         }
@@ -97,7 +80,7 @@ static ej_status move_relocs(ej__object *obj, size_t r, size_t shndx, const ej__
         if (!applies && !into)
             continue;
         if (!out) {
-            if (!(out = own_copy(obj, in, count * sizeof *out)))
+            if (!(out = ej__object_own(obj, in, count * sizeof *out)))
                 return ej__fail(err, EJ_NOMEM, "%s: out of memory moving relocations",
                                 obj->name);
             obj->sec[r].data = (const uint8_t *)out;

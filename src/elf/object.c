@@ -123,6 +123,25 @@ ej_status ej__object_open_buffer(const char *name, const void *buf, size_t len,
     return finish_open(obj, out, err);
 }
 
+void *ej__object_own(ej__object *obj, const void *src, size_t n)
+{
+    if (obj->nowned == obj->owned_cap) {
+        size_t cap = obj->owned_cap ? obj->owned_cap * 2 : 16;
+        void **grown = realloc(obj->owned, cap * sizeof *grown);
+        if (!grown)
+            return NULL;
+        obj->owned = grown;
+        obj->owned_cap = cap;
+    }
+    void *p = malloc(n ? n : 1);
+    if (!p)
+        return NULL;
+    if (src && n)
+        memcpy(p, src, n);
+    obj->owned[obj->nowned++] = p;
+    return p;
+}
+
 void ej__object_free(ej__object *obj)
 {
     if (!obj)

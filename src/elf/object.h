@@ -58,9 +58,11 @@ typedef struct ej__object {
      * once laid out, or EJ_LVALUE_DISCARDED (set by layout.c). */
     uint8_t *lplain;
     uint64_t *lvalue;
-    /* Tables replaced by ej__object_cut (malloc()ed, freed with the object). */
+    /* Copies owned by the object (malloc()ed, freed with it): the tables
+     * validation checked (see ej__object_own) and those ej__object_cut
+     * replaced. */
     void **owned;
-    size_t nowned;
+    size_t nowned, owned_cap;
 } ej__object;
 
 /* Reads and validates the object at PATH (mapped, not copied).  On failure
@@ -74,6 +76,17 @@ ej_status ej__object_open_buffer(const char *name, const void *buf, size_t len,
                                  ej__object **out, ej__err *err);
 
 void ej__object_free(ej__object *obj);
+
+/* A copy of N bytes at SRC (uninitialised when SRC is NULL) owned by OBJ
+ * and freed with it, or NULL when out of memory.
+ *
+ * Validation checks copies, never the input bytes in place: a file is
+ * mapped privately, and a private mapping shows later writes to the file
+ * on every page not yet copied, so whatever memory safety depends on
+ * (section names, symbol, string, group and relocation tables) is copied
+ * first and the copy is what is checked and used.  Section contents that
+ * are only copied into the image are read from the mapping. */
+void *ej__object_own(ej__object *obj, const void *src, size_t n);
 
 /* The section index of symbol I (resolving SHN_XINDEX). */
 static inline uint32_t ej__object_sym_shndx(const ej__object *obj, size_t i)

@@ -115,7 +115,33 @@ static ej_status check_header(ej__object *obj, ej__err *err)
     return EJ_OK;
 }
 
-static ej_status check_section(ej__object *obj, size_t i, size_t shstrndx,
+/* The section name table, copied (see ej__object_own) and checked to end
+ * in a NUL, so that every offset inside it names a terminated string. */
+typedef struct name_table {
+    const char *s;
+    size_t len;
+} name_table;
+
+static ej_status copy_section_names(ej__object *obj, size_t shstrndx, name_table *nt,
+                                    ej__err *err)
+{
+    Elf_Scn *scn = elf_getscn(obj->elf, shstrndx);
+    Elf_Data *d = scn ? elf_rawdata(scn, NULL) : NULL;
+    if (!d || !d->d_buf || !d->d_size)
+        return ej__fail(err, EJ_BADELF, "%s: section name table %zu unreadable or empty: %s",
+                        obj->name, shstrndx, elf_errmsg(-1));
+    char *copy = ej__object_own(obj, d->d_buf, d->d_size);
+    if (!copy)
+        return ej__fail(err, EJ_NOMEM, "%s: out of memory copying the section names",
+                        obj->name);
+    if (copy[d->d_size - 1] != '\0')
+        return ej__fail(err, EJ_BADELF, "%s: section %zu, the section name table, is not "
+                        "NUL-terminated", obj->name, shstrndx);
+    *nt = (name_table){copy, d->d_size};
+    return EJ_OK;
+}
+
+static ej_status check_section(ej__object *obj, size_t i, const name_table *nt,
                                ej__err *err)
 {
     ej__section *s = &obj->sec[i];
@@ -125,10 +151,10 @@ static ej_status check_section(ej__object *obj, size_t i, size_t shstrndx,
         return ej__fail(err, EJ_BADELF, "%s: section %zu: cannot read header: %s",
                         obj->name, i, elf_errmsg(-1));
     const GElf_Shdr *h = &s->shdr;
-    s->name = elf_strptr(obj->elf, shstrndx, h->sh_name);
-    if (!s->name)
+    if (h->sh_name >= nt->len)
         return ej__fail(err, EJ_BADELF, "%s: section %zu: name offset 0x%x outside the section name table",
                         obj->name, i, h->sh_name);
+    s->name = nt->s + h->sh_name;
     s->size = h->sh_size;
     if (h->sh_type != SHT_NOBITS && h->sh_type != SHT_NULL &&
         (h->sh_offset > obj->image_len || h->sh_size > obj->image_len - h->sh_offset))
@@ -169,8 +195,21 @@ static ej_status check_section(ej__object *obj, size_t i, size_t shstrndx,
     return EJ_OK;
 }
 
-/* Gets libelf's view of a section whose entries we read as native structs;
- * such a view must be aligned for them. */
+/* Replaces the loaded contents of section I by a copy the object owns
+ * (see ej__object_own): what is validated next is what is used later. */
+static ej_status keep_copy(ej__object *obj, size_t i, ej__err *err)
+{
+    ej__section *s = &obj->sec[i];
+    void *copy = ej__object_own(obj, s->data, s->size);
+    if (!copy)
+        return ej__fail(err, EJ_NOMEM, "%s: section %zu (%s): out of memory copying %llu bytes",
+                        obj->name, i, s->name, (unsigned long long)s->size);
+    s->data = copy;
+    return EJ_OK;
+}
+
+/* A copy of a section whose entries we read as native structs (malloc()
+ * aligns it for them). */
 static ej_status raw_entries(ej__object *obj, size_t i, size_t entsize,
                              size_t align, const void **out, ej__err *err)
 {
@@ -183,11 +222,11 @@ static ej_status raw_entries(ej__object *obj, size_t i, size_t entsize,
         return ej__fail(err, EJ_UNSUPPORTED, "%s: section %zu (%s): compressed symbol or relocation tables are not supported",
                         obj->name, i, s->name);
     ej_status st = ej__validate_load_section(obj, i, err);
+    if (st == EJ_OK)
+        st = keep_copy(obj, i, err);
     if (st != EJ_OK)
         return st;
-    if (s->size && ((uintptr_t)s->data % align))
-        return ej__fail(err, EJ_BADELF, "%s: section %zu (%s): file offset 0x%llx is misaligned for its entries",
-                        obj->name, i, s->name, (unsigned long long)s->shdr.sh_offset);
+    (void)align; /* malloc() aligns for any entry */
     *out = s->data;
     return EJ_OK;
 }
@@ -223,7 +262,8 @@ static ej_status check_symtab(ej__object *obj, ej__err *err)
     if (str->shdr.sh_type != SHT_STRTAB)
         return ej__fail(err, EJ_BADELF, "%s: section %zu (%s): sh_link %u is not a string table",
                         obj->name, symtab, s->name, s->shdr.sh_link);
-    if ((st = ej__validate_load_section(obj, s->shdr.sh_link, err)) != EJ_OK)
+    if ((st = ej__validate_load_section(obj, s->shdr.sh_link, err)) != EJ_OK ||
+        (st = keep_copy(obj, s->shdr.sh_link, err)) != EJ_OK)
         return st;
     obj->strtab = (const char *)str->data;
     obj->strtab_size = str->size;
@@ -371,14 +411,17 @@ ej_status ej__validate_object(ej__object *obj, ej__err *err)
 {
     ej_status st = check_header(obj, err);
     size_t shstrndx;
+    name_table nt = {"", 0};
     if (st != EJ_OK)
         return st;
     elf_getshdrstrndx(obj->elf, &shstrndx);
     if (gelf_getshdr(elf_getscn(obj->elf, shstrndx), &(GElf_Shdr){0}) == NULL)
         return ej__fail(err, EJ_BADELF, "%s: section name table %zu unreadable: %s",
                         obj->name, shstrndx, elf_errmsg(-1));
+    if ((st = copy_section_names(obj, shstrndx, &nt, err)) != EJ_OK)
+        return st;
     for (size_t i = 0; i < obj->shnum; i++)
-        if ((st = check_section(obj, i, shstrndx, err)) != EJ_OK)
+        if ((st = check_section(obj, i, &nt, err)) != EJ_OK)
             return st;
     if ((st = check_symtab(obj, err)) != EJ_OK)
         return st;
