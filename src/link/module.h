@@ -58,6 +58,7 @@ struct ej_module {
     unsigned registration;  /* EJ_REGISTER_* asked for at link time */
     uint64_t eh_addr, eh_size; /* every .eh_frame, then a zero terminator */
     int frames_registered;
+    void *frames_object;    /* libgcc's registration record, ours (frames.c) */
     void *gdb_entry;        /* GDB JIT list entry and its image (gdbjit.c) */
     int initialized;
     int registered;
