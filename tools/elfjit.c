@@ -5,7 +5,7 @@
  * Links the objects in memory and calls main(argc, argv, envp) — or
  * SYMBOL — with argv[0] = the first FILE, then exits with its return value.
  * elfjit writes nothing to stdout: the program's output is its own.
- * Exit status 1 for a load or link error, 2 for bad usage. */
+ * Exit status 1 for a load or link error (or no memory), 2 for bad usage. */
 #include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,7 +32,8 @@ static const char usage_text[] =
     "  --jitdump   record the loaded functions in /tmp/jit-PID.dump (perf inject --jit)\n"
     "  --          the arguments that follow go to the program\n"
     "\n"
-    "Exit status: the program's own; 1 when loading or linking fails; 2 for bad usage.\n";
+    "Exit status: the program's own; 1 when loading or linking fails (or memory runs\n"
+    "out); 2 for bad usage.\n";
 
 typedef struct options {
     const char *entry;
@@ -139,8 +140,10 @@ static int parse_run(int argc, char **argv, options *o)
 {
     o->libs = calloc((size_t)argc, sizeof *o->libs);
     o->files = calloc((size_t)argc, sizeof *o->files);
-    if (!o->libs || !o->files)
-        return usage_error("out of memory", NULL);
+    if (!o->libs || !o->files) {
+        fprintf(stderr, "elfjit: out of memory reading the command line\n");
+        return EXIT_LINK; /* not bad usage: the same command may work next time */
+    }
     o->registration = EJ_REGISTER_DEFAULT;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "elf/elferr.h"
 #include "elf/object.h"
 #include "elf/validate.h"
 
@@ -28,8 +29,7 @@ static ej_status object_parse(ej__object *obj, ej__err *err)
         return st;
     obj->elf = elf_memory((char *)obj->image, obj->image_len);
     if (!obj->elf)
-        return ej__fail(err, EJ_BADELF, "%s: cannot read ELF: %s", obj->name,
-                        elf_errmsg(-1));
+        return ej__elf_fail(err, EJ_BADELF, "%s: cannot read ELF", obj->name);
     return ej__validate_object(obj, err);
 }
 

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "elf/elferr.h"
 #include "elf/validate.h"
 
 #define MAX_ALIGN ((uint64_t)1 << 30)
@@ -94,8 +95,7 @@ static ej_status check_header(ej__object *obj, ej__err *err)
 {
     GElf_Ehdr eh;
     if (elf_kind(obj->elf) != ELF_K_ELF || !gelf_getehdr(obj->elf, &eh))
-        return ej__fail(err, EJ_BADELF, "%s: not a readable ELF object: %s", obj->name,
-                        elf_errmsg(-1));
+        return ej__elf_fail(err, EJ_BADELF, "%s: not a readable ELF object", obj->name);
     if (eh.e_type != ET_REL)
         return ej__fail(err, EJ_UNSUPPORTED, "%s: ELF type %u is not ET_REL (a relocatable object)",
                         obj->name, eh.e_type);
@@ -106,8 +106,8 @@ static ej_status check_header(ej__object *obj, ej__err *err)
     size_t shnum, shstrndx;
     if (elf_getshdrnum(obj->elf, &shnum) != 0 || elf_getshdrstrndx(obj->elf, &shstrndx) != 0 ||
         shnum == 0 || shstrndx >= shnum)
-        return ej__fail(err, EJ_BADELF, "%s: bad section header table: %s",
-                        obj->name, elf_errmsg(-1));
+        return ej__elf_fail(err, EJ_BADELF, "%s: bad section header table",
+                        obj->name);
     obj->shnum = shnum;
     obj->sec = calloc(shnum, sizeof *obj->sec);
     if (!obj->sec)
@@ -128,8 +128,8 @@ static ej_status copy_section_names(ej__object *obj, size_t shstrndx, name_table
     Elf_Scn *scn = elf_getscn(obj->elf, shstrndx);
     Elf_Data *d = scn ? elf_rawdata(scn, NULL) : NULL;
     if (!d || !d->d_buf || !d->d_size)
-        return ej__fail(err, EJ_BADELF, "%s: section name table %zu unreadable or empty: %s",
-                        obj->name, shstrndx, elf_errmsg(-1));
+        return ej__elf_fail(err, EJ_BADELF, "%s: section name table %zu unreadable or empty",
+                        obj->name, shstrndx);
     char *copy = ej__object_own(obj, d->d_buf, d->d_size);
     if (!copy)
         return ej__fail(err, EJ_NOMEM, "%s: out of memory copying the section names",
@@ -148,8 +148,8 @@ static ej_status check_section(ej__object *obj, size_t i, const name_table *nt,
     s->cls = -1;
     s->scn = elf_getscn(obj->elf, i);
     if (!s->scn || !gelf_getshdr(s->scn, &s->shdr))
-        return ej__fail(err, EJ_BADELF, "%s: section %zu: cannot read header: %s",
-                        obj->name, i, elf_errmsg(-1));
+        return ej__elf_fail(err, EJ_BADELF, "%s: section %zu: cannot read header",
+                        obj->name, i);
     const GElf_Shdr *h = &s->shdr;
     if (h->sh_name >= nt->len)
         return ej__fail(err, EJ_BADELF, "%s: section %zu: name offset 0x%x outside the section name table",
@@ -185,8 +185,8 @@ static ej_status check_section(ej__object *obj, size_t i, const name_table *nt,
             return ej__fail(err, EJ_BADELF, "%s: section %zu (%s): SHF_COMPRESSED on an allocated section",
                             obj->name, i, s->name);
         if (!gelf_getchdr(s->scn, &ch))
-            return ej__fail(err, EJ_BADELF, "%s: section %zu (%s): bad compression header: %s",
-                            obj->name, i, s->name, elf_errmsg(-1));
+            return ej__elf_fail(err, EJ_BADELF, "%s: section %zu (%s): bad compression header",
+                            obj->name, i, s->name);
         if (ch.ch_type != ELFCOMPRESS_ZLIB)
             return ej__fail(err, EJ_UNSUPPORTED, "%s: section %zu (%s): compression type %u is not zlib",
                             obj->name, i, s->name, ch.ch_type);
@@ -416,8 +416,8 @@ ej_status ej__validate_object(ej__object *obj, ej__err *err)
         return st;
     elf_getshdrstrndx(obj->elf, &shstrndx);
     if (gelf_getshdr(elf_getscn(obj->elf, shstrndx), &(GElf_Shdr){0}) == NULL)
-        return ej__fail(err, EJ_BADELF, "%s: section name table %zu unreadable: %s",
-                        obj->name, shstrndx, elf_errmsg(-1));
+        return ej__elf_fail(err, EJ_BADELF, "%s: section name table %zu unreadable",
+                        obj->name, shstrndx);
     if ((st = copy_section_names(obj, shstrndx, &nt, err)) != EJ_OK)
         return st;
     for (size_t i = 0; i < obj->shnum; i++)
@@ -450,13 +450,13 @@ ej_status ej__validate_load_section(ej__object *obj, size_t i, ej__err *err)
         /* elf_compress inflates in place and may change the header: read
          * it again afterwards. */
         if (elf_compress(s->scn, 0, 0) < 0 || !gelf_getshdr(s->scn, &s->shdr))
-            return ej__fail(err, EJ_BADELF, "%s: section %zu (%s): cannot decompress: %s",
-                            obj->name, i, s->name, elf_errmsg(-1));
+            return ej__elf_fail(err, EJ_BADELF, "%s: section %zu (%s): cannot decompress",
+                            obj->name, i, s->name);
     }
     Elf_Data *d = elf_getdata(s->scn, NULL);
     if (!d && s->shdr.sh_size)
-        return ej__fail(err, EJ_BADELF, "%s: section %zu (%s): cannot read contents: %s",
-                        obj->name, i, s->name, elf_errmsg(-1));
+        return ej__elf_fail(err, EJ_BADELF, "%s: section %zu (%s): cannot read contents",
+                        obj->name, i, s->name);
     if (d && d->d_size != s->shdr.sh_size)
         return ej__fail(err, EJ_BADELF, "%s: section %zu (%s): %zu bytes of contents for size %llu",
                         obj->name, i, s->name, d->d_size, (unsigned long long)s->shdr.sh_size);

@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "elf/elferr.h"
 #include "elf/writer.h"
 
 /* The section name table for SECS, plus ".shstrtab" itself at *SELF. */
@@ -36,13 +37,30 @@ static char *name_table(const ej__wsec *secs, size_t n, uint32_t *offs, size_t *
     return t;
 }
 
+/* A new section of E, or NULL with libelf's error number in *CODE.
+ * elf_newscn (elfutils 0.188) returns a section, not NULL, when it cannot
+ * allocate the section's header: that section has no header and no
+ * owner, and elf_newdata or gelf_getshdr on it crash.  libelf's error
+ * number tells: it is cleared before the call and read after it.  (The
+ * half-made section stays in E's list, which elf_end frees safely.) */
+static Elf_Scn *new_section(Elf *e, int *code)
+{
+    (void)elf_errno();
+    Elf_Scn *scn = elf_newscn(e);
+    *code = elf_errno();
+    return *code ? NULL : scn;
+}
+
 static ej_status add_section(Elf *e, const ej__wsec *s, uint32_t name, ej__err *err)
 {
-    Elf_Scn *scn = elf_newscn(e);
-    Elf_Data *d = scn ? elf_newdata(scn) : NULL;
+    int code;
+    Elf_Scn *scn = new_section(e, &code);
+    if (!scn)
+        return ej__elf_fail_code(err, EJ_IO, code, "cannot add section %s", s->name);
+    Elf_Data *d = elf_newdata(scn);
     GElf_Shdr sh;
     if (!d || !gelf_getshdr(scn, &sh))
-        return ej__fail(err, EJ_IO, "cannot add section %s: %s", s->name, elf_errmsg(-1));
+        return ej__elf_fail(err, EJ_IO, "cannot add section %s", s->name);
     d->d_buf = (void *)(uintptr_t)s->data;
     d->d_size = s->size;
     d->d_align = s->align ? s->align : 1;
@@ -59,7 +77,7 @@ static ej_status add_section(Elf *e, const ej__wsec *s, uint32_t name, ej__err *
     sh.sh_info = s->info;
     sh.sh_size = s->size;
     if (!gelf_update_shdr(scn, &sh))
-        return ej__fail(err, EJ_IO, "cannot set the header of %s: %s", s->name, elf_errmsg(-1));
+        return ej__elf_fail(err, EJ_IO, "cannot set the header of %s", s->name);
     return EJ_OK;
 }
 
@@ -68,7 +86,7 @@ static ej_status build(Elf *e, uint16_t machine, uint16_t type, const ej__wsec *
                        uint32_t self, ej__err *err)
 {
     if (!gelf_newehdr(e, ELFCLASS64))
-        return ej__fail(err, EJ_IO, "cannot create the ELF header: %s", elf_errmsg(-1));
+        return ej__elf_fail(err, EJ_IO, "cannot create the ELF header");
     GElf_Ehdr eh;
     gelf_getehdr(e, &eh);
     eh.e_ident[EI_DATA] = ELFDATA2LSB;
@@ -88,9 +106,9 @@ static ej_status build(Elf *e, uint16_t machine, uint16_t type, const ej__wsec *
         return st;
     eh.e_shstrndx = (uint16_t)(n + 1);
     if (!gelf_update_ehdr(e, &eh))
-        return ej__fail(err, EJ_IO, "cannot write the ELF header: %s", elf_errmsg(-1));
+        return ej__elf_fail(err, EJ_IO, "cannot write the ELF header");
     if (elf_update(e, ELF_C_WRITE) < 0)
-        return ej__fail(err, EJ_IO, "cannot write the object: %s", elf_errmsg(-1));
+        return ej__elf_fail(err, EJ_IO, "cannot write the object");
     return EJ_OK;
 }
 
@@ -140,7 +158,7 @@ ej_status ej__elf_write(uint16_t machine, uint16_t type, const ej__wsec *secs, s
         goto out;
     }
     if (!(e = elf_begin(fd, ELF_C_WRITE, NULL))) {
-        st = ej__fail(err, EJ_IO, "cannot start writing the object: %s", elf_errmsg(-1));
+        st = ej__elf_fail(err, EJ_IO, "cannot start writing the object");
         goto out;
     }
     st = build(e, machine, type, secs, n, names, names_size, offs, self, err);
