@@ -59,8 +59,9 @@ static struct {
     void *marker;         /* the PROT_EXEC mapping perf looks for */
     size_t marker_len;
     pid_t pid;            /* the process that opened fd (a fork child reopens) */
-    int opened_before;    /* truncate only a file left by an earlier process */
+    int opened_before;    /* 0: create the file anew on the next open */
     uint64_t code_index;  /* unique per function, for the whole process */
+    char path[4200];      /* of the open file, for messages */
 } jd = {.fd = -1};
 
 static pthread_mutex_t jd_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -87,11 +88,6 @@ static uint64_t jd_now(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static const char *jd_path(char *buf, size_t len, pid_t pid)
-{
-    snprintf(buf, len, "/tmp/jit-%ld.dump", (long)pid);
-    return buf;
-}
 
 /* Writes all of BUF, resuming after signals and short writes; 0 or errno. */
 static int jd_write(int fd, const void *buf, size_t len)
@@ -141,13 +137,13 @@ static int jd_write_header(int fd, pid_t pid)
 static ej_status jd_open(ej__err *err)
 {
     pid_t pid = getpid();
-    char path[64];
-    jd_path(path, sizeof path, pid);
-    int flags = O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | (jd.opened_before ? 0 : O_TRUNC);
-    int fd = open(path, flags, 0644);
-    if (fd < 0)
-        return ej__fail(err, EJ_IO, "%s: cannot open the jitdump file: %s", path,
-                        strerror(errno));
+    char name[64], path[sizeof jd.path];
+    snprintf(name, sizeof name, "jit-%ld.dump", (long)pid);
+    int fd;
+    ej_status st = ej__profile_open(name, O_RDWR | O_APPEND, !jd.opened_before, path,
+                                    sizeof path, &fd, err);
+    if (st != EJ_OK)
+        return st;
     int e = jd_write_header(fd, pid);
     if (e) {
         close(fd);
@@ -162,8 +158,12 @@ static ej_status jd_open(ej__err *err)
         return ej__fail(err, EJ_IO, "%s: cannot map the jitdump marker for perf: %s", path,
                         strerror(e));
     }
-    jd = (__typeof__(jd)){.fd = fd, .marker = marker, .marker_len = len, .pid = pid,
-                          .opened_before = 1, .code_index = jd.code_index};
+    jd.fd = fd;
+    jd.marker = marker;
+    jd.marker_len = len;
+    jd.pid = pid;
+    jd.opened_before = 1;
+    memcpy(jd.path, path, sizeof jd.path);
     return EJ_OK;
 }
 
@@ -230,9 +230,7 @@ static ej_status jd_write_module(const ej_module *m, ej__err *err)
     free(buf);
     if (!e)
         return EJ_OK;
-    char path[64];
-    return ej__fail(err, EJ_IO, "%s: cannot write a jitdump record: %s",
-                    jd_path(path, sizeof path, jd.pid), strerror(e));
+    return ej__fail(err, EJ_IO, "%s: cannot write a jitdump record: %s", jd.path, strerror(e));
 }
 
 ej_status ej__jitdump_record(const ej_module *m, ej__err *err)

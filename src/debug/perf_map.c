@@ -81,13 +81,11 @@ ej_status ej__perf_map_record(const ej_module *m, ej__err *err)
     char *buf = format_module(m, &len, err);
     if (!buf)
         return EJ_NOMEM;
-    char path[64];
-    snprintf(path, sizeof path, "/tmp/perf-%ld.map", (long)getpid());
-    ej_status st = EJ_OK;
-    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        st = ej__fail(err, EJ_IO, "%s: cannot open the perf map: %s", path, strerror(errno));
-    } else {
+    char name[64], path[4200];
+    snprintf(name, sizeof name, "perf-%ld.map", (long)getpid());
+    int fd;
+    ej_status st = ej__profile_open(name, O_WRONLY | O_APPEND, 0, path, sizeof path, &fd, err);
+    if (st == EJ_OK) {
         int e = write_all(fd, buf, len);
         if (e)
             st = ej__fail(err, EJ_IO, "%s: cannot write the perf map: %s", path, strerror(e));

@@ -9,18 +9,28 @@
 #include "link/module.h"
 
 /* Appends one line per function of M ("START SIZE NAME", hex, as perf
- * expects) to /tmp/perf-PID.map, all of M's lines in one write(2) to a
+ * expects) to /tmp/perf-PID.map (or in ELFJIT_PROFILE_DIR), all of M's lines in one write(2) to a
  * file opened O_APPEND, so that concurrent modules never interleave.
  * Errors: EJ_IO (the file, named with the system's reason), EJ_NOMEM. */
 ej_status ej__perf_map_record(const ej_module *m, ej__err *err);
 
-/* Adds M's functions to the process's jitdump file /tmp/jit-PID.dump
+/* Adds M's functions to the process's jitdump file /tmp/jit-PID.dump (or
+ * in ELFJIT_PROFILE_DIR)
  * (created on first use with its header, and mapped PROT_READ|PROT_EXEC
  * once so that `perf record` sees the marker mmap and `perf inject --jit`
  * finds the file): one JIT_CODE_LOAD record per function, with its code
  * bytes.  Records are written whole under a process-wide lock.
  * Errors: EJ_IO, EJ_NOMEM. */
 ej_status ej__jitdump_record(const ej_module *m, ej__err *err);
+
+/* Opens NAME ("perf-PID.map") in the profiler directory (/tmp, or
+ * ELFJIT_PROFILE_DIR) for writing with FLAGS (O_WRONLY|O_APPEND, ...),
+ * refusing symlinks, other users' files and files with other links
+ * (profile_file.c); FRESH creates it anew (O_EXCL, replacing a stale file
+ * of ours).  PATH (LEN bytes) receives the path, for messages.
+ * Errors: EJ_IO, naming the path and the reason. */
+ej_status ej__profile_open(const char *name, int flags, int fresh, char *path, size_t len,
+                           int *fd, ej__err *err);
 
 /* Closes the process's jitdump file (at exit, or in tests). */
 void ej__jitdump_close(void);
