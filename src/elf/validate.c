@@ -1,5 +1,6 @@
 /* Field-by-field validation of an ELF64 ET_REL object.  Each validator
  * names the file, the section (index and name) and the offending value. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -195,6 +196,64 @@ static ej_status check_section(ej__object *obj, size_t i, const name_table *nt,
     return EJ_OK;
 }
 
+/* A byte range of the file that one thing owns, for check_file_ranges. */
+typedef struct file_range {
+    uint64_t off, end;
+    size_t sec; /* section index; SIZE_MAX: the ELF header, SIZE_MAX - 1: the section headers */
+} file_range;
+
+static int by_file_offset(const void *a, const void *b)
+{
+    const file_range *x = a, *y = b;
+    return x->off < y->off ? -1 : x->off > y->off;
+}
+
+static const char *range_name(const ej__object *obj, const file_range *r, char *buf, size_t len)
+{
+    if (r->sec == SIZE_MAX)
+        return "the ELF header";
+    if (r->sec == SIZE_MAX - 1)
+        return "the section header table";
+    snprintf(buf, len, "section %zu (%s)", r->sec, sec_name(obj, r->sec));
+    return buf;
+}
+
+/* No two sections' contents share bytes of the file, nor with the ELF
+ * header or the section header table: compilers never write that, and a
+ * section that aliases another (.data over .text, a .rela over .symtab)
+ * would let one table be read as another. */
+static ej_status check_file_ranges(ej__object *obj, ej__err *err)
+{
+    file_range *r = malloc((obj->shnum + 2) * sizeof *r);
+    if (!r)
+        return ej__fail(err, EJ_NOMEM, "%s: out of memory checking section offsets", obj->name);
+    size_t n = 0;
+    Elf64_Ehdr eh;
+    memcpy(&eh, obj->image, sizeof eh);
+    r[n++] = (file_range){0, sizeof eh, SIZE_MAX};
+    r[n++] = (file_range){eh.e_shoff, eh.e_shoff + obj->shnum * sizeof(Elf64_Shdr), SIZE_MAX - 1};
+    for (size_t i = 1; i < obj->shnum; i++) {
+        const GElf_Shdr *h = &obj->sec[i].shdr;
+        if (h->sh_type != SHT_NOBITS && h->sh_type != SHT_NULL && h->sh_size)
+            r[n++] = (file_range){h->sh_offset, h->sh_offset + h->sh_size, i};
+    }
+    qsort(r, n, sizeof *r, by_file_offset);
+    ej_status st = EJ_OK;
+    for (size_t k = 1; k < n && st == EJ_OK; k++) {
+        if (r[k].off >= r[k - 1].end)
+            continue;
+        char a[128], b[128];
+        st = ej__fail(err, EJ_BADELF, "%s: %s (0x%llx+0x%llx) and %s (0x%llx+0x%llx) overlap in the file",
+                      obj->name, range_name(obj, &r[k - 1], a, sizeof a),
+                      (unsigned long long)r[k - 1].off,
+                      (unsigned long long)(r[k - 1].end - r[k - 1].off),
+                      range_name(obj, &r[k], b, sizeof b), (unsigned long long)r[k].off,
+                      (unsigned long long)(r[k].end - r[k].off));
+    }
+    free(r);
+    return st;
+}
+
 /* Replaces the loaded contents of section I by a copy the object owns
  * (see ej__object_own): what is validated next is what is used later. */
 static ej_status keep_copy(ej__object *obj, size_t i, ej__err *err)
@@ -258,6 +317,9 @@ static ej_status check_symtab(ej__object *obj, ej__err *err)
     if (obj->first_global > obj->nsyms)
         return ej__fail(err, EJ_BADELF, "%s: section %zu (%s): sh_info %zu (first global) exceeds %zu symbols",
                         obj->name, symtab, s->name, obj->first_global, obj->nsyms);
+    if (obj->first_global == 0 && obj->nsyms)
+        return ej__fail(err, EJ_BADELF, "%s: section %zu (%s): sh_info 0 (first global), but symbol 0 is always local",
+                        obj->name, symtab, s->name);
     ej__section *str = &obj->sec[s->shdr.sh_link];
     if (str->shdr.sh_type != SHT_STRTAB)
         return ej__fail(err, EJ_BADELF, "%s: section %zu (%s): sh_link %u is not a string table",
@@ -297,6 +359,10 @@ static ej_status check_symbol(ej__object *obj, size_t i, ej__err *err)
     if (bind != STB_LOCAL && bind != STB_GLOBAL && bind != STB_WEAK && bind != STB_GNU_UNIQUE)
         return ej__fail(err, EJ_UNSUPPORTED, "%s: symbol %zu ('%s'): binding %u is not supported",
                         obj->name, i, name, bind);
+    if ((bind == STB_LOCAL) != (i < obj->first_global))
+        return ej__fail(err, EJ_BADELF, "%s: symbol %zu ('%s'): %s symbol %s the symbol table's first global (%zu)",
+                        obj->name, i, name, bind == STB_LOCAL ? "a local" : "a global",
+                        bind == STB_LOCAL ? "at or after" : "before", obj->first_global);
     if (s->st_shndx == SHN_XINDEX && !obj->xindex)
         return ej__fail(err, EJ_BADELF, "%s: symbol %zu ('%s'): SHN_XINDEX without a SHT_SYMTAB_SHNDX section",
                         obj->name, i, name);
@@ -386,6 +452,28 @@ static ej_status check_rela_entries(ej__object *obj, size_t i, ej__err *err)
     return EJ_OK;
 }
 
+/* Section types that hold bytes relocations may patch: not the tables the
+ * link reads (symbols, strings, groups, relocations), not NOBITS. */
+static int relocatable_type(uint32_t type)
+{
+    switch (type) {
+    case SHT_NULL:
+    case SHT_SYMTAB:
+    case SHT_STRTAB:
+    case SHT_RELA:
+    case SHT_REL:
+    case SHT_HASH:
+    case SHT_DYNAMIC:
+    case SHT_DYNSYM:
+    case SHT_NOBITS:
+    case SHT_GROUP:
+    case SHT_SYMTAB_SHNDX:
+        return 0;
+    default:
+        return 1;
+    }
+}
+
 static ej_status check_rela(ej__object *obj, size_t i, ej__err *err)
 {
     ej__section *r = &obj->sec[i];
@@ -397,10 +485,20 @@ static ej_status check_rela(ej__object *obj, size_t i, ej__err *err)
     if (r->shdr.sh_info == 0 || r->shdr.sh_info >= obj->shnum)
         return ej__fail(err, EJ_BADELF, "%s: section %zu (%s): target section %u out of range (%zu sections)",
                         obj->name, i, r->name, r->shdr.sh_info, obj->shnum);
-    const ej__section *t = &obj->sec[r->shdr.sh_info];
+    ej__section *t = &obj->sec[r->shdr.sh_info];
     if ((t->shdr.sh_flags & SHF_ALLOC) && t->shdr.sh_type == SHT_NOBITS)
         return ej__fail(err, EJ_BADELF, "%s: section %zu (%s): relocates %s, which has no contents",
                         obj->name, i, r->name, t->name);
+    if (!relocatable_type(t->shdr.sh_type) || r->shdr.sh_info == i)
+        return ej__fail(err, EJ_BADELF, "%s: section %zu (%s): sh_info %u names %s%s (type %u), "
+                        "which relocations cannot apply to", obj->name, i, r->name,
+                        r->shdr.sh_info, r->shdr.sh_info == i ? "the relocation section itself, " : "",
+                        t->name, t->shdr.sh_type);
+    if (t->rela)
+        return ej__fail(err, EJ_BADELF, "%s: sections %u (%s) and %zu (%s) both relocate section %u (%s)",
+                        obj->name, t->rela, obj->sec[t->rela].name, i, r->name,
+                        r->shdr.sh_info, t->name);
+    t->rela = (uint32_t)i;
     ej_status st = raw_entries(obj, i, sizeof(Elf64_Rela), 8, &raw, err);
     if (st != EJ_OK)
         return st;
@@ -423,6 +521,8 @@ ej_status ej__validate_object(ej__object *obj, ej__err *err)
     for (size_t i = 0; i < obj->shnum; i++)
         if ((st = check_section(obj, i, &nt, err)) != EJ_OK)
             return st;
+    if ((st = check_file_ranges(obj, err)) != EJ_OK)
+        return st;
     if ((st = check_symtab(obj, err)) != EJ_OK)
         return st;
     for (size_t i = 1; i < obj->nsyms; i++)

@@ -1643,3 +1643,75 @@ Test(negative, tables_rewritten_on_disk_after_add_do_not_change_the_link)
     free(got);
     free_ctors();
 }
+
+/* ---- sections that alias each other or name the wrong target ------------ */
+
+/* Regression (issue 9, item 9): these were quietly accepted. */
+Test(negative, data_overlapping_text_in_the_file)
+{
+    image im = load("victim.o");
+    const char *text = secdesc(im, ".text"), *data = secdesc(im, ".data");
+    shdr(im, sec(im, ".data"))->sh_offset = shdr(im, sec(im, ".text"))->sh_offset;
+    reject(im, EJ_BADELF, text, data, "overlap in the file", NULL);
+}
+
+Test(negative, rela_overlapping_symtab_in_the_file)
+{
+    image im = load("victim.o");
+    const char *rela = secdesc(im, ".rela.text"), *symtab = secdesc(im, ".symtab");
+    shdr(im, sec(im, ".rela.text"))->sh_offset = shdr(im, sec(im, ".symtab"))->sh_offset;
+    reject(im, EJ_BADELF, rela, symtab, "overlap in the file", NULL);
+}
+
+Test(negative, section_overlapping_the_section_headers)
+{
+    image im = load("victim.o");
+    const char *data = secdesc(im, ".data");
+    shdr(im, sec(im, ".data"))->sh_offset = ehdr(im)->e_shoff;
+    reject(im, EJ_BADELF, data, "the section header table", "overlap in the file", NULL);
+}
+
+Test(negative, rela_target_is_the_symbol_table)
+{
+    image im = load("victim.o");
+    size_t st = sec(im, ".symtab");
+    shdr(im, sec(im, ".rela.text"))->sh_info = (Elf64_Word)st;
+    reject(im, EJ_BADELF, secdesc(im, ".rela.text"), fmt("sh_info %zu names .symtab", st),
+           "cannot apply to", NULL);
+}
+
+Test(negative, rela_target_is_itself)
+{
+    image im = load("victim.o");
+    size_t r = sec(im, ".rela.text");
+    shdr(im, r)->sh_info = (Elf64_Word)r;
+    reject(im, EJ_BADELF, secdesc(im, ".rela.text"), "the relocation section itself",
+           "cannot apply to", NULL);
+}
+
+Test(negative, two_relocation_sections_for_one_target)
+{
+    image im = load("victim.o");
+    size_t text = sec(im, ".text"), eh = sec(im, ".rela.eh_frame");
+    shdr(im, eh)->sh_info = (Elf64_Word)text;
+    reject(im, EJ_BADELF, ".rela.text", ".rela.eh_frame", fmt("both relocate section %zu (.text)", text),
+           NULL);
+}
+
+Test(negative, symtab_first_global_zero)
+{
+    image im = load("victim.o");
+    shdr(im, sec(im, ".symtab"))->sh_info = 0;
+    reject(im, EJ_BADELF, secdesc(im, ".symtab"), "sh_info 0", "symbol 0 is always local", NULL);
+}
+
+Test(negative, local_symbol_after_the_first_global)
+{
+    image im = load("victim.o");
+    size_t st = sec(im, ".symtab");
+    Elf64_Word first = shdr(im, st)->sh_info;
+    cr_assert_gt(first, 2, "the fixture has locals beyond the null symbol");
+    shdr(im, st)->sh_info = 1;
+    reject(im, EJ_BADELF, "symbol 1", "a local symbol at or after the symbol table's first global (1)",
+           NULL);
+}
