@@ -40,6 +40,7 @@ static ej_status object_new(const char *name, ej__object **out, ej__err *err)
         free(obj);
         return ej__fail(err, EJ_NOMEM, "%s: out of memory", name);
     }
+    obj->fd = -1;
     *out = obj;
     return EJ_OK;
 }
@@ -87,9 +88,16 @@ ej_status ej__object_open_file(const char *path, ej__object **out, ej__err *err)
     /* No MADV_POPULATE_READ: the kernel's fault-around already maps 16
      * page-cache pages per fault, which measured cheaper than one populate
      * call per object (and MAP_POPULATE would copy every page of a
-     * writable private mapping). */
-    close(fd);
-    return finish_open(obj, out, err);
+     * writable private mapping).  The tables validation copies are read
+     * from the descriptor (validate.c: keep_copy), so their pages of the
+     * mapping are never faulted in. */
+    obj->fd = fd;
+    st = finish_open(obj, out, err);
+    if (st == EJ_OK) {
+        close(fd);
+        obj->fd = -1;
+    }
+    return st;
 fail:
     if (fd >= 0)
         close(fd);
@@ -123,8 +131,39 @@ ej_status ej__object_open_buffer(const char *name, const void *buf, size_t len,
     return finish_open(obj, out, err);
 }
 
+/* Blocks at least this large are mapped and populated in one call; smaller
+ * ones come from malloc, whose heap pages are usually warm already. */
+#define POPULATE_MIN ((size_t)64 << 10)
+
+ej_status ej__object_reserve_copies(ej__object *obj, size_t len, ej__err *err)
+{
+    if (!len)
+        return EJ_OK;
+    if (len >= POPULATE_MIN) {
+        void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+        if (p == MAP_FAILED)
+            return ej__fail(err, EJ_NOMEM, "%s: cannot map %zu bytes for the object's tables: %s",
+                            obj->name, len, strerror(errno));
+        obj->copies = p;
+        obj->copies_mapped = 1;
+    } else if (!(obj->copies = malloc(len))) {
+        return ej__fail(err, EJ_NOMEM, "%s: out of memory for %zu bytes of tables", obj->name,
+                        len);
+    }
+    obj->copies_len = len;
+    return EJ_OK;
+}
+
 void *ej__object_own(ej__object *obj, const void *src, size_t n)
 {
+    size_t at = ej__align_up(obj->copies_used, 16);
+    if (obj->copies && at <= obj->copies_len && n <= obj->copies_len - at) {
+        obj->copies_used = at + n;
+        if (src && n)
+            memcpy(obj->copies + at, src, n);
+        return obj->copies + at;
+    }
     if (obj->nowned == obj->owned_cap) {
         size_t cap = obj->owned_cap ? obj->owned_cap * 2 : 16;
         void **grown = realloc(obj->owned, cap * sizeof *grown);
@@ -146,6 +185,8 @@ void ej__object_free(ej__object *obj)
 {
     if (!obj)
         return;
+    if (obj->fd >= 0)
+        close(obj->fd);
     if (obj->elf)
         elf_end(obj->elf);
     if (obj->image_mapped)
@@ -158,6 +199,10 @@ void ej__object_free(ej__object *obj)
     free(obj->lvalue);
     for (size_t i = 0; i < obj->nowned; i++)
         free(obj->owned[i]);
+    if (obj->copies_mapped)
+        munmap(obj->copies, obj->copies_len);
+    else
+        free(obj->copies);
     free(obj->owned);
     free(obj->name);
     free(obj);

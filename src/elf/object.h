@@ -36,6 +36,7 @@ typedef struct ej__object {
     uint8_t *image;         /* the bytes libelf reads (mapping or copy) */
     size_t image_len;
     int image_mapped;       /* munmap rather than free */
+    int fd;                 /* the file, open while it is validated; else -1 */
     Elf *elf;
     const ej__arch *arch;
     size_t shnum;
@@ -63,6 +64,11 @@ typedef struct ej__object {
      * replaced. */
     void **owned;
     size_t nowned, owned_cap;
+    /* One block that the validated tables are copied into (see
+     * ej__object_reserve_copies), carved front to back. */
+    uint8_t *copies;
+    size_t copies_len, copies_used;
+    int copies_mapped;      /* munmap rather than free */
 } ej__object;
 
 /* Reads and validates the object at PATH (mapped, not copied).  On failure
@@ -87,6 +93,12 @@ void ej__object_free(ej__object *obj);
  * first and the copy is what is checked and used.  Section contents that
  * are only copied into the image are read from the mapping. */
 void *ej__object_own(ej__object *obj, const void *src, size_t n);
+
+/* Sets aside LEN bytes for the copies ej__object_own makes, in one block
+ * whose pages are populated at once: a few hundred page faults, one for
+ * each page of a fresh copy, cost more than the copying itself.  Copies
+ * that do not fit are malloc()ed.  Errors: EJ_NOMEM. */
+ej_status ej__object_reserve_copies(ej__object *obj, size_t len, ej__err *err);
 
 /* The section index of symbol I (resolving SHN_XINDEX). */
 static inline uint32_t ej__object_sym_shndx(const ej__object *obj, size_t i)

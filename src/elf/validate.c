@@ -1,8 +1,10 @@
 /* Field-by-field validation of an ELF64 ET_REL object.  Each validator
  * names the file, the section (index and name) and the offending value. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "elf/elferr.h"
 #include "elf/validate.h"
@@ -254,15 +256,43 @@ static ej_status check_file_ranges(ej__object *obj, ej__err *err)
     return st;
 }
 
+/* One block for the copies of every table checked below (keep_copy);
+ * their sizes are validated and, as the sections do not overlap, add up
+ * to less than the file. */
+static ej_status reserve_table_copies(ej__object *obj, size_t shstrndx, ej__err *err)
+{
+    size_t total = 0;
+    for (size_t i = 1; i < obj->shnum; i++) {
+        uint32_t t = obj->sec[i].shdr.sh_type;
+        if (i != shstrndx && (t == SHT_SYMTAB || t == SHT_STRTAB || t == SHT_SYMTAB_SHNDX ||
+                              t == SHT_GROUP || t == SHT_RELA))
+            total += ej__align_up(obj->sec[i].shdr.sh_size, 16);
+    }
+    return ej__object_reserve_copies(obj, total, err);
+}
+
 /* Replaces the loaded contents of section I by a copy the object owns
  * (see ej__object_own): what is validated next is what is used later. */
 static ej_status keep_copy(ej__object *obj, size_t i, ej__err *err)
 {
     ej__section *s = &obj->sec[i];
-    void *copy = ej__object_own(obj, s->data, s->size);
+    /* Bytes libelf shows in place come straight from the file: read them
+     * from the descriptor, which leaves the mapping's pages untouched
+     * (cheaper than faulting them in to copy them). */
+    int from_file = obj->fd >= 0 && s->size && s->data == obj->image + s->shdr.sh_offset;
+    void *copy = ej__object_own(obj, from_file ? NULL : s->data, s->size);
     if (!copy)
         return ej__fail(err, EJ_NOMEM, "%s: section %zu (%s): out of memory copying %llu bytes",
                         obj->name, i, s->name, (unsigned long long)s->size);
+    for (uint64_t at = 0; from_file && at < s->size;) {
+        ssize_t n = pread(obj->fd, (uint8_t *)copy + at, s->size - at, (off_t)(s->shdr.sh_offset + at));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return ej__fail(err, EJ_IO, "%s: section %zu (%s): cannot read it again: %s",
+                            obj->name, i, s->name, n < 0 ? strerror(errno) : "the file shrank");
+        at += (uint64_t)n;
+    }
     s->data = copy;
     return EJ_OK;
 }
@@ -521,7 +551,8 @@ ej_status ej__validate_object(ej__object *obj, ej__err *err)
     for (size_t i = 0; i < obj->shnum; i++)
         if ((st = check_section(obj, i, &nt, err)) != EJ_OK)
             return st;
-    if ((st = check_file_ranges(obj, err)) != EJ_OK)
+    if ((st = check_file_ranges(obj, err)) != EJ_OK ||
+        (st = reserve_table_copies(obj, shstrndx, err)) != EJ_OK)
         return st;
     if ((st = check_symtab(obj, err)) != EJ_OK)
         return st;
