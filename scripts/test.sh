@@ -18,6 +18,10 @@ run_suite() {
 
 echo "== elfjit: build and test (RelWithDebInfo)" >&2
 run_suite build
+# The same suite on the dual-mapping code memory backend (what hosts that
+# refuse to make written memory executable get; see src/codemem).
+echo "== elfjit: the suite again, code memory forced to dual mapping" >&2
+ELFJIT_CODEMEM=dual ctest --test-dir build --output-on-failure -j"$JOBS"
 echo "== elfjit: build and test (ASan + UBSan)" >&2
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     run_suite build-asan -DEJ_SANITIZE=ON

@@ -124,6 +124,33 @@ enum {
  * Errors: EJ_INVAL (unknown flag), EJ_STATE (already linked). */
 ej_status ej_linker_set_registration(ej_linker *lk, unsigned flags);
 
+/* Where a link's code memory comes from:
+ *   EJ_CODE_MEMORY_AUTO      the default: ELFJIT_CODEMEM ("mprotect" or
+ *                            "dual") when set, else mprotect, unless this
+ *                            process may not make written memory executable
+ *                            (PR_SET_MDWE, systemd's
+ *                            MemoryDenyWriteExecute=yes, SELinux
+ *                            deny_execmem), found once per process by a probe:
+ *                            then dual mapping;
+ *   EJ_CODE_MEMORY_MPROTECT  one anonymous mapping, written, then made RX /
+ *                            R with mprotect;
+ *   EJ_CODE_MEMORY_DUAL_MAP  a memory file mapped twice: written through a
+ *                            writable view, run from a view whose code pages
+ *                            were never writable; the writable view is
+ *                            unmapped once the module is published.  Costs a
+ *                            memory file and a few more system calls per
+ *                            link (see the README).
+ * Either way no page is writable and executable at any moment. */
+typedef enum ej_code_memory {
+    EJ_CODE_MEMORY_AUTO = 0,
+    EJ_CODE_MEMORY_MPROTECT = 1,
+    EJ_CODE_MEMORY_DUAL_MAP = 2
+} ej_code_memory;
+
+/* Chooses KIND for the link.  Errors: EJ_INVAL (unknown kind), EJ_STATE
+ * (already linked).  Link-only links ignore it. */
+ej_status ej_linker_set_code_memory(ej_linker *lk, ej_code_memory kind);
+
 /* Resolves symbols, lays out, relocates and publishes every added object
  * into one new module in *OUT.  Text becomes RX, read-only data R, data RW;
  * no page is ever writable and executable at the same time, and the

@@ -1,4 +1,6 @@
-/* Reserving, protecting and releasing code memory. */
+/* Code memory: reservation, the W^X state machine, release.  The backends
+ * (backend_mprotect.c, backend_dual.c) only map and protect; the order of
+ * the steps and what may follow what is decided here. */
 #include <errno.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -6,7 +8,9 @@
 #include <unistd.h>
 
 #include "codemem/codemem.h"
+#include "codemem/codemem_backend.h"
 #include "codemem/placement.h"
+#include "elfjit/coherence.h"
 
 /* Read once; links on several threads may ask at the same time (relaxed
  * atomics: every thread computes the same value). */
@@ -20,6 +24,11 @@ size_t ej__page_size(void)
         atomic_store_explicit(&page, v, memory_order_relaxed);
     }
     return v;
+}
+
+static const ej__cm_backend *backend_of(const ej__codemem *cm)
+{
+    return cm->kind == EJ_CODE_MEMORY_DUAL_MAP ? &ej__cm_dual : &ej__cm_mprotect;
 }
 
 /* Trims an over-sized mapping at MAP (LEN bytes) to SIZE bytes starting at
@@ -38,10 +47,12 @@ static uint8_t *trim_to_alignment(uint8_t *map, size_t len, size_t size,
 }
 
 ej_status ej__codemem_reserve(ej__codemem *cm, size_t size, size_t align,
-                              const ej__placement *pl, ej__err *err)
+                              const ej__placement *pl, int kind, ej__err *err)
 {
     size_t page = ej__page_size();
     memset(cm, 0, sizeof *cm);
+    cm->fd = -1;
+    cm->kind = kind;
     if (align < page)
         align = page;
     size_t len = size + (align - page);
@@ -51,18 +62,21 @@ ej_status ej__codemem_reserve(ej__codemem *cm, size_t size, size_t align,
     ej_status st = ej__place(len, size, align, pl, &map, err);
     if (st != EJ_OK)
         return st;
-    cm->map = trim_to_alignment(map, len, size, align);
+    uint8_t *run = trim_to_alignment(map, len, size, align);
+    cm->map = run;
     cm->map_len = size;
-    cm->w = cm->map;
-    cm->v = (uintptr_t)cm->map;
+    cm->v = (uintptr_t)run;
     cm->size = size;
-    return EJ_OK;
+    if ((st = backend_of(cm)->map(cm, run, size, err)) != EJ_OK)
+        ej__codemem_release(cm);
+    return st;
 }
 
 ej_status ej__codemem_reserve_fake(ej__codemem *cm, size_t size, uint64_t vbase,
                                    ej__err *err)
 {
     memset(cm, 0, sizeof *cm);
+    cm->fd = -1;
     void *map = mmap(NULL, size, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (map == MAP_FAILED)
@@ -85,32 +99,65 @@ ej_status ej__codemem_reserve_fake(ej__codemem *cm, size_t size, uint64_t vbase,
 
 void ej__codemem_prefault(ej__codemem *cm, size_t off, size_t len)
 {
-    if (!len)
+    if (!len || !cm->w)
         return;
     /* A large image is worth transparent huge pages: a fault (and a page
      * table entry, and later a TLB entry) per 2 MiB instead of per page
      * halves the cost of filling it.  Only what the link writes: .bss
-     * stays in small demand-zero pages, costing only what is touched. */
-    if (len >= EJ_HUGE_IMAGE && !cm->link_only) {
+     * stays in small demand-zero pages, costing only what is touched.
+     * (Anonymous memory only: a memory file's pages follow shmem's own
+     * huge page policy.) */
+    if (len >= EJ_HUGE_IMAGE && !cm->link_only && cm->kind != EJ_CODE_MEMORY_DUAL_MAP) {
         size_t hlen = ej__align_up(len, EJ_HUGE_PAGE);
         madvise(cm->w + off, hlen <= cm->size ? hlen : len, MADV_HUGEPAGE);
     }
     madvise(cm->w + off, len, EJ_MADV_POPULATE_WRITE);
 }
 
-ej_status ej__codemem_protect(ej__codemem *cm, size_t off, size_t len,
-                              ej__prot prot, ej__err *err)
+static ej_status check_region(const ej__codemem *cm, const ej__region *r, ej__err *err)
 {
-    static const int bits[] = {
-        [EJ_PROT_R] = PROT_READ,
-        [EJ_PROT_RW] = PROT_READ | PROT_WRITE,
-        [EJ_PROT_RX] = PROT_READ | PROT_EXEC,
-    };
-    if (cm->link_only || len == 0)
+    size_t page = ej__page_size();
+    if (r->off % page || r->len % page || r->off > cm->size || r->len > cm->size - r->off)
+        return ej__fail(err, EJ_INVAL, "region 0x%llx+0x%llx is not page aligned inside the "
+                        "image (0x%zx bytes)", (unsigned long long)r->off,
+                        (unsigned long long)r->len, cm->size);
+    if (r->prot != EJ_PROT_R && r->prot != EJ_PROT_RW && r->prot != EJ_PROT_RX)
+        return ej__fail(err, EJ_INVAL, "region 0x%llx+0x%llx: protection %d is none of R, "
+                        "RW, RX", (unsigned long long)r->off, (unsigned long long)r->len,
+                        (int)r->prot);
+    return EJ_OK;
+}
+
+/* The state machine has two states: reserved (every page RW in the write
+ * view, nothing executable) and published (each region at its final
+ * protection, the write view of a dual mapping gone).  The only
+ * transition is publish, once; the protections it may give exclude W+X,
+ * so no page is ever writable and executable. */
+ej_status ej__codemem_publish(ej__codemem *cm, const ej__region *r, size_t n, ej__err *err)
+{
+    if (cm->published)
+        return ej__fail(err, EJ_STATE, "the image is published already");
+    for (size_t i = 0; i < n; i++) {
+        ej_status st = check_region(cm, &r[i], err);
+        if (st != EJ_OK)
+            return st;
+    }
+    cm->published = 1;
+    if (cm->link_only)
         return EJ_OK;
-    if (mprotect(cm->w + off, len, bits[prot]) != 0)
-        return ej__fail(err, EJ_MAP, "cannot protect %zu bytes at %p: %s", len,
-                        (void *)(cm->w + off), strerror(errno));
+    const ej__cm_backend *b = backend_of(cm);
+    for (size_t i = 0; i < n; i++) {
+        ej_status st = r[i].len ? b->protect(cm, &r[i], err) : EJ_OK;
+        if (st != EJ_OK)
+            return st;
+    }
+    b->finish(cm);
+    /* Cache maintenance by the address the code is fetched from. */
+    for (size_t i = 0; i < n; i++)
+        if (r[i].prot == EJ_PROT_RX && r[i].len)
+            ej_clear_cache((void *)(uintptr_t)(cm->v + r[i].off), r[i].len);
+    if (ej_pipeline_flush_mt() != EJ_OK)
+        return ej__fail(err, EJ_MAP, "cannot synchronise other threads' instruction pipelines");
     return EJ_OK;
 }
 
@@ -118,5 +165,10 @@ void ej__codemem_release(ej__codemem *cm)
 {
     if (cm->map)
         munmap(cm->map, cm->map_len);
+    if (cm->wmap)
+        munmap(cm->wmap, cm->size);
+    if (cm->fd >= 0)
+        close(cm->fd);
     memset(cm, 0, sizeof *cm);
+    cm->fd = -1;
 }

@@ -1,7 +1,23 @@
 /* Code memory: one reservation per link unit, placed within a window of
- * addresses the image must be able to reach, writable while it is linked,
+ * addresses the image must be able to reach, written while it is linked,
  * then published region by region as RX, R or RW — never W and X at once.
- */
+ *
+ * The W^X state machine lives here and only here (codemem.c): a region
+ * starts RW in the write view and is published once, to RX, R or RW; no
+ * other transition exists, so no page is ever writable and executable.
+ * Two backends carry it out (one small interface, codemem_backend.h):
+ *   mprotect  one anonymous reservation, written in place, then mprotect
+ *             RW -> RX / R (backend_mprotect.c);
+ *   dual map  a memory file mapped twice: a writable view for the link and
+ *             a run view where the code executes, which is never writable
+ *             where it is executable; the writable view is unmapped at
+ *             publish, so no writable alias of published code survives
+ *             (backend_dual.c).  For hosts that refuse to make memory
+ *             executable after it was writable (PR_SET_MDWE, systemd's
+ *             MemoryDenyWriteExecute=yes, SELinux deny_execmem).
+ * The backend is chosen per link: ej_linker_set_code_memory, else
+ * ELFJIT_CODEMEM=mprotect|dual, else a probe made once per process
+ * (select.c). */
 #ifndef EJ_CODEMEM_H
 #define EJ_CODEMEM_H
 
@@ -20,12 +36,17 @@
 typedef enum ej__prot { EJ_PROT_R, EJ_PROT_RW, EJ_PROT_RX } ej__prot;
 
 typedef struct ej__codemem {
-    uint8_t *map;      /* the whole mapping, for munmap */
-    size_t map_len;
-    uint8_t *w;        /* where the image is written */
-    uint64_t v;        /* where the image runs (== w unless link-only) */
+    uint8_t *w;        /* the write view: where the link writes the image */
+    uint64_t v;        /* where the image runs (== w for mprotect and link-only w's copy) */
     size_t size;       /* image size, page-rounded */
     int link_only;
+    int kind;          /* EJ_CODE_MEMORY_MPROTECT or _DUAL_MAP (resolved) */
+    int published;
+    /* What release undoes. */
+    uint8_t *map;      /* the run view (mprotect, link-only: the only mapping) */
+    size_t map_len;
+    uint8_t *wmap;     /* dual map: the write view, until publish */
+    int fd;            /* dual map: the memory file, until publish; else -1 */
 } ej__codemem;
 
 /* Placement request: every byte of the image must lie in [lo, hi); the
@@ -36,32 +57,58 @@ typedef struct ej__placement {
     int has_pref;
 } ej__placement;
 
+/* One permission region of an image, for ej__codemem_publish. */
+typedef struct ej__region {
+    uint64_t off, len; /* page aligned, from the image start */
+    ej__prot prot;
+    int zero;          /* nothing was written there (.bss): no copy needed */
+} ej__region;
+
 /* The system page size (sysconf), cached. */
 size_t ej__page_size(void);
 
+/* The backend a link asking for KIND (enum ej_code_memory) gets: KIND
+ * itself, or for EJ_CODE_MEMORY_AUTO the environment's ELFJIT_CODEMEM or
+ * the process-wide probe (select.c).  Thread-safe. */
+int ej__codemem_choose(int kind);
+
 /* Reserves SIZE bytes (a multiple of the page size) aligned to ALIGN (a
- * power of two >= the page size), readable and writable, honouring PL.
- * Pages are demand-zero: untouched .bss costs nothing.  Errors: EJ_MAP with
- * a message naming the window that could not be satisfied. */
+ * power of two >= the page size), writable through cm->w and placed
+ * (cm->v) as PL asks, with backend KIND (resolved, see
+ * ej__codemem_choose).  Pages are demand-zero: untouched .bss costs
+ * nothing.  Errors: EJ_MAP naming the window or the call that failed. */
 ej_status ej__codemem_reserve(ej__codemem *cm, size_t size, size_t align,
-                              const ej__placement *pl, ej__err *err);
+                              const ej__placement *pl, int kind, ej__err *err);
 
 /* Link-only: ordinary memory standing for an image at virtual address
  * VBASE, never made executable. */
 ej_status ej__codemem_reserve_fake(ej__codemem *cm, size_t size, uint64_t vbase,
                                    ej__err *err);
 
-/* Pre-faults [off, off+len) for writing in one call (the pages the link
- * is about to fill), instead of one page fault per page.  Advisory: does
- * nothing on kernels without MADV_POPULATE_WRITE or for link-only images. */
+/* Pre-faults [off, off+len) of the write view in one call (the pages the
+ * link is about to fill), instead of one page fault per page.  Advisory:
+ * does nothing on kernels without MADV_POPULATE_WRITE or for link-only
+ * images. */
 void ej__codemem_prefault(ej__codemem *cm, size_t off, size_t len);
 
-/* Sets the protection of [off, off+len) (page aligned).  A link-only
- * image stays RW. */
-ej_status ej__codemem_protect(ej__codemem *cm, size_t off, size_t len,
-                              ej__prot prot, ej__err *err);
+/* Where the image can be read: the run view (readable in every region),
+ * or the copy of a link-only image.  Valid from reserve to release. */
+static inline const uint8_t *ej__codemem_view(const ej__codemem *cm)
+{
+    return cm->link_only ? cm->w : (const uint8_t *)(uintptr_t)cm->v;
+}
 
-/* Unmaps the reservation.  Safe on a zeroed ej__codemem. */
+/* Publishes the image: gives each of the N regions its protection (RX, R
+ * or RW; the regions cover the image, unlisted pages become R), drops
+ * the write view (dual map), then makes the code visible to instruction
+ * fetch: ej_clear_cache on the run view of every RX region and
+ * ej_pipeline_flush_mt.  Once only.  A link-only image stays as it is.
+ * Errors: EJ_MAP (a system call refused; the image is then unusable and
+ * must be released), EJ_STATE (published already). */
+ej_status ej__codemem_publish(ej__codemem *cm, const ej__region *r, size_t n, ej__err *err);
+
+/* Unmaps everything. Safe on a zeroed ej__codemem and after a failure
+ * at any step. */
 void ej__codemem_release(ej__codemem *cm);
 
 #endif /* EJ_CODEMEM_H */

@@ -193,7 +193,7 @@ static size_t jd_format(char *buf, const ej_module *m, const ej__func *f, pid_t 
                  .code_addr = f->addr, .code_size = len, .code_index = jd.code_index++};
     memcpy(buf, &r, sizeof r);
     memcpy(buf + sizeof r, name, nlen);
-    memcpy(buf + sizeof r + nlen, m->mem.w + off, len);
+    memcpy(buf + sizeof r + nlen, ej__codemem_view(&m->mem) + off, len);
     return total;
 }
 

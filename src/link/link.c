@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "elfjit/coherence.h"
 #include "debug/debug.h"
 #include "debug/profile.h"
 #include "link/module.h"
@@ -17,7 +16,7 @@ void (*ej__link_stage_hook)(const char *stage, const void *base, size_t size);
 static void stage_done(const char *stage, const ej__codemem *cm)
 {
     if (ej__link_stage_hook)
-        ej__link_stage_hook(stage, cm->w, cm->size);
+        ej__link_stage_hook(stage, ej__codemem_view(cm), cm->size);
 }
 
 /* Charges the time since *T0 to STAGE and restarts the clock. */
@@ -73,7 +72,8 @@ static ej_status reserve(ej_linker *lk, ej__codemem *cm)
     size_t size = p->image_size;
     if (align == EJ_HUGE_PAGE)
         size = ej__align_up(size, EJ_HUGE_PAGE);
-    ej_status st = ej__codemem_reserve(cm, size, align, &pl, &lk->err);
+    ej_status st = ej__codemem_reserve(cm, size, align, &pl,
+                                       ej__codemem_choose(lk->code_memory), &lk->err);
     if (st != EJ_OK && (p->why_lo[0] || p->why_hi[0])) {
         /* One target often sets both bounds: name it once. */
         int same = strcmp(p->why_lo, p->why_hi) == 0;
@@ -84,22 +84,18 @@ static ej_status reserve(ej_linker *lk, ej__codemem *cm)
     return st;
 }
 
-/* Text RX, read-only data R; data and bss stay RW.  Text goes from RW to
- * RX directly, so no page is ever writable and executable. */
+/* Text RX, read-only data R, data and bss RW (codemem owns the order and
+ * the cache maintenance). */
 static ej_status publish(ej_linker *lk, ej__codemem *cm)
 {
     const ej__plan *p = &lk->plan;
-    ej_status st = ej__codemem_protect(cm, p->cls_off[EJ_CLS_TEXT], p->cls_size[EJ_CLS_TEXT],
-                                       EJ_PROT_RX, &lk->err);
-    if (st == EJ_OK)
-        st = ej__codemem_protect(cm, p->cls_off[EJ_CLS_RODATA], p->cls_size[EJ_CLS_RODATA],
-                                 EJ_PROT_R, &lk->err);
-    if (st != EJ_OK || cm->link_only)
-        return st;
-    ej_clear_cache(cm->w + p->cls_off[EJ_CLS_TEXT], p->cls_size[EJ_CLS_TEXT]);
-    if (ej_pipeline_flush_mt() != EJ_OK)
-        return ej__fail(&lk->err, EJ_MAP, "cannot synchronise other threads' instruction pipelines");
-    return EJ_OK;
+    const ej__region r[] = {
+        {p->cls_off[EJ_CLS_TEXT], p->cls_size[EJ_CLS_TEXT], EJ_PROT_RX, 0},
+        {p->cls_off[EJ_CLS_RODATA], p->cls_size[EJ_CLS_RODATA], EJ_PROT_R, 0},
+        {p->cls_off[EJ_CLS_DATA], p->cls_size[EJ_CLS_DATA], EJ_PROT_RW, 0},
+        {p->cls_off[EJ_CLS_BSS], cm->size - p->cls_off[EJ_CLS_BSS], EJ_PROT_RW, 1},
+    };
+    return ej__codemem_publish(cm, r, EJ_ARRAY_LEN(r), &lk->err);
 }
 
 /* After the protections are final: the process-wide registry, then what

@@ -148,6 +148,19 @@ EJ_API ej_status ej_linker_set_registration(ej_linker *lk, unsigned flags)
     return EJ_OK;
 }
 
+EJ_API ej_status ej_linker_set_code_memory(ej_linker *lk, ej_code_memory kind)
+{
+    if (!lk)
+        return EJ_INVAL;
+    if (kind != EJ_CODE_MEMORY_AUTO && kind != EJ_CODE_MEMORY_MPROTECT &&
+        kind != EJ_CODE_MEMORY_DUAL_MAP)
+        return ej__fail(&lk->err, EJ_INVAL, "unknown code memory kind %d", (int)kind);
+    if (lk->linked)
+        return ej__fail(&lk->err, EJ_STATE, "this linker has already linked");
+    lk->code_memory = kind;
+    return EJ_OK;
+}
+
 const ej__link_stats *ej__linker_stats(const ej_linker *lk)
 {
     return &lk->stats;

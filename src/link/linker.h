@@ -130,6 +130,7 @@ struct ej_linker {
     uint64_t fake_base;  /* link-only when nonzero */
     int linked;
     unsigned registration; /* EJ_REGISTER_* for the module */
+    int code_memory;       /* enum ej_code_memory asked for */
     ej__symtab globals;
     ej__sym null_sym;    /* what symbol index 0 ("no symbol") binds to: absolute 0 */
     ej__symtab local_pool; /* entries for the few locals that need a GOT slot */

@@ -17,7 +17,7 @@ EJ_API ej_status ej_module_read(ej_module *m, uint64_t addr, void *buf, size_t l
         return ej__fail(&m->err, EJ_RANGE, "0x%llx+%zu is outside the image [0x%llx, 0x%llx)",
                         (unsigned long long)addr, len, (unsigned long long)m->vbase,
                         (unsigned long long)(m->vbase + m->size));
-    memcpy(buf, m->mem.w + (addr - m->vbase), len);
+    memcpy(buf, ej__codemem_view(&m->mem) + (addr - m->vbase), len);
     return EJ_OK;
 }
 

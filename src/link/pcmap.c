@@ -67,9 +67,10 @@ static uint64_t text_size(const ej__object *obj)
 static ej_status add_table(ej_module *m, const ej__object *obj, size_t i, int traps,
                            ej__err *err)
 {
-    const uint8_t *at = m->mem.w + obj->sec[i].off;
-    /* Read through the writable view; the text address is the running one. */
-    int64_t shift = (int64_t)(m->vbase - (uint64_t)(uintptr_t)m->mem.w);
+    const uint8_t *view = ej__codemem_view(&m->mem), *at = view + obj->sec[i].off;
+    /* Read where the image stays readable (the run view; a link-only
+     * image's copy); the text address is the running one. */
+    int64_t shift = (int64_t)(m->vbase - (uint64_t)(uintptr_t)view);
     ej__table *t = traps ? &m->traps[m->ntraps] : &m->maps[m->nmaps];
     ej_status st = traps ? ej_trap_table_open(at, obj->sec[i].size, &t->u.traps)
                          : ej_addr_map_open(at, obj->sec[i].size, &t->u.map);

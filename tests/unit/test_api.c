@@ -123,17 +123,45 @@ Test(api, linker_state_rules)
 extern void (*ej__link_stage_hook)(const char *stage, const void *base, size_t size);
 static int wx_violations, stages_seen;
 
-static int count_wx_mappings(void)
+/* Mappings that are writable and executable at once, plus executable
+ * file-backed mappings whose pages some writable mapping of the same file
+ * (device and inode) also maps: a writable alias of code. */
+typedef struct map_line {
+    unsigned long lo, hi, off, inode;
+    char perms[8], dev[16];
+} map_line;
+
+static size_t read_maps(map_line *v, size_t max)
 {
     FILE *f = fopen("/proc/self/maps", "r");
-    char line[512], perms[8];
-    int n = 0;
-    while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "%*x-%*x %7s", perms) == 1 && perms[1] == 'w' && perms[2] == 'x')
+    char line[1024];
+    size_t n = 0;
+    while (f && n < max && fgets(line, sizeof line, f))
+        if (sscanf(line, "%lx-%lx %7s %lx %15s %lu", &v[n].lo, &v[n].hi, v[n].perms, &v[n].off,
+                   v[n].dev, &v[n].inode) == 6)
             n++;
     if (f)
         fclose(f);
     return n;
+}
+
+static int count_wx_mappings(void)
+{
+    static map_line v[4096];
+    size_t n = read_maps(v, 4096);
+    int bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (v[i].perms[1] == 'w' && v[i].perms[2] == 'x')
+            bad++;
+        if (v[i].perms[2] != 'x' || v[i].inode == 0)
+            continue;
+        for (size_t k = 0; k < n; k++)
+            if (k != i && v[k].perms[1] == 'w' && v[k].inode == v[i].inode &&
+                strcmp(v[k].dev, v[i].dev) == 0 && v[k].off < v[i].off + (v[i].hi - v[i].lo) &&
+                v[i].off < v[k].off + (v[k].hi - v[k].lo))
+                bad++;
+    }
+    return bad;
 }
 
 static void wx_hook(const char *stage, const void *base, size_t size)
@@ -162,23 +190,57 @@ static void perms_of(const void *addr, char out[8])
         fclose(f);
 }
 
-Test(api, never_writable_and_executable)
+/* W^X at every stage of a link (the stage hook), and after publish, with
+ * code memory KIND: text r-x, data rw-, no writable alias of code. */
+static void check_wx(ej_code_memory kind)
 {
     cr_assert_eq(count_wx_mappings(), 0, "the test process itself has a W+X mapping");
+    wx_violations = stages_seen = 0;
     ej__link_stage_hook = wx_hook;
-    const char *names[] = {"simple"};
-    ej_module *m = link_objs(names, 1);
+    ej_linker *lk;
+    ej_module *m = NULL;
+    cr_assert_eq(ej_linker_create(&lk), EJ_OK);
+    cr_assert_eq(ej_linker_set_code_memory(lk, kind), EJ_OK);
+    ej_linker_set_resolver(lk, test_resolver, NULL);
+    cr_assert_eq(ej_linker_add_file(lk, obj("simple")), EJ_OK, "%s", ej_linker_errmsg(lk));
+    cr_assert_eq(ej_linker_link(lk, &m), EJ_OK, "%s", ej_linker_errmsg(lk));
+    ej_linker_free(lk);
     ej__link_stage_hook = NULL;
     cr_assert_eq(stages_seen, 3, "reserved, relocated, published");
     cr_assert_eq(wx_violations, 0);
     char perms[8];
     perms_of(ej_module_symbol(m, "simple_answer"), perms);
     cr_assert_str_eq(perms, "r-xp", "text");
+    int (*answer)(void) = (int (*)(void))ej_module_symbol(m, "simple_answer");
+    cr_expect_eq(answer(), 42);
     int *(*counter)(void) = (int *(*)(void))ej_module_symbol(m, "simple_counter");
     perms_of(counter(), perms);
     cr_assert_str_eq(perms, "rw-p", "data");
+    *counter() += 1;
+    cr_expect_eq(answer(), 43, "data written at run time is seen by the code");
     cr_assert_eq(count_wx_mappings(), 0);
     ej_module_free(m);
+}
+
+Test(api, never_writable_and_executable)
+{
+    check_wx(EJ_CODE_MEMORY_MPROTECT);
+}
+
+Test(api, never_writable_and_executable_dual_mapped)
+{
+    check_wx(EJ_CODE_MEMORY_DUAL_MAP);
+}
+
+Test(api, code_memory_kind_is_checked)
+{
+    ej_linker *lk;
+    cr_assert_eq(ej_linker_create(&lk), EJ_OK);
+    cr_expect_eq(ej_linker_set_code_memory(lk, (ej_code_memory)7), EJ_INVAL);
+    cr_expect(strstr(ej_linker_errmsg(lk), "unknown code memory kind 7"), "%s",
+              ej_linker_errmsg(lk));
+    cr_expect_eq(ej_linker_set_code_memory(lk, EJ_CODE_MEMORY_AUTO), EJ_OK);
+    ej_linker_free(lk);
 }
 
 /* What a link opens once per process, for good: libm and libgcc_s (host

@@ -1,0 +1,23 @@
+/* The interface each code-memory backend implements (codemem.h says what
+ * the two are).  codemem.c owns the state machine and calls these; a
+ * backend only maps and protects. */
+#ifndef EJ_CODEMEM_BACKEND_H
+#define EJ_CODEMEM_BACKEND_H
+
+#include "codemem/codemem.h"
+
+typedef struct ej__cm_backend {
+    const char *name;
+    /* Maps the image: RUN (SIZE bytes, already reserved by placement as
+     * anonymous memory) becomes the run view; cm->w the write view. */
+    ej_status (*map)(ej__codemem *cm, uint8_t *run, size_t size, ej__err *err);
+    /* Gives region R its final protection in the run view. */
+    ej_status (*protect)(ej__codemem *cm, const ej__region *r, ej__err *err);
+    /* After every region is protected: drop what the link needed only. */
+    void (*finish)(ej__codemem *cm);
+} ej__cm_backend;
+
+extern const ej__cm_backend ej__cm_mprotect;
+extern const ej__cm_backend ej__cm_dual;
+
+#endif
