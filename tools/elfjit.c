@@ -19,21 +19,70 @@ extern char **environ;
 #define EXIT_LINK 1
 #define EXIT_USAGE 2
 
-static const char usage_text[] =
-    "usage: elfjit run [OPTION]... FILE... [-- ARG...]\n"
-    "       elfjit --help | --version\n"
-    "\n"
-    "Links relocatable ELF objects (.o) in memory and runs them.\n"
-    "\n"
-    "  -e SYMBOL   call SYMBOL(argc, argv, envp) instead of main\n"
-    "  -l LIB      make shared library LIB available (e.g. -l z or -l libz.so.1)\n"
-    "  --no-gdb    do not register the code with debuggers (GDB's JIT interface)\n"
-    "  --perf-map  append the loaded functions to /tmp/perf-PID.map (perf report)\n"
-    "  --jitdump   record the loaded functions in /tmp/jit-PID.dump (perf inject --jit)\n"
-    "  --          the arguments that follow go to the program\n"
-    "\n"
-    "Exit status: the program's own; 1 when loading or linking fails (or memory runs\n"
-    "out); 2 for bad usage.\n";
+/* The registration options, from the library's one list
+ * (EJ_REGISTRATION_LIST): --no-NAME turns off one that is on by default,
+ * --NAME turns on one that is not. */
+typedef struct reg_option {
+    const char *name;
+    unsigned flag;
+    int on_by_default;
+    const char *help;
+} reg_option;
+
+static const reg_option reg_options[] = {
+#define EJ_TOOL_REG_OPTION(name, bit, def, option, help) {option, EJ_REGISTER_##name, def, help},
+    EJ_REGISTRATION_LIST(EJ_TOOL_REG_OPTION)
+#undef EJ_TOOL_REG_OPTION
+};
+#define NREG_OPTIONS (sizeof reg_options / sizeof reg_options[0])
+
+static void print_help(FILE *f)
+{
+    fputs("usage: elfjit run [OPTION]... FILE... [-- ARG...]\n"
+          "       elfjit --help | --version\n"
+          "\n"
+          "Links relocatable ELF objects (.o) in memory and runs them.\n"
+          "\n"
+          "  -e SYMBOL       call SYMBOL(argc, argv, envp) instead of main\n"
+          "  -l LIB          make shared library LIB available (e.g. -l z or -l libz.so.1)\n",
+          f);
+    for (size_t i = 0; i < NREG_OPTIONS; i++) {
+        char opt[64];
+        snprintf(opt, sizeof opt, "--%s%s", reg_options[i].on_by_default ? "no-" : "",
+                 reg_options[i].name);
+        fprintf(f, "  %-14s  %s%s\n", opt, reg_options[i].on_by_default ? "do not " : "",
+                reg_options[i].help);
+    }
+    fputs("  --              the arguments that follow go to the program\n"
+          "\n"
+          "Environment: ELFJIT_CODEMEM=mprotect|dual picks the code memory backend;\n"
+          "ELFJIT_PROFILE_DIR a private directory for the perf map and jitdump.\n"
+          "\n"
+          "Exit status: the program's own; 1 when loading or linking fails (or memory runs\n"
+          "out); 2 for bad usage.\n",
+          f);
+}
+
+/* A registration option (--no-gdb, --perf-map, ...): applies it to
+ * *FLAGS and returns 1, or returns 0 when A is none. */
+static int reg_option_apply(const char *a, unsigned *flags)
+{
+    if (strncmp(a, "--", 2) != 0)
+        return 0;
+    for (size_t i = 0; i < NREG_OPTIONS; i++) {
+        const reg_option *r = &reg_options[i];
+        const char *name = a + 2;
+        if (r->on_by_default && strncmp(name, "no-", 3) == 0 && strcmp(name + 3, r->name) == 0) {
+            *flags &= ~r->flag;
+            return 1;
+        }
+        if (!r->on_by_default && strcmp(name, r->name) == 0) {
+            *flags |= r->flag;
+            return 1;
+        }
+    }
+    return 0;
+}
 
 typedef struct options {
     const char *entry;
@@ -47,8 +96,11 @@ typedef struct options {
 static int usage_error(const char *msg, const char *arg)
 {
     fprintf(stderr, "elfjit: %s%s%s\n", msg, arg ? ": " : "", arg ? arg : "");
-    fprintf(stderr, "usage: elfjit run [-e SYMBOL] [-l LIB]... [--no-gdb] [--perf-map] "
-                    "[--jitdump] FILE... [-- ARG...]\n");
+    fprintf(stderr, "usage: elfjit run [-e SYMBOL] [-l LIB]...");
+    for (size_t i = 0; i < NREG_OPTIONS; i++)
+        fprintf(stderr, " [--%s%s]", reg_options[i].on_by_default ? "no-" : "",
+                reg_options[i].name);
+    fprintf(stderr, " FILE... [-- ARG...]\n");
     return EXIT_USAGE;
 }
 
@@ -158,12 +210,8 @@ static int parse_run(int argc, char **argv, options *o)
                 o->entry = argv[++i];
             else
                 o->libs[o->nlibs++] = argv[++i];
-        } else if (strcmp(a, "--no-gdb") == 0) {
-            o->registration &= ~(unsigned)EJ_REGISTER_GDB;
-        } else if (strcmp(a, "--perf-map") == 0) {
-            o->registration |= EJ_REGISTER_PERF_MAP;
-        } else if (strcmp(a, "--jitdump") == 0) {
-            o->registration |= EJ_REGISTER_JITDUMP;
+        } else if (reg_option_apply(a, &o->registration)) {
+            continue;
         } else if (strncmp(a, "-l", 2) == 0 && a[2]) {
             o->libs[o->nlibs++] = a + 2;
         } else if (a[0] == '-' && a[1]) {
@@ -252,7 +300,7 @@ int main(int argc, char **argv)
     if (argc < 2)
         return usage_error("missing command", NULL);
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        fputs(usage_text, stdout);
+        print_help(stdout);
         return 0;
     }
     if (strcmp(argv[1], "--version") == 0) {

@@ -98,26 +98,41 @@ ej_status ej_linker_set_resolver(ej_linker *lk, ej_resolver_fn fn, void *ctx);
 ej_status ej_linker_set_base(ej_linker *lk, uint64_t base);
 
 /* What a link registers once the module's protections are final, and
- * unregisters (in reverse order) before ej_module_free unmaps it:
- *   EJ_REGISTER_GDB       GDB's JIT interface (__jit_debug_register_code):
- *                         an ELF image of the module with its symbols and,
- *                         for objects compiled with -g, its relocated DWARF,
- *                         so debuggers break, backtrace and step in it.
- *                         GDB's cost grows with the number of registered
- *                         images: switch it off for many small modules.
- *   EJ_REGISTER_UNWIND    the module's .eh_frame with the process's
- *                         unwinder, so backtrace(), _Unwind_Backtrace and
- *                         C++ exceptions walk through loaded code.
- *   EJ_REGISTER_PERF_MAP  one line per function appended to
- *                         /tmp/perf-PID.map (perf's map for JIT code).
- *   EJ_REGISTER_JITDUMP   records in /tmp/jit-PID.dump (perf inject --jit).
- * The default is EJ_REGISTER_GDB | EJ_REGISTER_UNWIND. */
+ * unregisters (in reverse order) before ej_module_free unmaps it.  One
+ * list, X(NAME, BIT, DEFAULT, OPTION, HELP): NAME gives EJ_REGISTER_NAME
+ * = 1 << BIT; DEFAULT 1 puts it in EJ_REGISTER_DEFAULT; OPTION and HELP
+ * are what `elfjit run` offers for it (--no-OPTION for a default one,
+ * --OPTION otherwise).
+ *   GDB       GDB's JIT interface (__jit_debug_register_code): an ELF image
+ *             of the module with its symbols and, for objects compiled
+ *             with -g, its relocated DWARF, so debuggers break, backtrace
+ *             and step in it.  GDB's cost grows with the number of
+ *             registered images: switch it off for many small modules.
+ *   UNWIND    the module's .eh_frame with the process's unwinder, so
+ *             backtrace(), _Unwind_Backtrace and C++ exceptions walk
+ *             through loaded code.
+ *   PERF_MAP  one line per function appended to /tmp/perf-PID.map (perf's
+ *             map for JIT code; ELFJIT_PROFILE_DIR moves it).
+ *   JITDUMP   records in /tmp/jit-PID.dump (perf inject --jit; idem). */
+#define EJ_REGISTRATION_LIST(X)                                                              \
+    X(GDB, 0, 1, "gdb", "register the code with debuggers (GDB's JIT interface)")            \
+    X(UNWIND, 1, 1, "unwind", "register the code's .eh_frame with the unwinder (backtraces, " \
+      "C++ exceptions)")                                                                      \
+    X(PERF_MAP, 2, 0, "perf-map", "append the loaded functions to /tmp/perf-PID.map (perf "  \
+      "report)")                                                                              \
+    X(JITDUMP, 3, 0, "jitdump", "record the loaded functions in /tmp/jit-PID.dump (perf "    \
+      "inject --jit)")
+
 enum {
-    EJ_REGISTER_GDB = 1u << 0,
-    EJ_REGISTER_UNWIND = 1u << 1,
-    EJ_REGISTER_PERF_MAP = 1u << 2,
-    EJ_REGISTER_JITDUMP = 1u << 3,
-    EJ_REGISTER_DEFAULT = EJ_REGISTER_GDB | EJ_REGISTER_UNWIND
+#define EJ__REG_FLAG(name, bit, def, option, help) EJ_REGISTER_##name = 1u << (bit),
+    EJ_REGISTRATION_LIST(EJ__REG_FLAG)
+#undef EJ__REG_FLAG
+#define EJ__REG_DEFAULT(name, bit, def, option, help) | ((def) ? 1u << (bit) : 0u)
+    EJ_REGISTER_DEFAULT = 0u EJ_REGISTRATION_LIST(EJ__REG_DEFAULT),
+#undef EJ__REG_DEFAULT
+#define EJ__REG_ALL(name, bit, def, option, help) | (1u << (bit))
+    EJ_REGISTER_ALL = 0u EJ_REGISTRATION_LIST(EJ__REG_ALL)
+#undef EJ__REG_ALL
 };
 
 /* Chooses what ej_linker_link registers (EJ_REGISTER_* flags; see above).

@@ -99,9 +99,10 @@ static void each_fde(const uint8_t *p, const uint8_t *end, frame_fn fn)
     }
 }
 
-ej_status ej__frames_register(ej_module *m, ej__err *err)
+ej_status ej__reg_add_UNWIND(const ej__image *img, void *owner, void **slot, ej__err *err)
 {
-    if (!m->eh_size)
+    (void)owner;
+    if (!img->eh_size)
         return EJ_OK;
     char why[512];
     pthread_mutex_lock(&unwinder_lock);
@@ -109,28 +110,29 @@ ej_status ej__frames_register(ej_module *m, ej__err *err)
     pthread_mutex_unlock(&unwinder_lock);
     if (failed)
         return ej__fail(err, EJ_UNSUPPORTED, "%s", failed);
-    const uint8_t *eh = (const uint8_t *)(uintptr_t)m->eh_addr;
+    const uint8_t *eh = (const uint8_t *)(uintptr_t)img->eh_addr;
     if (unwinder.per_fde) {
-        each_fde(eh, eh + m->eh_size, unwinder.reg);
+        each_fde(eh, eh + img->eh_size, unwinder.reg);
+        *slot = &unwinder; /* registered; nothing to free */
     } else {
-        if (!(m->frames_object = calloc(1, FRAME_RECORD_SIZE)))
+        if (!(*slot = calloc(1, FRAME_RECORD_SIZE)))
             return ej__fail(err, EJ_NOMEM, "out of memory registering .eh_frame");
-        unwinder.reg_info(eh, m->frames_object);
+        unwinder.reg_info(eh, *slot);
     }
-    m->frames_registered = 1;
     return EJ_OK;
 }
 
-void ej__frames_unregister(ej_module *m)
+void ej__reg_remove_UNWIND(const ej__image *img, void *owner, void **slot)
 {
-    if (!m->frames_registered)
+    (void)owner;
+    if (!*slot)
         return;
-    const uint8_t *eh = (const uint8_t *)(uintptr_t)m->eh_addr;
-    if (unwinder.per_fde)
-        each_fde(eh, eh + m->eh_size, unwinder.dereg);
-    else
+    const uint8_t *eh = (const uint8_t *)(uintptr_t)img->eh_addr;
+    if (unwinder.per_fde) {
+        each_fde(eh, eh + img->eh_size, unwinder.dereg);
+    } else {
         unwinder.dereg_info(eh);
-    free(m->frames_object);
-    m->frames_object = NULL;
-    m->frames_registered = 0;
+        free(*slot);
+    }
+    *slot = NULL;
 }

@@ -4,7 +4,8 @@
  * the entry named by __jit_debug_descriptor and loads (or drops) the ELF
  * image it points to.  lldb implements the same protocol.
  *
- * One entry per module, holding the image symfile.c built.  The list is a
+ * One entry per module, holding the image symfile.c built from the
+ * module's image description.  The list is a
  * process-wide doubly linked list under a mutex: a debugger reads it only
  * while the process is stopped in __jit_debug_register_code, and the
  * mutex keeps two threads from interleaving their updates. */
@@ -50,14 +51,15 @@ static void notify(struct jit_code_entry *e, uint32_t action)
     __jit_debug_descriptor.relevant_entry = NULL;
 }
 
-ej_status ej__gdb_register(ej_module *m, const ej_linker *lk, ej__err *err)
+ej_status ej__reg_add_GDB(const ej__image *img, void *owner, void **slot, ej__err *err)
 {
+    (void)owner;
     struct jit_code_entry *e = calloc(1, sizeof *e);
     if (!e)
         return ej__fail(err, EJ_NOMEM, "out of memory registering the module with GDB");
     void *image;
     size_t len;
-    ej_status st = ej__symfile_build(m, lk, &image, &len, err);
+    ej_status st = ej__symfile_build(img, &image, &len, err);
     if (st != EJ_OK) {
         free(e);
         ej__err_prefix(err, "building the debugger's image");
@@ -72,13 +74,15 @@ ej_status ej__gdb_register(ej_module *m, const ej_linker *lk, ej__err *err)
     __jit_debug_descriptor.first_entry = e;
     notify(e, JIT_REGISTER_FN);
     pthread_mutex_unlock(&jit_lock);
-    m->gdb_entry = e;
+    *slot = e;
     return EJ_OK;
 }
 
-void ej__gdb_unregister(ej_module *m)
+void ej__reg_remove_GDB(const ej__image *img, void *owner, void **slot)
 {
-    struct jit_code_entry *e = m->gdb_entry;
+    (void)img;
+    (void)owner;
+    struct jit_code_entry *e = *slot;
     if (!e)
         return;
     pthread_mutex_lock(&jit_lock);
@@ -92,5 +96,5 @@ void ej__gdb_unregister(ej_module *m)
     pthread_mutex_unlock(&jit_lock);
     free((void *)(uintptr_t)e->symfile_addr);
     free(e);
-    m->gdb_entry = NULL;
+    *slot = NULL;
 }

@@ -27,6 +27,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "codemem/codemem.h"
+#include "debug/debug.h"
 #include "debug/profile.h"
 
 #define JD_MAGIC 0x4A695444u /* "JiTD" read as a host-order word */
@@ -170,21 +172,21 @@ static ej_status jd_open(ej__err *err)
 /* The bytes of F inside M's image: *OFF from the image start, *LEN long
  * (a function of size 0 gets one byte, as in the perf map; nothing is
  * taken from outside the image). */
-static void func_span(const ej_module *m, const ej__func *f, uint64_t *off, uint64_t *len)
+static void func_span(const ej__image *img, const ej__func *f, uint64_t *off, uint64_t *len)
 {
     uint64_t size = f->size ? f->size : 1;
-    *off = f->addr >= m->vbase ? f->addr - m->vbase : m->size;
-    if (*off >= m->size)
-        *off = m->size;
-    *len = size < m->size - *off ? size : m->size - *off;
+    *off = f->addr >= img->vbase ? f->addr - img->vbase : img->size;
+    if (*off >= img->size)
+        *off = img->size;
+    *len = size < img->size - *off ? size : img->size - *off;
 }
 
 /* Fills BUF with F's JIT_CODE_LOAD record; returns its length. */
-static size_t jd_format(char *buf, const ej_module *m, const ej__func *f, pid_t tid)
+static size_t jd_format(char *buf, const ej__image *img, const ej__func *f, pid_t tid)
 {
     uint64_t off, len;
-    func_span(m, f, &off, &len);
-    const char *name = m->names + f->name;
+    func_span(img, f, &off, &len);
+    const char *name = img->names + f->name;
     size_t nlen = strlen(name) + 1;
     size_t total = sizeof(jd_load) + nlen + len;
     jd_load r = {.rec = {.id = JD_CODE_LOAD, .total_size = (uint32_t)total,
@@ -193,19 +195,19 @@ static size_t jd_format(char *buf, const ej_module *m, const ej__func *f, pid_t 
                  .code_addr = f->addr, .code_size = len, .code_index = jd.code_index++};
     memcpy(buf, &r, sizeof r);
     memcpy(buf + sizeof r, name, nlen);
-    memcpy(buf + sizeof r + nlen, ej__codemem_view(&m->mem) + off, len);
+    memcpy(buf + sizeof r + nlen, (const uint8_t *)(uintptr_t)img->vbase + off, len);
     return total;
 }
 
 /* Room for M's largest record, or 0 when one would not fit the format's
  * 32-bit record size. */
-static size_t jd_max_record(const ej_module *m)
+static size_t jd_max_record(const ej__image *img)
 {
     size_t max = 0;
-    for (size_t i = 0; i < m->nfuncs; i++) {
+    for (size_t i = 0; i < img->nfuncs; i++) {
         uint64_t off, len;
-        func_span(m, &m->funcs[i], &off, &len);
-        uint64_t total = sizeof(jd_load) + strlen(m->names + m->funcs[i].name) + 1 + len;
+        func_span(img, &img->funcs[i], &off, &len);
+        uint64_t total = sizeof(jd_load) + strlen(img->names + img->funcs[i].name) + 1 + len;
         if (total > UINT32_MAX)
             return 0;
         max = total > max ? (size_t)total : max;
@@ -214,9 +216,9 @@ static size_t jd_max_record(const ej_module *m)
 }
 
 /* Writes M's records (under jd_lock, with the file open). */
-static ej_status jd_write_module(const ej_module *m, ej__err *err)
+static ej_status jd_write_module(const ej__image *img, ej__err *err)
 {
-    size_t cap = jd_max_record(m);
+    size_t cap = jd_max_record(img);
     if (!cap)
         return ej__fail(err, EJ_IO, "jitdump: a function of the module is too large "
                                     "for a record (4 GiB at most)");
@@ -225,17 +227,19 @@ static ej_status jd_write_module(const ej_module *m, ej__err *err)
         return ej__fail(err, EJ_NOMEM, "out of memory for a %zu-byte jitdump record", cap);
     pid_t tid = (pid_t)syscall(SYS_gettid);
     int e = 0;
-    for (size_t i = 0; i < m->nfuncs && !e; i++)
-        e = jd_write(jd.fd, buf, jd_format(buf, m, &m->funcs[i], tid));
+    for (size_t i = 0; i < img->nfuncs && !e; i++)
+        e = jd_write(jd.fd, buf, jd_format(buf, img, &img->funcs[i], tid));
     free(buf);
     if (!e)
         return EJ_OK;
     return ej__fail(err, EJ_IO, "%s: cannot write a jitdump record: %s", jd.path, strerror(e));
 }
 
-ej_status ej__jitdump_record(const ej_module *m, ej__err *err)
+ej_status ej__reg_add_JITDUMP(const ej__image *img, void *owner, void **slot, ej__err *err)
 {
-    if (m->mem.link_only || !m->nfuncs)
+    (void)owner;
+    (void)slot;
+    if (!img->nfuncs)
         return EJ_OK;
     pthread_mutex_lock(&jd_lock);
     if (jd.fd >= 0 && jd.pid != getpid()) {
@@ -244,9 +248,18 @@ ej_status ej__jitdump_record(const ej_module *m, ej__err *err)
     }
     ej_status st = jd.fd >= 0 ? EJ_OK : jd_open(err);
     if (st == EJ_OK)
-        st = jd_write_module(m, err);
+        st = jd_write_module(img, err);
     pthread_mutex_unlock(&jd_lock);
     return st;
+}
+
+/* The records stay: perf inject reads the file after the process is gone
+ * (and keeps the code bytes, so samples of unloaded code still resolve). */
+void ej__reg_remove_JITDUMP(const ej__image *img, void *owner, void **slot)
+{
+    (void)img;
+    (void)owner;
+    (void)slot;
 }
 
 void ej__jitdump_close(void)

@@ -16,22 +16,23 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "debug/debug.h"
 #include "debug/profile.h"
 
 /* Longest line for F: two 16-digit hex numbers, two spaces, the name and
  * the newline. */
-static size_t line_max(const ej_module *m, const ej__func *f)
+static size_t line_max(const ej__image *img, const ej__func *f)
 {
-    return 16 + 1 + 16 + 1 + strlen(m->names + f->name) + 1;
+    return 16 + 1 + 16 + 1 + strlen(img->names + f->name) + 1;
 }
 
 /* Writes F's line at P (room for line_max bytes plus a NUL) and returns
  * its length.  A name with a newline in it would break perf's line-based
  * parser, so such characters become '?'. */
-static size_t format_line(char *p, const ej_module *m, const ej__func *f)
+static size_t format_line(char *p, const ej__image *img, const ej__func *f)
 {
     uint64_t size = f->size ? f->size : 1; /* perf ignores empty symbols */
-    int n = sprintf(p, "%" PRIx64 " %" PRIx64 " %s\n", f->addr, size, m->names + f->name);
+    int n = sprintf(p, "%" PRIx64 " %" PRIx64 " %s\n", f->addr, size, img->names + f->name);
     for (int i = 0; i < n - 1; i++)
         if (p[i] == '\n' || p[i] == '\r')
             p[i] = '?';
@@ -39,21 +40,21 @@ static size_t format_line(char *p, const ej_module *m, const ej__func *f)
 }
 
 /* M's lines in one malloc()ed buffer; *LEN is their total length. */
-static char *format_module(const ej_module *m, size_t *len, ej__err *err)
+static char *format_module(const ej__image *img, size_t *len, ej__err *err)
 {
     size_t cap = 1;
-    for (size_t i = 0; i < m->nfuncs; i++)
-        if (ej__add_overflow(cap, line_max(m, &m->funcs[i]), &cap))
+    for (size_t i = 0; i < img->nfuncs; i++)
+        if (ej__add_overflow(cap, line_max(img, &img->funcs[i]), &cap))
             cap = SIZE_MAX;
     char *buf = cap == SIZE_MAX ? NULL : malloc(cap);
     if (!buf) {
         ej__fail(err, EJ_NOMEM, "out of memory for the perf map lines of %zu functions",
-                 m->nfuncs);
+                 img->nfuncs);
         return NULL;
     }
     size_t n = 0;
-    for (size_t i = 0; i < m->nfuncs; i++)
-        n += format_line(buf + n, m, &m->funcs[i]);
+    for (size_t i = 0; i < img->nfuncs; i++)
+        n += format_line(buf + n, img, &img->funcs[i]);
     *len = n;
     return buf;
 }
@@ -73,12 +74,14 @@ static int write_all(int fd, const char *buf, size_t len)
     return 0;
 }
 
-ej_status ej__perf_map_record(const ej_module *m, ej__err *err)
+ej_status ej__reg_add_PERF_MAP(const ej__image *img, void *owner, void **slot, ej__err *err)
 {
-    if (m->mem.link_only || !m->nfuncs)
+    (void)owner;
+    (void)slot;
+    if (!img->nfuncs)
         return EJ_OK;
     size_t len;
-    char *buf = format_module(m, &len, err);
+    char *buf = format_module(img, &len, err);
     if (!buf)
         return EJ_NOMEM;
     char name[64], path[4200];
@@ -93,4 +96,13 @@ ej_status ej__perf_map_record(const ej_module *m, ej__err *err)
     }
     free(buf);
     return st;
+}
+
+/* perf reads the map after the process is gone: lines are never taken
+ * back. */
+void ej__reg_remove_PERF_MAP(const ej__image *img, void *owner, void **slot)
+{
+    (void)img;
+    (void)owner;
+    (void)slot;
 }

@@ -6,22 +6,19 @@
 #ifndef EJ_DEBUG_PROFILE_H
 #define EJ_DEBUG_PROFILE_H
 
-#include "link/module.h"
+#include "common/common.h"
 
-/* Appends one line per function of M ("START SIZE NAME", hex, as perf
- * expects) to /tmp/perf-PID.map (or in ELFJIT_PROFILE_DIR), all of M's lines in one write(2) to a
- * file opened O_APPEND, so that concurrent modules never interleave.
- * Errors: EJ_IO (the file, named with the system's reason), EJ_NOMEM. */
-ej_status ej__perf_map_record(const ej_module *m, ej__err *err);
-
-/* Adds M's functions to the process's jitdump file /tmp/jit-PID.dump (or
- * in ELFJIT_PROFILE_DIR)
- * (created on first use with its header, and mapped PROT_READ|PROT_EXEC
- * once so that `perf record` sees the marker mmap and `perf inject --jit`
- * finds the file): one JIT_CODE_LOAD record per function, with its code
- * bytes.  Records are written whole under a process-wide lock.
- * Errors: EJ_IO, EJ_NOMEM. */
-ej_status ej__jitdump_record(const ej_module *m, ej__err *err);
+/* The perf map (perf_map.c) and jitdump (jitdump.c) registrars are
+ * declared with the others (register/register.h): ej__reg_add_PERF_MAP
+ * appends one line per function ("START SIZE NAME", hex, as perf expects)
+ * to /tmp/perf-PID.map, all of a module's lines in one write(2) to a file
+ * opened O_APPEND, so that concurrent modules never interleave;
+ * ej__reg_add_JITDUMP adds one JIT_CODE_LOAD record per function, with
+ * its code bytes, to the process's /tmp/jit-PID.dump (created on first
+ * use with its header, and mapped PROT_READ|PROT_EXEC once so that `perf
+ * record` sees the marker mmap and `perf inject --jit` finds the file),
+ * records written whole under a process-wide lock.  Both: errors EJ_IO
+ * (the file, named with the system's reason), EJ_NOMEM. */
 
 /* Opens NAME ("perf-PID.map") in the profiler directory (/tmp, or
  * ELFJIT_PROFILE_DIR) for writing with FLAGS (O_WRONLY|O_APPEND, ...),

@@ -20,12 +20,12 @@ static ej_status copy_names(ej_module *m, const ej_linker *lk, ej__err *err)
         lk->objs[o]->names_base = bytes;
         bytes += lk->objs[o]->strtab_size;
     }
-    m->names = malloc(bytes ? bytes : 1);
-    if (!m->names)
+    m->img.names = malloc(bytes ? bytes : 1);
+    if (!m->img.names)
         return ej__fail(err, EJ_NOMEM, "out of memory for %zu bytes of symbol names", bytes);
     for (size_t o = 0; o < lk->nobjs; o++)
         if (lk->objs[o]->strtab_size)
-            memcpy(m->names + lk->objs[o]->names_base, lk->objs[o]->strtab,
+            memcpy(m->img.names + lk->objs[o]->names_base, lk->objs[o]->strtab,
                    lk->objs[o]->strtab_size);
     return EJ_OK;
 }
@@ -39,12 +39,12 @@ ej_status ej__module_exports(ej_module *m, const ej_linker *lk, ej__err *err)
     size_t cap = 16;
     while (cap < n * 2)
         cap <<= 1;
-    m->exports = malloc(cap * sizeof *m->exports);
-    if (!m->exports)
+    m->img.exports = malloc(cap * sizeof *m->img.exports);
+    if (!m->img.exports)
         return ej__fail(err, EJ_NOMEM, "out of memory for %zu exported symbols", n);
-    m->export_cap = cap;
+    m->img.export_cap = cap;
     for (size_t i = 0; i < cap; i++)
-        m->exports[i].name = UINT32_MAX;
+        m->img.exports[i].name = UINT32_MAX;
     ej_status st = copy_names(m, lk, err);
     if (st != EJ_OK)
         return st;
@@ -53,23 +53,23 @@ ej_status ej__module_exports(ej_module *m, const ej_linker *lk, ej__err *err)
         if (!exported(e))
             continue;
         size_t j = e->hash & (cap - 1);
-        while (m->exports[j].name != UINT32_MAX)
+        while (m->img.exports[j].name != UINT32_MAX)
             j = (j + 1) & (cap - 1);
         size_t off = e->obj->names_base + (size_t)(e->name - e->obj->strtab);
-        m->exports[j] = (ej__export){e->value, e->hash, (uint32_t)off};
+        m->img.exports[j] = (ej__export){e->value, e->hash, (uint32_t)off};
     }
     return EJ_OK;
 }
 
 EJ_API void *ej_module_symbol(const ej_module *m, const char *name)
 {
-    if (!m || !name || !m->exports)
+    if (!m || !name || !m->img.exports)
         return NULL;
     uint32_t h = ej__sym_hash(name);
-    size_t mask = m->export_cap - 1;
-    for (size_t j = h & mask; m->exports[j].name != UINT32_MAX; j = (j + 1) & mask)
-        if (m->exports[j].hash == h && strcmp(m->names + m->exports[j].name, name) == 0)
-            return (void *)(uintptr_t)m->exports[j].addr;
+    size_t mask = m->img.export_cap - 1;
+    for (size_t j = h & mask; m->img.exports[j].name != UINT32_MAX; j = (j + 1) & mask)
+        if (m->img.exports[j].hash == h && strcmp(m->img.names + m->img.exports[j].name, name) == 0)
+            return (void *)(uintptr_t)m->img.exports[j].addr;
     return NULL;
 }
 

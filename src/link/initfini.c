@@ -76,16 +76,16 @@ ej_status ej__module_initfini(ej_module *m, const ej_linker *lk, ej__err *err)
             int kind = ej__sec_loaded(obj, i) ? classify(s->name, &prio, &reverse) : KIND_NONE;
             if (kind == KIND_NONE || s->size < 8)
                 continue;
-            ej__fnlist *l = kind == KIND_PREINIT ? &m->preinit : kind == KIND_INIT ? &m->init : &m->fini;
-            ej__fnarray a = {m->vbase + s->off, s->size / 8, prio, order++, reverse};
+            ej__fnlist *l = kind == KIND_PREINIT ? &m->img.preinit : kind == KIND_INIT ? &m->img.init : &m->img.fini;
+            ej__fnarray a = {m->img.vbase + s->off, s->size / 8, prio, order++, reverse};
             if (push(l, a) != 0)
                 return ej__fail(err, EJ_NOMEM, "out of memory collecting constructors");
         }
     }
-    if (m->init.n > 1)
-        qsort(m->init.a, m->init.n, sizeof *m->init.a, by_priority);
-    if (m->fini.n > 1)
-        qsort(m->fini.a, m->fini.n, sizeof *m->fini.a, by_priority);
+    if (m->img.init.n > 1)
+        qsort(m->img.init.a, m->img.init.n, sizeof *m->img.init.a, by_priority);
+    if (m->img.fini.n > 1)
+        qsort(m->img.fini.a, m->img.fini.n, sizeof *m->img.fini.a, by_priority);
     return EJ_OK;
 }
 
@@ -112,7 +112,7 @@ static void run_init(const ej__fnlist *l, int argc, char **argv, char **envp)
  * or the program registers — at exit() or at __cxa_finalize. */
 static void run_fini(void *arg)
 {
-    const ej__fnlist *l = &((ej_module *)arg)->fini;
+    const ej__fnlist *l = &((ej_module *)arg)->img.fini;
     for (size_t i = l->n; i-- > 0;) {
         const uintptr_t *fp = (const uintptr_t *)(uintptr_t)l->a[i].addr;
         for (uint64_t k = 0; k < l->a[i].count; k++) {
@@ -134,22 +134,11 @@ EJ_API ej_status ej_module_init(ej_module *m, int argc, char **argv, char **envp
     if (m->initialized)
         return EJ_OK;
     cxa_atexit_fn cxa_atexit = (cxa_atexit_fn)dlsym(RTLD_DEFAULT, "__cxa_atexit");
-    if (!cxa_atexit || cxa_atexit(run_fini, m, m->dso_handle) != 0)
+    if (!cxa_atexit || cxa_atexit(run_fini, m, m->img.dso_handle) != 0)
         return ej__fail(&m->err, EJ_NOMEM, "cannot register the module's destructors");
     m->initialized = 1;
-    run_init(&m->preinit, argc, argv, envp);
-    run_init(&m->init, argc, argv, envp);
+    run_init(&m->img.preinit, argc, argv, envp);
+    run_init(&m->img.init, argc, argv, envp);
     return EJ_OK;
 }
 
-void ej__module_free_tables(ej_module *m)
-{
-    free(m->preinit.a);
-    free(m->init.a);
-    free(m->fini.a);
-    free(m->exports);
-    free(m->names);
-    free(m->funcs);
-    free(m->traps);
-    free(m->maps);
-}

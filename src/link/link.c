@@ -4,10 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "debug/debug.h"
 #include "debug/profile.h"
 #include "link/module.h"
-#include "runtime/registry.h"
 
 /* Test hook: called after each stage that changes the mapping ("reserved",
  * "relocated", "published") with the image's extent. */
@@ -98,39 +96,54 @@ static ej_status publish(ej_linker *lk, ej__codemem *cm)
     return ej__codemem_publish(cm, r, EJ_ARRAY_LEN(r), &lk->err);
 }
 
-/* After the protections are final: the process-wide registry, then what
- * the linker was asked to register (ej_linker_set_registration).  Undone
- * in reverse by ej__module_unregister. */
+/* After the protections are final: every registrar the link asks for
+ * (src/register), from the image description alone; undone in reverse by
+ * ej__unregister_image.  The debugger view (symbols, DWARF) is dropped
+ * once registered: the debugger's image holds its own copy. */
 static ej_status register_module(ej_linker *lk, ej_module *m)
 {
     if (m->mem.link_only)
         return EJ_OK;
-    ej_status st = ej__registry_add(m->vbase, m->vbase + m->size, m, m->dso_handle);
-    if (st != EJ_OK)
-        return ej__fail(&lk->err, st, "out of memory registering the module");
-    m->registered = 1;
     m->registration = lk->registration;
-    m->eh_addr = m->vbase + lk->plan.eh_off;
-    m->eh_size = lk->plan.eh_size;
-    if ((m->registration & EJ_REGISTER_UNWIND) && (st = ej__frames_register(m, &lk->err)))
-        return st;
-    if ((m->registration & EJ_REGISTER_GDB) && (st = ej__gdb_register(m, lk, &lk->err)))
-        return st;
-    if ((m->registration & EJ_REGISTER_PERF_MAP) && (st = ej__perf_map_record(m, &lk->err)))
-        return st;
-    if ((m->registration & EJ_REGISTER_JITDUMP) && (st = ej__jitdump_record(m, &lk->err)))
-        return st;
-    return EJ_OK;
+    ej_status st = ej__register_image(&m->img, m, m->registration, m->reg_slot, &m->nregistered,
+                                      &lk->err);
+    free(m->img.syms);
+    m->img.syms = NULL;
+    m->img.nsyms = m->img.first_global = 0;
+    for (size_t i = 0; i < m->img.ndwarf; i++) {
+        free(m->img.dwarf[i].name);
+        free(m->img.dwarf[i].data);
+    }
+    free(m->img.dwarf);
+    m->img.dwarf = NULL;
+    m->img.ndwarf = 0;
+    return st;
 }
 
-static ej_status build_module(ej_linker *lk, ej_module *m)
+/* The finished image's description (src/image): what the plan decided,
+ * then the tables the later stages read. */
+static ej_status build_image(ej_linker *lk, ej_module *m)
 {
+    const ej__plan *p = &lk->plan;
+    ej__image *img = &m->img;
+    img->machine = lk->arch->machine;
+    for (int c = 0; c < EJ_CLS_COUNT; c++) {
+        img->cls_off[c] = p->cls_off[c];
+        img->cls_size[c] = p->cls_size[c];
+    }
+    img->eh_addr = img->vbase + p->eh_off;
+    img->eh_size = p->eh_size;
+    img->dso_handle = (void *)(uintptr_t)(img->vbase + p->dso_off);
     ej_status st = ej__module_exports(m, lk, &lk->err);
     if (st == EJ_OK)
         st = ej__module_initfini(m, lk, &lk->err);
     if (st == EJ_OK)
         st = ej__module_pcmap(m, lk, &lk->err);
-    m->dso_handle = (void *)(uintptr_t)(m->vbase + lk->plan.dso_off);
+    if (st == EJ_OK && !m->mem.link_only && (lk->registration & EJ_REGISTER_GDB)) {
+        st = ej__image_symbols(img, lk, &lk->err);
+        if (st == EJ_OK)
+            st = ej__image_debug_info(img, lk, &lk->err);
+    }
     return st;
 }
 
@@ -160,19 +173,19 @@ EJ_API ej_status ej_linker_link(ej_linker *lk, ej_module **out)
         goto fail_module;
     lap(lk, EJ_STAGE_RESERVE, &t0);
     stage_done("reserved", &m->mem);
-    m->vbase = m->mem.v;
-    m->size = m->mem.size;
+    m->img.vbase = m->mem.v;
+    m->img.size = m->mem.size;
     /* Everything but .bss is about to be written; .bss stays demand-zero. */
     ej__codemem_prefault(&m->mem, 0, lk->plan.cls_off[EJ_CLS_BSS]);
-    ej__assign_addresses(lk, m->vbase);
+    ej__assign_addresses(lk, m->img.vbase);
     if ((st = ej__copy_sections(lk, m->mem.w)) != EJ_OK)
         goto fail_mapped;
     lap(lk, EJ_STAGE_COPY, &t0);
-    if ((st = ej__relocate(lk, m->mem.w, m->vbase)) != EJ_OK)
+    if ((st = ej__relocate(lk, m->mem.w, m->img.vbase)) != EJ_OK)
         goto fail_mapped;
     lap(lk, EJ_STAGE_RELOCATE, &t0);
     stage_done("relocated", &m->mem);
-    if ((st = build_module(lk, m)) != EJ_OK)
+    if ((st = build_image(lk, m)) != EJ_OK)
         goto fail_mapped;
     if ((st = publish(lk, &m->mem)) != EJ_OK)
         goto fail_mapped;
@@ -184,11 +197,11 @@ EJ_API ej_status ej_linker_link(ej_linker *lk, ej_module **out)
     *out = m;
     return EJ_OK;
 fail_registered:
-    ej__module_unregister(m);
+    ej__unregister_image(&m->img, m, m->registration, m->reg_slot, &m->nregistered);
 fail_mapped:
     ej__codemem_release(&m->mem);
 fail_module:
-    ej__module_free_tables(m);
+    ej__image_free(&m->img);
     free(m);
     return st;
 }

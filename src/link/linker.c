@@ -136,8 +136,7 @@ EJ_API ej_status ej_linker_set_base(ej_linker *lk, uint64_t base)
 
 EJ_API ej_status ej_linker_set_registration(ej_linker *lk, unsigned flags)
 {
-    const unsigned known = EJ_REGISTER_GDB | EJ_REGISTER_UNWIND | EJ_REGISTER_PERF_MAP |
-                           EJ_REGISTER_JITDUMP;
+    const unsigned known = EJ_REGISTER_ALL;
     if (!lk)
         return EJ_INVAL;
     if (flags & ~known)

@@ -14,6 +14,7 @@
 
 #include "codemem/codemem.h"
 #include "elf/object.h"
+#include "image/image.h"
 #include "link/stats.h"
 
 enum ej__sym_kind {
@@ -87,8 +88,6 @@ ej__sym *ej__symtab_alloc(ej__symtab *t);
 ej__symtab_iter ej__symtab_begin(const ej__symtab *t);
 ej__sym *ej__symtab_next(ej__symtab_iter *it);
 
-enum { EJ_CLS_TEXT, EJ_CLS_RODATA, EJ_CLS_DATA, EJ_CLS_BSS, EJ_CLS_COUNT };
-
 typedef struct ej__secgroup {
     const char *name;
     uint64_t start, end; /* offsets in the image */
@@ -153,6 +152,18 @@ ej_status ej__layout(ej_linker *lk, size_t page);
 void ej__assign_addresses(ej_linker *lk, uint64_t vbase);
 ej_status ej__copy_sections(ej_linker *lk, uint8_t *wbase);
 ej_status ej__relocate(ej_linker *lk, uint8_t *wbase, uint64_t vbase);
+/* The same relocation loop over a section that is not loaded (DWARF):
+ * rela section R of OBJ applied to its target's bytes at W, whose offset 0
+ * has address V, in an image at VBASE.  Best effort: what cannot be
+ * applied (a thread-local variable's location, a GOT reference, an
+ * unknown type) is left as assembled, which costs that one attribute,
+ * never the link. */
+void ej__relocate_debug(ej_linker *lk, ej__object *obj, size_t r, uint8_t *w, uint64_t v,
+                        uint64_t vbase);
+/* The finished image's debugger view, built when GDB registration is on:
+ * symbols (imagesyms.c) and combined, relocated DWARF (dwarf.c). */
+ej_status ej__image_symbols(ej__image *img, const ej_linker *lk, ej__err *err);
+ej_status ej__image_debug_info(ej__image *img, ej_linker *lk, ej__err *err);
 
 /* Fills L with what local symbol I of OBJ stands for (before layout:
  * value is st_value). */

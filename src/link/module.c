@@ -3,9 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "debug/debug.h"
 #include "link/module.h"
-#include "runtime/registry.h"
 
 typedef void (*cxa_finalize_fn)(void *);
 
@@ -13,34 +11,25 @@ EJ_API ej_status ej_module_read(ej_module *m, uint64_t addr, void *buf, size_t l
 {
     if (!m || (!buf && len))
         return m ? ej__fail(&m->err, EJ_INVAL, "ej_module_read: NULL argument") : EJ_INVAL;
-    if (addr < m->vbase || addr - m->vbase > m->size || len > m->size - (addr - m->vbase))
+    if (addr < m->img.vbase || addr - m->img.vbase > m->img.size || len > m->img.size - (addr - m->img.vbase))
         return ej__fail(&m->err, EJ_RANGE, "0x%llx+%zu is outside the image [0x%llx, 0x%llx)",
-                        (unsigned long long)addr, len, (unsigned long long)m->vbase,
-                        (unsigned long long)(m->vbase + m->size));
-    memcpy(buf, ej__codemem_view(&m->mem) + (addr - m->vbase), len);
+                        (unsigned long long)addr, len, (unsigned long long)m->img.vbase,
+                        (unsigned long long)(m->img.vbase + m->img.size));
+    memcpy(buf, ej__codemem_view(&m->mem) + (addr - m->img.vbase), len);
     return EJ_OK;
 }
 
 EJ_API void ej_module_range(const ej_module *m, uint64_t *start, uint64_t *end)
 {
     if (start)
-        *start = m ? m->vbase : 0;
+        *start = m ? m->img.vbase : 0;
     if (end)
-        *end = m ? m->vbase + m->size : 0;
+        *end = m ? m->img.vbase + m->img.size : 0;
 }
 
 EJ_API const char *ej_module_errmsg(const ej_module *m)
 {
     return m ? m->err.msg : "";
-}
-
-void ej__module_unregister(ej_module *m)
-{
-    ej__gdb_unregister(m);
-    ej__frames_unregister(m);
-    if (m->registered)
-        ej__registry_remove(m);
-    m->registered = 0;
 }
 
 /* Unloading undoes the link in reverse: destructors (and every handler
@@ -52,10 +41,10 @@ EJ_API void ej_module_free(ej_module *m)
     if (m->initialized) {
         cxa_finalize_fn fin = (cxa_finalize_fn)dlsym(RTLD_DEFAULT, "__cxa_finalize");
         if (fin)
-            fin(m->dso_handle);
+            fin(m->img.dso_handle);
     }
-    ej__module_unregister(m);
+    ej__unregister_image(&m->img, m, m->registration, m->reg_slot, &m->nregistered);
     ej__codemem_release(&m->mem);
-    ej__module_free_tables(m);
+    ej__image_free(&m->img);
     free(m);
 }

@@ -29,7 +29,7 @@ static ej_status collect_functions(ej_module *m, const ej_linker *lk, ej__err *e
             n += is_func(lk->objs[o], i);
     if (!n)
         return EJ_OK;
-    if (!(m->funcs = malloc(n * sizeof *m->funcs)))
+    if (!(m->img.funcs = malloc(n * sizeof *m->img.funcs)))
         return ej__fail(err, EJ_NOMEM, "out of memory for %zu function entries", n);
     int sorted = 1;
     uint64_t last = 0;
@@ -39,8 +39,8 @@ static ej_status collect_functions(ej_module *m, const ej_linker *lk, ej__err *e
             if (!is_func(obj, i))
                 continue;
             const Elf64_Sym *s = &obj->syms[i];
-            ej__func *f = &m->funcs[m->nfuncs++];
-            f->addr = m->vbase + obj->sec[ej__object_sym_shndx(obj, i)].off + s->st_value;
+            ej__func *f = &m->img.funcs[m->img.nfuncs++];
+            f->addr = m->img.vbase + obj->sec[ej__object_sym_shndx(obj, i)].off + s->st_value;
             f->size = s->st_size;
             f->name = (uint32_t)(obj->names_base + s->st_name);
             sorted &= last <= f->addr;
@@ -50,7 +50,7 @@ static ej_status collect_functions(ej_module *m, const ej_linker *lk, ej__err *e
     /* Symbol tables usually list a section's functions in address order,
      * and sections are laid out in input order: sort only when needed. */
     if (!sorted)
-        qsort(m->funcs, m->nfuncs, sizeof *m->funcs, func_order);
+        qsort(m->img.funcs, m->img.nfuncs, sizeof *m->img.funcs, func_order);
     return EJ_OK;
 }
 
@@ -70,8 +70,8 @@ static ej_status add_table(ej_module *m, const ej__object *obj, size_t i, int tr
     const uint8_t *view = ej__codemem_view(&m->mem), *at = view + obj->sec[i].off;
     /* Read where the image stays readable (the run view; a link-only
      * image's copy); the text address is the running one. */
-    int64_t shift = (int64_t)(m->vbase - (uint64_t)(uintptr_t)view);
-    ej__table *t = traps ? &m->traps[m->ntraps] : &m->maps[m->nmaps];
+    int64_t shift = (int64_t)(m->img.vbase - (uint64_t)(uintptr_t)view);
+    ej__table *t = traps ? &m->img.traps[m->img.ntraps] : &m->img.maps[m->img.nmaps];
     ej_status st = traps ? ej_trap_table_open(at, obj->sec[i].size, &t->u.traps)
                          : ej_addr_map_open(at, obj->sec[i].size, &t->u.map);
     if (st != EJ_OK)
@@ -80,9 +80,9 @@ static ej_status add_table(ej_module *m, const ej__object *obj, size_t i, int tr
     t->text = (traps ? t->u.traps.text : t->u.map.text) + (uint64_t)shift;
     t->text_size = text_size(obj);
     if (traps)
-        m->ntraps++;
+        m->img.ntraps++;
     else
-        m->nmaps++;
+        m->img.nmaps++;
     return EJ_OK;
 }
 
@@ -97,8 +97,8 @@ static ej_status collect_tables(ej_module *m, const ej_linker *lk, ej__err *err)
             ntraps += strcmp(s->name, EJ_TRAPS_SECTION) == 0;
             nmaps += strcmp(s->name, EJ_ADDRMAP_SECTION) == 0;
         }
-    if ((ntraps && !(m->traps = calloc(ntraps, sizeof *m->traps))) ||
-        (nmaps && !(m->maps = calloc(nmaps, sizeof *m->maps))))
+    if ((ntraps && !(m->img.traps = calloc(ntraps, sizeof *m->img.traps))) ||
+        (nmaps && !(m->img.maps = calloc(nmaps, sizeof *m->img.maps))))
         return ej__fail(err, EJ_NOMEM, "out of memory for trap tables");
     for (size_t o = 0; o < lk->nobjs; o++)
         for (size_t i = 1; i < lk->objs[o]->shnum; i++) {
@@ -132,30 +132,30 @@ static const ej__table *table_for(const ej__table *t, size_t n, uint64_t pc)
 
 EJ_API int ej_module_lookup_pc(const ej_module *m, uint64_t pc, ej_pc_info *out)
 {
-    if (!m || !out || pc < m->vbase || pc - m->vbase >= m->size)
+    if (!m || !out || pc < m->img.vbase || pc - m->img.vbase >= m->img.size)
         return 0;
     memset(out, 0, sizeof *out);
     out->module = (ej_module *)(uintptr_t)m;
-    size_t lo = 0, hi = m->nfuncs;
+    size_t lo = 0, hi = m->img.nfuncs;
     while (lo < hi) { /* first function starting after PC */
         size_t mid = lo + (hi - lo) / 2;
-        if (m->funcs[mid].addr <= pc)
+        if (m->img.funcs[mid].addr <= pc)
             lo = mid + 1;
         else
             hi = mid;
     }
     if (lo > 0) {
-        const ej__func *f = &m->funcs[lo - 1];
+        const ej__func *f = &m->img.funcs[lo - 1];
         if (pc - f->addr < (f->size ? f->size : 1)) {
-            out->function = m->names + f->name;
+            out->function = m->img.names + f->name;
             out->function_addr = f->addr;
             out->offset = pc - f->addr;
         }
     }
-    const ej__table *t = table_for(m->traps, m->ntraps, pc);
+    const ej__table *t = table_for(m->img.traps, m->img.ntraps, pc);
     if (t)
         out->has_trap = ej_trap_table_find(&t->u.traps, pc - t->text, &out->trap_code);
-    t = table_for(m->maps, m->nmaps, pc);
+    t = table_for(m->img.maps, m->img.nmaps, pc);
     if (t)
         ej_addr_map_find(&t->u.map, pc - t->text, &out->file, &out->line);
     return 1;

@@ -108,27 +108,37 @@ static const Elf64_Rela *find_pair(const Elf64_Rela *rel, size_t n, size_t k, ui
     return NULL;
 }
 
-static ej_status apply_section(ej_linker *lk, ej__object *obj, size_t r,
-                               uint8_t *wbase, uint64_t vbase)
+/* What cannot be applied to debug sections, where relocation is best
+ * effort (see ej__relocate_debug). */
+#define DEBUG_SKIPS (EJ_RN_TLS | EJ_RN_DYNAMIC | EJ_RN_GOT | EJ_RN_PAIR_LO)
+
+/* Applies rela section R of OBJ to its target's bytes at WSEC, which run
+ * at VSEC.  BEST_EFFORT (debug sections): relocations that cannot be
+ * applied are left as assembled instead of failing the link. */
+static ej_status apply_section(ej_linker *lk, ej__object *obj, size_t r, uint8_t *wsec,
+                               uint64_t vsec, uint64_t vbase, int best_effort)
 {
     const ej__arch *a = obj->arch;
     const ej__section *t = &obj->sec[obj->sec[r].shdr.sh_info];
     size_t n;
     const Elf64_Rela *rel = ej__object_relas(obj, r, &n);
-    ej__reloc_site site = {.GOT = vbase + lk->plan.got_off, .end = wbase + t->off + t->size};
+    ej__reloc_site site = {.GOT = vbase + lk->plan.got_off, .end = wsec + t->size};
     ej__reloc_site pair = site;
-    uint8_t *wsec = wbase + t->off;
-    const uint64_t vsec = vbase + t->off;
     ej__reloc_fail fail;
-    lk->stats.nrelocs += n;
+    if (!best_effort)
+        lk->stats.nrelocs += n;
     for (size_t k = 0; k < n; k++) {
         site.type = (uint32_t)ELF64_R_TYPE(rel[k].r_info);
         site.loc = wsec + rel[k].r_offset;
         site.P = vsec + rel[k].r_offset;
-        /* Validated when the object was read: the type is known. */
-        const ej__reloc_info *info = &a->infos[site.type];
+        /* Validated when the object was read: the type is known (in a
+         * loaded section; a debug section may name an unknown one). */
+        const ej__reloc_info *info = best_effort ? ej__reloc_info_of(a, site.type)
+                                                 : &a->infos[site.type];
+        if (best_effort && (!info || (info->needs & DEBUG_SKIPS)))
+            continue;
         int got = fill_symbol(lk, obj, t, &rel[k], vbase, info->needs, &site);
-        if (got == SITE_SKIP)
+        if (got == SITE_SKIP || (got == SITE_FAIL && best_effort))
             continue;
         fail.why = NULL;
         fail.has_range = 0;
@@ -151,7 +161,7 @@ static ej_status apply_section(ej_linker *lk, ej__object *obj, size_t r,
             pair.P = vsec + hi->r_offset;
             site.pair = &pair;
         }
-        if (a->handlers[site.type](&site, &fail) != EJ_OK)
+        if (a->handlers[site.type](&site, &fail) != EJ_OK && !best_effort)
             return reloc_failed(lk, obj, r, &rel[k], info, &site, &fail);
     }
     return EJ_OK;
@@ -178,10 +188,18 @@ ej_status ej__relocate(ej_linker *lk, uint8_t *wbase, uint64_t vbase)
         for (size_t r = 1; r < obj->shnum; r++) {
             if (obj->sec[r].shdr.sh_type != SHT_RELA || !ej__sec_loaded(obj, obj->sec[r].shdr.sh_info))
                 continue;
-            if ((st = apply_section(lk, obj, r, wbase, vbase)) != EJ_OK)
+            const ej__section *t = &obj->sec[obj->sec[r].shdr.sh_info];
+            if ((st = apply_section(lk, obj, r, wbase + t->off, vbase + t->off, vbase, 0)) !=
+                EJ_OK)
                 return st;
         }
     }
     fill_got_and_stubs(lk, wbase, vbase);
     return EJ_OK;
+}
+
+void ej__relocate_debug(ej_linker *lk, ej__object *obj, size_t r, uint8_t *w, uint64_t v,
+                        uint64_t vbase)
+{
+    apply_section(lk, obj, r, w, v, vbase, 1);
 }

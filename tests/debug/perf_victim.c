@@ -9,6 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "debug/debug.h"
+#include "link/module.h"
 #include "debug/profile.h"
 
 static double now(void)
@@ -35,7 +37,7 @@ int main(int argc, char **argv)
         return fail("link", ej_linker_errmsg(lk));
     ej_linker_free(lk);
     ej__err err = {0};
-    if (jitdump ? ej__jitdump_record(m, &err) : ej__perf_map_record(m, &err))
+    if (jitdump ? ej__reg_add_JITDUMP(&m->img, m, &(void *){NULL}, &err) : ej__reg_add_PERF_MAP(&m->img, m, &(void *){NULL}, &err))
         return fail(jitdump ? "jitdump" : "perf map", err.msg);
     unsigned long (*burn)(unsigned long) =
         (unsigned long (*)(unsigned long))ej_module_symbol(m, "ej_perf_burn");

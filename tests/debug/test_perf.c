@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "debug/debug.h"
 #include "debug/profile.h"
 #include "link/module.h"
 #include "testutil.h"
@@ -51,7 +52,7 @@ static ej_module *link_obj(const char *obj, uint64_t base)
     cr_assert_eq(ej_linker_add_file(lk, obj), EJ_OK, "%s", ej_linker_errmsg(lk));
     cr_assert_eq(ej_linker_link(lk, &m), EJ_OK, "%s", ej_linker_errmsg(lk));
     ej_linker_free(lk);
-    cr_assert_gt(m->nfuncs, 0);
+    cr_assert_gt(m->img.nfuncs, 0);
     return m;
 }
 
@@ -115,15 +116,15 @@ Test(perf_map, every_function_with_its_start_and_size)
     unlink(map_path());
     ej_module *m = link_obj(REGISTRY_OBJ, 0);
     ej__err err = {0};
-    cr_assert_eq(ej__perf_map_record(m, &err), EJ_OK, "%s", err.msg);
+    cr_assert_eq(ej__reg_add_PERF_MAP(&m->img, m, &(void *){NULL}, &err), EJ_OK, "%s", err.msg);
     size_t n;
     map_line *lines = read_map(&n);
-    cr_assert_eq(n, m->nfuncs);
-    for (size_t i = 0; i < m->nfuncs; i++) {
-        const ej__func *f = &m->funcs[i];
+    cr_assert_eq(n, m->img.nfuncs);
+    for (size_t i = 0; i < m->img.nfuncs; i++) {
+        const ej__func *f = &m->img.funcs[i];
         cr_expect_eq(lines[i].start, f->addr, "%s", lines[i].name);
         cr_expect_eq(lines[i].size, f->size ? f->size : 1, "%s", lines[i].name);
-        cr_expect_str_eq(lines[i].name, m->names + f->name);
+        cr_expect_str_eq(lines[i].name, m->img.names + f->name);
     }
     cr_expect_eq(lines[0].start, (uint64_t)(uintptr_t)ej_module_symbol(m, lines[0].name));
     free(lines);
@@ -135,11 +136,16 @@ Test(perf_map, link_only_modules_record_nothing)
 {
     unlink(map_path());
     unlink(dump_path());
-    ej_module *m = link_obj(REGISTRY_OBJ, 0x40000000);
-    ej__err err = {0};
-    cr_assert_eq(ej__perf_map_record(m, &err), EJ_OK, "%s", err.msg);
+    /* Asked for both, a link-only link registers nothing (nothing runs). */
+    ej_linker *lk;
+    ej_module *m = NULL;
+    cr_assert_eq(ej_linker_create(&lk), EJ_OK);
+    cr_assert_eq(ej_linker_set_base(lk, 0x40000000), EJ_OK);
+    cr_assert_eq(ej_linker_set_registration(lk, EJ_REGISTER_ALL), EJ_OK);
+    cr_assert_eq(ej_linker_add_file(lk, REGISTRY_OBJ), EJ_OK, "%s", ej_linker_errmsg(lk));
+    cr_assert_eq(ej_linker_link(lk, &m), EJ_OK, "%s", ej_linker_errmsg(lk));
+    ej_linker_free(lk);
     cr_expect_neq(access(map_path(), F_OK), 0, "%s was created", map_path());
-    cr_assert_eq(ej__jitdump_record(m, &err), EJ_OK, "%s", err.msg);
     cr_expect_neq(access(dump_path(), F_OK), 0, "%s was created", dump_path());
     ej_module_free(m);
 }
@@ -150,7 +156,7 @@ Test(perf_map, unopenable_file_names_path_and_reason)
     cr_assert_eq(mkdir(map_path(), 0700), 0, "%s", strerror(errno));
     ej_module *m = link_obj(REGISTRY_OBJ, 0);
     ej__err err = {0};
-    ej_status st = ej__perf_map_record(m, &err);
+    ej_status st = ej__reg_add_PERF_MAP(&m->img, m, &(void *){NULL}, &err);
     rmdir(map_path());
     ej_module_free(m);
     cr_assert_eq(st, EJ_IO);
@@ -179,8 +185,8 @@ static void *record_modules(void *arg)
         }
         ej_linker_free(lk);
         ej__err err = {0};
-        ej_status st = ej__perf_map_record(m, &err);
-        atomic_fetch_add(&expected_lines, m->nfuncs);
+        ej_status st = ej__reg_add_PERF_MAP(&m->img, m, &(void *){NULL}, &err);
+        atomic_fetch_add(&expected_lines, m->img.nfuncs);
         ej_module_free(m);
         if (st) {
             snprintf(msg, sizeof msg, "record: %s", err.msg);
@@ -282,9 +288,9 @@ static size_t check_header(const char *buf, size_t len)
 static size_t check_loads(const char *buf, size_t len, size_t off, const ej_module *m,
                           uint64_t *index)
 {
-    for (size_t i = 0; i < m->nfuncs; i++) {
-        const ej__func *f = &m->funcs[i];
-        const char *name = m->names + f->name;
+    for (size_t i = 0; i < m->img.nfuncs; i++) {
+        const ej__func *f = &m->img.funcs[i];
+        const char *name = m->img.names + f->name;
         dump_load r;
         cr_assert_leq(off + sizeof r, len, "record %zu missing", i);
         memcpy(&r, buf + off, sizeof r);
@@ -314,8 +320,8 @@ Test(jitdump, header_records_code_and_marker)
     unlink(dump_path());
     ej_module *m = link_obj(REGISTRY_OBJ, 0);
     ej__err err = {0};
-    cr_assert_eq(ej__jitdump_record(m, &err), EJ_OK, "%s", err.msg);
-    cr_assert_eq(ej__jitdump_record(m, &err), EJ_OK, "%s", err.msg);
+    cr_assert_eq(ej__reg_add_JITDUMP(&m->img, m, &(void *){NULL}, &err), EJ_OK, "%s", err.msg);
+    cr_assert_eq(ej__reg_add_JITDUMP(&m->img, m, &(void *){NULL}, &err), EJ_OK, "%s", err.msg);
     size_t len;
     char *buf = ej_test_read_file(dump_path(), &len);
     cr_assert_not_null(buf, "%s: %s", dump_path(), strerror(errno));
@@ -337,14 +343,14 @@ Test(jitdump, reopens_after_close)
     unlink(dump_path());
     ej_module *m = link_obj(REGISTRY_OBJ, 0);
     ej__err err = {0};
-    cr_assert_eq(ej__jitdump_record(m, &err), EJ_OK, "%s", err.msg);
+    cr_assert_eq(ej__reg_add_JITDUMP(&m->img, m, &(void *){NULL}, &err), EJ_OK, "%s", err.msg);
     ej__jitdump_close();
     unlink(dump_path());
-    cr_assert_eq(ej__jitdump_record(m, &err), EJ_OK, "%s", err.msg);
+    cr_assert_eq(ej__reg_add_JITDUMP(&m->img, m, &(void *){NULL}, &err), EJ_OK, "%s", err.msg);
     size_t len;
     char *buf = ej_test_read_file(dump_path(), &len);
     cr_assert_not_null(buf);
-    uint64_t index = m->nfuncs; /* the counter is process-wide */
+    uint64_t index = m->img.nfuncs; /* the counter is process-wide */
     size_t off = check_loads(buf, len, check_header(buf, len), m, &index);
     cr_expect_eq(off, len);
     free(buf);
@@ -360,7 +366,7 @@ Test(jitdump, unopenable_file_names_path_and_reason)
     cr_assert_eq(mkdir(dump_path(), 0700), 0, "%s", strerror(errno));
     ej_module *m = link_obj(REGISTRY_OBJ, 0);
     ej__err err = {0};
-    ej_status st = ej__jitdump_record(m, &err);
+    ej_status st = ej__reg_add_JITDUMP(&m->img, m, &(void *){NULL}, &err);
     rmdir(dump_path());
     ej_module_free(m);
     cr_assert_eq(st, EJ_IO);
