@@ -15,20 +15,6 @@
 
 static const int trapped[] = {SIGILL, SIGSEGV, SIGBUS, SIGFPE, SIGTRAP};
 
-/* The interrupted program counter: the one machine-specific fact here. */
-static uint64_t interrupted_pc(const ucontext_t *uc)
-{
-#if defined(__x86_64__)
-    return (uint64_t)uc->uc_mcontext.gregs[REG_RIP];
-#elif defined(__aarch64__)
-    return uc->uc_mcontext.pc;
-#elif defined(__riscv)
-    return uc->uc_mcontext.__gregs[REG_PC];
-#else
-#error "elfjit run: no program counter in ucontext_t for this machine"
-#endif
-}
-
 typedef struct line {
     char buf[512];
     size_t len;
@@ -101,7 +87,7 @@ static void describe(line *l, int sig, const ej_pc_info *pi, uint64_t pc)
 static void on_trap(int sig, siginfo_t *si, void *ctx)
 {
     (void)si;
-    uint64_t pc = interrupted_pc(ctx);
+    uint64_t pc = ej_signal_pc(ctx);
     ej_pc_info pi;
     if (!ej_lookup_pc(pc, &pi)) {
         /* Not ours: die of the signal as the program would have. */

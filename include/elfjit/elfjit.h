@@ -244,6 +244,12 @@ int ej_module_lookup_pc(const ej_module *m, uint64_t pc, ej_pc_info *out);
  * lookup forever. */
 int ej_lookup_pc(uint64_t pc, ej_pc_info *out);
 
+/* The program counter at which the signal a handler installed with
+ * SA_SIGINFO received was raised, read from its third argument UCONTEXT
+ * (a ucontext_t *): what to hand to ej_lookup_pc.  0 for NULL.
+ * Async-signal-safe. */
+uint64_t ej_signal_pc(const void *ucontext);
+
 /* Runs the destructors if ej_module_init ran and the process is not already
  * exiting, undoes every registration, then unmaps the module.  After this,
  * no address from the module may be used.  NULL is a no-op. */

@@ -26,17 +26,7 @@ void *ej__bvec_push(void *vec, size_t elem)
 
 static const ej__arch *arch_for(uint16_t machine)
 {
-    if (machine)
-        return ej__arch_for_machine(machine);
-#if defined(__x86_64__)
-    return ej__arch_for_machine(EM_X86_64);
-#elif defined(__aarch64__)
-    return ej__arch_for_machine(EM_AARCH64);
-#elif defined(__riscv) && __riscv_xlen == 64
-    return ej__arch_for_machine(EM_RISCV);
-#else
-    return NULL;
-#endif
+    return machine ? ej__arch_for_machine(machine) : ej__host_arch();
 }
 
 EJ_API ej_status ej_builder_create(ej_builder **out, uint16_t machine)

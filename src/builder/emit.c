@@ -241,7 +241,7 @@ static ej_status own_sections(emit_state *e)
         nfdes += b->syms.v[i].cfi != NULL;
     if (nfdes) {
         if (!(e->fdes = malloc(nfdes * sizeof *e->fdes)) ||
-            !(e->eh = ej__eh_frame_bytes(b->arch->machine, b->syms.v, b->syms.n, e->fdes,
+            !(e->eh = ej__eh_frame_bytes(b->arch, b->syms.v, b->syms.n, e->fdes,
                                          &e->nfdes, &e->eh_len)))
             return nomem(b);
     }

@@ -86,29 +86,6 @@ uint8_t *ej__addrmap_bytes(const ej__bsite *lines, size_t n, char *const *files,
 
 /* ---- .eh_frame ------------------------------------------------------- */
 
-/* The default CIE of each architecture: alignment factors, the return
- * address column and the initial rule set (the state at a function's
- * first instruction), as gcc writes it. */
-typedef struct cie_params {
-    uint16_t machine;
-    uint8_t code_align;
-    int8_t data_align;
-    uint8_t ra;
-    uint8_t init_len;
-    uint8_t init[6];
-} cie_params;
-
-#define CFA_def_cfa 0x0c
-#define CFA_offset 0x80
-static const cie_params cies[] = {
-    /* CFA = rsp + 8; the return address (column 16) at CFA - 8. */
-    {EM_X86_64, 1, -8, 16, 5, {CFA_def_cfa, 7, 8, CFA_offset | 16, 1}},
-    /* CFA = sp; the return address is in x30. */
-    {EM_AARCH64, 4, -8, 30, 3, {CFA_def_cfa, 31, 0}},
-    /* CFA = sp; the return address is in ra (x1). */
-    {EM_RISCV, 1, -8, 1, 3, {CFA_def_cfa, 2, 0}},
-};
-
 typedef struct growbuf {
     uint8_t *p;
     size_t len, cap;
@@ -144,15 +121,12 @@ static void close_record(growbuf *g, size_t start)
     put32(g->p + start, (uint32_t)(g->len - start - 4));
 }
 
-uint8_t *ej__eh_frame_bytes(uint16_t machine, const ej__bsym *syms, size_t nsyms,
+uint8_t *ej__eh_frame_bytes(const ej__arch *a, const ej__bsym *syms, size_t nsyms,
                             ej__fde_site *sites, size_t *nsites, size_t *len)
 {
-    const cie_params *c = NULL;
-    for (size_t i = 0; i < EJ_ARRAY_LEN(cies); i++)
-        if (cies[i].machine == machine)
-            c = &cies[i];
+    const struct ej__cie *c = &a->cie; /* the architecture's defaults */
     growbuf g = {0};
-    if (!c || grow(&g, 64))
+    if (grow(&g, 64))
         return NULL;
     /* CIE: length, id 0, version 1, "zR", factors, RA column, augmentation
      * data (the FDE pointer encoding: pc-relative, signed 4 bytes). */

@@ -30,7 +30,7 @@ typedef struct ej__fde_site {
  * (room for NSYMS), their number in *NSITES.  No terminator: the linker
  * (or elfjit when registering frames) adds one.  NULL when out of memory
  * or MACHINE has no default CIE. */
-uint8_t *ej__eh_frame_bytes(uint16_t machine, const ej__bsym *syms, size_t nsyms,
+uint8_t *ej__eh_frame_bytes(const ej__arch *a, const ej__bsym *syms, size_t nsyms,
                             ej__fde_site *sites, size_t *nsites, size_t *len);
 
 #endif

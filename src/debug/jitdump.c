@@ -68,19 +68,6 @@ static struct {
 
 static pthread_mutex_t jd_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static uint32_t host_elf_machine(void)
-{
-#if defined(__x86_64__)
-    return EM_X86_64;
-#elif defined(__aarch64__)
-    return EM_AARCH64;
-#elif defined(__riscv)
-    return EM_RISCV;
-#else
-    return EM_NONE; /* elfjit supports no other host; perf would reject it */
-#endif
-}
-
 /* CLOCK_MONOTONIC is the clock `perf record -k mono` stamps its samples
  * with, which `perf inject --jit` needs to order records and samples. */
 static uint64_t jd_now(void)
@@ -119,7 +106,7 @@ static void jd_reset(void)
 }
 
 /* Writes the file header when FD's file is still empty. */
-static int jd_write_header(int fd, pid_t pid)
+static int jd_write_header(int fd, pid_t pid, uint16_t machine)
 {
     struct stat st;
     if (fstat(fd, &st))
@@ -127,16 +114,17 @@ static int jd_write_header(int fd, pid_t pid)
     if (st.st_size)
         return 0;
     jd_header h = {.magic = JD_MAGIC, .version = JD_VERSION, .total_size = sizeof h,
-                   .elf_mach = host_elf_machine(), .pid = (uint32_t)pid,
+                   .elf_mach = machine, .pid = (uint32_t)pid,
                    .timestamp = jd_now()};
     return jd_write(fd, &h, sizeof h);
 }
 
 /* Opens (or creates) this process's file and maps the marker; under
- * jd_lock.  The first open in a process truncates what an earlier process
- * with the same pid may have left; a reopen after ej__jitdump_close
- * appends. */
-static ej_status jd_open(ej__err *err)
+ * jd_lock.  The header names MACHINE, the process's (only modules that
+ * run are recorded).  The first open in a process creates the file anew
+ * (replacing what an earlier process with the same pid may have left); a
+ * reopen after ej__jitdump_close appends. */
+static ej_status jd_open(uint16_t machine, ej__err *err)
 {
     pid_t pid = getpid();
     char name[64], path[sizeof jd.path];
@@ -146,7 +134,7 @@ static ej_status jd_open(ej__err *err)
                                     sizeof path, &fd, err);
     if (st != EJ_OK)
         return st;
-    int e = jd_write_header(fd, pid);
+    int e = jd_write_header(fd, pid, machine);
     if (e) {
         close(fd);
         return ej__fail(err, EJ_IO, "%s: cannot write the jitdump header: %s", path,
@@ -246,7 +234,7 @@ ej_status ej__reg_add_JITDUMP(const ej__image *img, void *owner, void **slot, ej
         jd_reset(); /* a fork child: the parent's file and pid are not ours */
         jd.opened_before = 0;
     }
-    ej_status st = jd.fd >= 0 ? EJ_OK : jd_open(err);
+    ej_status st = jd.fd >= 0 ? EJ_OK : jd_open(img->machine, err);
     if (st == EJ_OK)
         st = jd_write_module(img, err);
     pthread_mutex_unlock(&jd_lock);

@@ -603,4 +603,6 @@ const ej__arch ej__arch_aarch64 = {
     /* adrp xN, :got:sym; ldr xN, [xN, :got_lo12:sym] */
     .kind_type_lo = {[EJ_RELOC_GOT_LOAD] = R_AARCH64_LD64_GOT_LO12_NC},
     .insn_align = 4,
+    /* CFA = sp; the return address is in x30. */
+    .cie = {4, -8, 30, 3, {EJ_DW_CFA_def_cfa, 31, 0}},
 };

@@ -107,7 +107,20 @@ typedef struct ej__arch {
     uint32_t kind_type_lo[EJ_RELOC_KIND_COUNT];
     uint8_t kind_lo_label;
     uint32_t insn_align;
+    /* The CIE the builder writes for functions of this architecture (as
+     * gcc does): alignment factors, the return address column and the
+     * rules at a function's first instruction (DW_CFA_* bytes). */
+    struct ej__cie {
+        uint8_t code_align;
+        int8_t data_align;
+        uint8_t ra;
+        uint8_t init_len;
+        uint8_t init[6];
+    } cie;
 } ej__arch;
+
+#define EJ_DW_CFA_def_cfa 0x0c
+#define EJ_DW_CFA_offset 0x80
 
 /* Description of TYPE, or NULL when the type is unknown to A. */
 static inline const ej__reloc_info *ej__reloc_info_of(const struct ej__arch *a, uint32_t type)

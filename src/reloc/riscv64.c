@@ -738,4 +738,6 @@ const ej__arch ej__arch_riscv64 = {
     .kind_type_lo = {[EJ_RELOC_GOT_LOAD] = R_RISCV_PCREL_LO12_I},
     .kind_lo_label = 1,
     .insn_align = 4,
+    /* CFA = sp; the return address is in ra (x1). */
+    .cie = {1, -8, 1, 3, {EJ_DW_CFA_def_cfa, 2, 0}},
 };

@@ -1,0 +1,9 @@
+/* riscv64: the interrupted program counter is __gregs[REG_PC] (slot 0). */
+#include <ucontext.h>
+
+#include "runtime/runtime_arch.h"
+
+uint64_t ej__arch_ucontext_pc(const void *uc)
+{
+    return ((const ucontext_t *)uc)->uc_mcontext.__gregs[REG_PC];
+}
