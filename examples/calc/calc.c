@@ -343,7 +343,7 @@ static void on_sigill(int sig, siginfo_t *si, void *ctx)
     (void)sig;
     (void)si;
     ej_pc_info pi;
-    uint64_t pc = (uint64_t)((ucontext_t *)ctx)->uc_mcontext.gregs[REG_RIP];
+    uint64_t pc = ej_signal_pc(ctx);
     if (!ej_lookup_pc(pc, &pi) || !pi.has_trap) {
         signal(SIGILL, SIG_DFL);
         return;
