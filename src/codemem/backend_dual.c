@@ -7,13 +7,14 @@
  *               there).  At publish, each region is mapped anew in place:
  *               text as a private RX mapping of the file (new, never
  *               writable: no mapping gains execute permission), read-only
- *               data stays as it is, data becomes anonymous RW memory with
- *               the linked bytes copied in, .bss anonymous RW zeroes.
+ *               data stays as it is, data is made writable (a private
+ *               mapping: a page is copied when first written, and the
+ *               file's page stays behind it), .bss anonymous RW zeroes.
  * Then the write view is unmapped and the file closed: no writable alias
  * of published code survives.  Private mappings, not shared ones, so that
  * a debugger can still plant breakpoints (ptrace writes to private
  * mappings by copying the page; it cannot write a shared read-only one),
- * and data behaves as in any process (rw-p, not file-backed).
+ * and data written at run time stays this process's (rw-p).
  * Hosts that forbid making written memory executable (the kernel's
  * PR_SET_MDWE, systemd's MemoryDenyWriteExecute=yes, which refuses
  * mprotect to PROT_EXEC altogether) accept every step. */
@@ -80,10 +81,14 @@ static ej_status dual_protect(ej__codemem *cm, const ej__region *r, ej__err *err
                    (off_t)r->off);
         break;
     default:
-        got = mmap(at, r->len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
-                   -1, 0);
-        if (got != MAP_FAILED && !r->zero)
-            memcpy(at, cm->w + r->off, r->len);
+        /* .bss: fresh anonymous zeroes.  Data: the private mapping of the
+         * file, made writable (no copy now; a page is copied when the
+         * program first writes it). */
+        if (r->zero)
+            got = mmap(at, r->len, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+        else
+            got = mprotect(at, r->len, PROT_READ | PROT_WRITE) == 0 ? at : MAP_FAILED;
         break;
     }
     if (got != MAP_FAILED)

@@ -51,6 +51,8 @@ static uint64_t place(ej_linker *lk, ej__section *s, uint64_t off)
     if (align > lk->plan.max_align)
         lk->plan.max_align = align;
     s->off = ej__align_up(off, align);
+    if (s->shdr.sh_type != SHT_NOBITS)
+        lk->plan.filled += s->size;
     return s->off + s->size;
 }
 

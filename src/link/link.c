@@ -175,8 +175,12 @@ EJ_API ej_status ej_linker_link(ej_linker *lk, ej_module **out)
     stage_done("reserved", &m->mem);
     m->img.vbase = m->mem.v;
     m->img.size = m->mem.size;
-    /* Everything but .bss is about to be written; .bss stays demand-zero. */
-    ej__codemem_prefault(&m->mem, 0, lk->plan.cls_off[EJ_CLS_BSS]);
+    /* Everything but .bss is about to be written; .bss stays demand-zero.
+     * Unless alignment padding is most of it (a hostile object can ask for
+     * 1 GiB alignment): then only the pages written are faulted in. */
+    uint64_t span = lk->plan.cls_off[EJ_CLS_BSS];
+    if (span <= 2 * lk->plan.filled + ((uint64_t)1 << 20))
+        ej__codemem_prefault(&m->mem, 0, span);
     ej__assign_addresses(lk, m->img.vbase);
     if ((st = ej__copy_sections(lk, m->mem.w)) != EJ_OK)
         goto fail_mapped;

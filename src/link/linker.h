@@ -112,6 +112,7 @@ typedef struct ej__plan {
      * table the unwinder can register (EH_SIZE 0 when there is none). */
     uint64_t eh_off, eh_size;
     uint64_t image_size;
+    uint64_t filled;     /* bytes of section contents the link writes */
     /* Sections whose names are C identifiers, grouped for __start_/__stop_. */
     struct ej__secgroup *groups;
     size_t ngroups;
