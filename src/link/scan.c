@@ -3,11 +3,11 @@
  * of each) and to collect where the image may be placed. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "link/linker.h"
 
-#define GIB2 ((uint64_t)1 << 31)
-/* Slack for addends and for the image's own extent inside the window. */
+/* Slack for addends and for the image's own extent inside a window. */
 #define MARGIN ((uint64_t)1 << 20)
 
 void ej__site_name(const ej__object *obj, size_t rsec, const Elf64_Rela *r,
@@ -49,45 +49,80 @@ typedef struct site_ref {
     const char *type;
 } site_ref;
 
-static void explain_near(char *why, size_t len, const site_ref *at, const ej__sym *s)
+/* "2 GiB", "64 KiB", "4 GiB": a power-of-two-ish size for messages. */
+static void size_text(char *buf, size_t len, uint64_t v)
 {
-    char site[512];
-    ej__site_name(at->obj, at->r, at->rel, site, sizeof site);
-    snprintf(why, len, "%s: %s against '%s' at 0x%llx (+/-2 GiB)", site, at->type, s->name,
-             (unsigned long long)s->value);
+    static const char *const units[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};
+    int u = 0;
+    while (u < 4 && v >= 1024 && v % 1024 == 0) {
+        v /= 1024;
+        u++;
+    }
+    snprintf(buf, len, "%llu %s", (unsigned long long)v, units[u]);
 }
 
-/* A reference that must reach S with 32 bits PC-relative: every image byte
- * within +/-2 GiB of it. */
-static void need_near(ej__plan *p, const ej__sym *s, const site_ref *at)
+static void explain_near(char *why, size_t len, const site_ref *at, const ej__sym *s,
+                         const ej__reloc_info *info)
 {
-    uint64_t lo = s->value > GIB2 - MARGIN ? s->value - (GIB2 - MARGIN) : 0;
-    uint64_t hi = s->value + (GIB2 - MARGIN);
+    char site[512], lo[32], hi[32];
+    ej__site_name(at->obj, at->r, at->rel, site, sizeof site);
+    size_text(lo, sizeof lo, (uint64_t)-info->min);
+    size_text(hi, sizeof hi, (uint64_t)info->max + 1);
+    if (strcmp(lo, hi) == 0)
+        snprintf(why, len, "%s: %s against '%s' at 0x%llx (+/-%s)", site, at->type, s->name,
+                 (unsigned long long)s->value, lo);
+    else
+        snprintf(why, len, "%s: %s against '%s' at 0x%llx (-%s/+%s)", site, at->type, s->name,
+                 (unsigned long long)s->value, lo, hi);
+}
+
+/* The window of places P from which a PC-relative field of INFO reaches
+ * S (S + A - P in [min, max], less the margin), as [*LO, *HI). */
+static void reach_window(const ej__reloc_info *info, uint64_t S, uint64_t *lo, uint64_t *hi)
+{
+    uint64_t below = (uint64_t)info->max, above = (uint64_t)-info->min;
+    below = below > MARGIN ? below - MARGIN : 0;
+    above = above > MARGIN ? above - MARGIN : 0;
+    *lo = S > below ? S - below : 0;
+    *hi = S + above < S ? UINT64_MAX : S + above;
+}
+
+/* A reference that must reach S PC-relatively: every image byte within
+ * the field's reach of it. */
+static void need_near(ej__plan *p, const ej__sym *s, const site_ref *at,
+                      const ej__reloc_info *info)
+{
+    uint64_t lo, hi;
+    reach_window(info, s->value, &lo, &hi);
     if (lo > p->win_lo) {
         p->win_lo = lo;
-        explain_near(p->why_lo, sizeof p->why_lo, at, s);
+        explain_near(p->why_lo, sizeof p->why_lo, at, s, info);
     }
     if (hi < p->win_hi) {
         p->win_hi = hi;
-        explain_near(p->why_hi, sizeof p->why_hi, at, s);
+        explain_near(p->why_hi, sizeof p->why_hi, at, s, info);
     }
 }
 
-static void need_low(ej__plan *p, uint64_t limit, const site_ref *at)
+/* An absolute field of INFO holding an image address: the image below
+ * its maximum (the minimum is never above 0). */
+static void need_low(ej__plan *p, const site_ref *at, const ej__reloc_info *info)
 {
+    uint64_t limit = (uint64_t)info->max + 1;
     if (limit < p->win_hi) {
-        char site[512];
+        char site[512], size[32];
         ej__site_name(at->obj, at->r, at->rel, site, sizeof site);
+        size_text(size, sizeof size, limit);
         p->win_hi = limit;
         snprintf(p->why_hi, sizeof p->why_hi, "%s: %s needs the image below %s", site,
-                 at->type, limit == GIB2 ? "2 GiB" : "4 GiB");
+                 at->type, size);
     }
 }
 
-static void prefer_near(ej__plan *p, const ej__sym *s)
+static void prefer_near(ej__plan *p, const ej__sym *s, const ej__reloc_info *info)
 {
-    uint64_t lo = s->value > GIB2 - MARGIN ? s->value - (GIB2 - MARGIN) : 0;
-    uint64_t hi = s->value + (GIB2 - MARGIN);
+    uint64_t lo, hi;
+    reach_window(info, s->value, &lo, &hi);
     if (!p->has_pref) {
         p->pref_lo = lo;
         p->pref_hi = hi;
@@ -117,7 +152,7 @@ static int stub_allowed(ej__sym *s, unsigned needs)
         return 0;
     if (needs & EJ_RN_CALL)
         return 1;
-    if ((needs & EJ_RN_PCREL32) && s->kind == EJ_SK_HOST) {
+    if ((needs & EJ_RN_PLACE_PC) && s->kind == EJ_SK_HOST) {
         if (!s->host_func)
             s->host_func = ej__host_is_function((const void *)(uintptr_t)s->value) ? 1 : 2;
         return s->host_func == 1;
@@ -131,14 +166,14 @@ static int stub_allowed(ej__sym *s, unsigned needs)
 static int local_needs_nothing(const ej__object *obj, size_t symi, unsigned needs)
 {
     return obj->lplain[symi] &&
-           !(needs & (EJ_RN_TLS | EJ_RN_DYNAMIC | EJ_RN_GOT | EJ_RN_ABS32 | EJ_RN_ABS32S));
+           !(needs & (EJ_RN_TLS | EJ_RN_DYNAMIC | EJ_RN_GOT | EJ_RN_PLACE_ABS));
 }
 
 /* The same for a global defined in a loaded section of the image. */
 static int global_needs_nothing(const ej__sym *s, unsigned needs)
 {
     return s && s->kind == EJ_SK_SECTION &&
-           !(needs & (EJ_RN_TLS | EJ_RN_DYNAMIC | EJ_RN_GOT | EJ_RN_ABS32 | EJ_RN_ABS32S)) &&
+           !(needs & (EJ_RN_TLS | EJ_RN_DYNAMIC | EJ_RN_GOT | EJ_RN_PLACE_ABS)) &&
            s->type != STT_TLS && s->type != STT_GNU_IFUNC && ej__sec_loaded(s->obj, s->shndx);
 }
 
@@ -199,14 +234,14 @@ static ej_status scan_one(ej_linker *lk, ej__object *obj, size_t r, const Elf64_
     /* A stub makes reaching a call target optional (near is only faster);
      * data must be reached directly. */
     site_ref at = {obj, r, rel, info->name};
-    if (is_external(s) && (needs & EJ_RN_PCREL32)) {
+    if (is_external(s) && (needs & EJ_RN_PLACE_PC)) {
         if (!stub)
-            need_near(p, s, &at);
+            need_near(p, s, &at, info);
         else if (s->kind == EJ_SK_HOST)
-            prefer_near(p, s);
+            prefer_near(p, s, info);
     }
-    if ((needs & (EJ_RN_ABS32 | EJ_RN_ABS32S)) && in_image(s))
-        need_low(p, (needs & EJ_RN_ABS32S) ? GIB2 : GIB2 * 2, &at);
+    if ((needs & EJ_RN_PLACE_ABS) && in_image(s))
+        need_low(p, &at, info);
     return EJ_OK;
 }
 

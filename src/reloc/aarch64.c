@@ -563,21 +563,9 @@ GOTOFF_HANDLER(gotoff_g3, 3, MOVW_SIGNED, 0)
 
 /* ---- tables generated from the list ------------------------------------ */
 
-#define X(name, num, width, needs, handler)                                            \
-    [num] = {"R_AARCH64_" #name, width, needs},
-static const ej__reloc_info aarch64_info[] = {
-#include "reloc/aarch64_relocs.def"
-};
-#undef X
-
-#define X(name, num, width, needs, handler) [num] = h_##handler,
-static const ej__reloc_apply_fn aarch64_handlers[] = {
-#include "reloc/aarch64_relocs.def"
-};
-#undef X
-
-_Static_assert(EJ_ARRAY_LEN(aarch64_info) == EJ_ARRAY_LEN(aarch64_handlers),
-               "one list makes both tables");
+#define EJ_RELOC_LIST "reloc/aarch64_relocs.def"
+#define EJ_RELOC_PREFIX "R_AARCH64_"
+#include "reloc/reloc_tables.h"
 
 static void aarch64_write_stub(uint8_t *w, uint64_t stub, uint64_t slot)
 {
@@ -591,9 +579,9 @@ static void aarch64_write_stub(uint8_t *w, uint64_t stub, uint64_t slot)
 const ej__arch ej__arch_aarch64 = {
     .name = "aarch64",
     .machine = EM_AARCH64,
-    .infos = aarch64_info,
-    .handlers = aarch64_handlers,
-    .ntypes = EJ_ARRAY_LEN(aarch64_info),
+    .infos = reloc_infos,
+    .handlers = reloc_handlers,
+    .ntypes = EJ_ARRAY_LEN(reloc_infos),
     .got_entry_size = 8,
     .stub_size = 16,
     .stub_align = 16,

@@ -24,10 +24,11 @@ enum {
     EJ_RN_GOT = 1 << 0,     /* the symbol needs a GOT slot holding S */
     EJ_RN_CALL = 1 << 1,    /* a call or jump: may go through a stub when the target is far */
     EJ_RN_GOTBASE = 1 << 2, /* uses the GOT's address */
-    EJ_RN_PCREL32 = 1 << 3, /* PC-relative, +/-2 GiB: near a host target, or a stub when the
-                             * target is known to be a function */
-    EJ_RN_ABS32 = 1 << 4,   /* absolute, 32 bits: the image must sit low in memory */
-    EJ_RN_ABS32S = 1 << 5,  /* as ABS32, signed: below 2 GiB */
+    EJ_RN_PLACE_PC = 1 << 3,  /* reach PC(...): an external target must be within reach of
+                               * the image, or go through a stub when it is a function
+                               * (derived from the reach: reloc_tables.h) */
+    EJ_RN_PLACE_ABS = 1 << 4, /* reach ABS(...): the image must lie where its addresses fit
+                               * (derived from the reach) */
     EJ_RN_TLS = 1 << 6,     /* thread-local storage: not supported yet */
     EJ_RN_DYNAMIC = 1 << 7, /* only valid in linked images, never in ET_REL */
     EJ_RN_SIZE = 1 << 8,    /* uses the symbol's size */
@@ -36,10 +37,19 @@ enum {
                              * generic code finds and passes as site->pair */
 };
 
+/* How far the value a relocation writes reaches, which bounds where the
+ * image may be placed (src/link/scan.c): the value must lie in
+ * [min, max], the value being S + A - P for EJ_REACH_PC and S + A for
+ * EJ_REACH_ABS; EJ_REACH_ANY fields hold any address.  Stated per type in
+ * the backends' lists; the handlers check the same ranges before writing. */
+enum ej__reach { EJ_REACH_ANY, EJ_REACH_PC, EJ_REACH_ABS };
+
 typedef struct ej__reloc_info {
     const char *name;  /* "R_X86_64_PC32" */
     uint8_t width;     /* bytes read and written at r_offset */
     uint16_t needs;    /* EJ_RN_* */
+    uint8_t reach;     /* enum ej__reach */
+    int64_t min, max;  /* the reach's bounds */
 } ej__reloc_info;
 
 /* One relocation to apply.  Addresses are virtual (where the image runs);

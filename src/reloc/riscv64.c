@@ -29,7 +29,7 @@
 
 /* The type numbers, for handlers that look at another relocation. */
 enum {
-#define X(name, num, width, needs, handler) RV_##name = num,
+#define X(name, num, width, needs, reach, handler) RV_##name = num,
 #include "reloc/riscv64_relocs.def"
 #undef X
 };
@@ -666,25 +666,16 @@ static ej_status h_gprel(const ej__reloc_site *s, ej__reloc_fail *f)
 
 /* ---- tables generated from the list ------------------------------------------ */
 
-#define X(name, num, width, needs, handler) [num] = {"R_RISCV_" #name, width, needs},
-static const ej__reloc_info riscv64_info[] = {
-#include "reloc/riscv64_relocs.def"
-};
-#undef X
-
-#define X(name, num, width, needs, handler) [num] = h_##handler,
-static const ej__reloc_apply_fn riscv64_handlers[] = {
-#include "reloc/riscv64_relocs.def"
-};
-#undef X
-
-_Static_assert(EJ_ARRAY_LEN(riscv64_info) == EJ_ARRAY_LEN(riscv64_handlers),
-               "one list makes both tables");
+#define EJ_HI20_MIN HI20_MIN
+#define EJ_HI20_MAX HI20_MAX
+#define EJ_RELOC_LIST "reloc/riscv64_relocs.def"
+#define EJ_RELOC_PREFIX "R_RISCV_"
+#include "reloc/reloc_tables.h"
 
 static const char *type_name(uint32_t type)
 {
-    return type < EJ_ARRAY_LEN(riscv64_info) && riscv64_info[type].name
-               ? riscv64_info[type].name
+    return type < EJ_ARRAY_LEN(reloc_infos) && reloc_infos[type].name
+               ? reloc_infos[type].name
                : "an unknown type";
 }
 
@@ -723,9 +714,9 @@ static void riscv64_write_nops(uint8_t *w, size_t n)
 const ej__arch ej__arch_riscv64 = {
     .name = "riscv64",
     .machine = EM_RISCV,
-    .infos = riscv64_info,
-    .handlers = riscv64_handlers,
-    .ntypes = EJ_ARRAY_LEN(riscv64_info),
+    .infos = reloc_infos,
+    .handlers = reloc_handlers,
+    .ntypes = EJ_ARRAY_LEN(reloc_infos),
     .got_entry_size = 8,
     .stub_size = 16,
     .stub_align = 16,

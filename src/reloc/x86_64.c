@@ -161,21 +161,9 @@ static ej_status h_size64(const ej__reloc_site *s, ej__reloc_fail *f)
 
 /* ---- tables generated from the list ---------------------------------- */
 
-#define X(name, num, width, needs, handler)                                   \
-    [num] = {"R_X86_64_" #name, width, needs},
-static const ej__reloc_info x86_64_info[] = {
-#include "reloc/x86_64_relocs.def"
-};
-#undef X
-
-#define X(name, num, width, needs, handler) [num] = h_##handler,
-static const ej__reloc_apply_fn x86_64_handlers[] = {
-#include "reloc/x86_64_relocs.def"
-};
-#undef X
-
-_Static_assert(EJ_ARRAY_LEN(x86_64_info) == EJ_ARRAY_LEN(x86_64_handlers),
-               "one list makes both tables");
+#define EJ_RELOC_LIST "reloc/x86_64_relocs.def"
+#define EJ_RELOC_PREFIX "R_X86_64_"
+#include "reloc/reloc_tables.h"
 
 /* Stub: `jmp *slot(%rip)` (ff 25 rel32), padded with int3 to 8 bytes. */
 static void x86_64_write_stub(uint8_t *w, uint64_t stub, uint64_t slot)
@@ -190,9 +178,9 @@ static void x86_64_write_stub(uint8_t *w, uint64_t stub, uint64_t slot)
 const ej__arch ej__arch_x86_64 = {
     .name = "x86_64",
     .machine = EM_X86_64,
-    .infos = x86_64_info,
-    .handlers = x86_64_handlers,
-    .ntypes = EJ_ARRAY_LEN(x86_64_info),
+    .infos = reloc_infos,
+    .handlers = reloc_handlers,
+    .ntypes = EJ_ARRAY_LEN(reloc_infos),
     .got_entry_size = 8,
     .stub_size = 8,
     .stub_align = 8,
