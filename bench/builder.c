@@ -71,17 +71,24 @@ static void *build(size_t code_len, size_t trap_every, size_t *len)
     return img;
 }
 
-static ej_module *link_image(const void *img, size_t len, unsigned registration)
+static ej_module *link_image_with(const void *img, size_t len, unsigned registration,
+                                  ej_code_memory kind)
 {
     ej_linker *lk;
     ej_module *m;
     if (ej_linker_create(&lk) != EJ_OK || ej_linker_set_registration(lk, registration) != EJ_OK ||
+        ej_linker_set_code_memory(lk, kind) != EJ_OK ||
         ej_linker_add_buffer(lk, "f.o", img, len) != EJ_OK || ej_linker_link(lk, &m) != EJ_OK) {
         fprintf(stderr, "builder: link: %s\n", ej_linker_errmsg(lk));
         exit(1);
     }
     ej_linker_free(lk);
     return m;
+}
+
+static ej_module *link_image(const void *img, size_t len, unsigned registration)
+{
+    return link_image_with(img, len, registration, EJ_CODE_MEMORY_MPROTECT);
 }
 
 static uint64_t floor_once(void)
@@ -100,7 +107,9 @@ static void publish(size_t rounds)
     size_t len;
     void *img = build(16, 0, &len);
     uint64_t *fl = malloc(rounds * sizeof *fl), *bare = malloc(rounds * sizeof *bare),
-             *reg = malloc(rounds * sizeof *reg);
+             *reg = malloc(rounds * sizeof *reg), *dual = malloc(rounds * sizeof *dual),
+             *dreg = malloc(rounds * sizeof *dreg);
+    /* Interleaved, so that both backends see the same machine. */
     for (size_t i = 0; i < rounds; i++) {
         fl[i] = floor_once();
         uint64_t t0 = now_ns();
@@ -109,17 +118,30 @@ static void publish(size_t rounds)
         t0 = now_ns();
         ej_module_free(link_image(img, len, EJ_REGISTER_DEFAULT));
         reg[i] = now_ns() - t0;
+        t0 = now_ns();
+        ej_module_free(link_image_with(img, len, 0, EJ_CODE_MEMORY_DUAL_MAP));
+        dual[i] = now_ns() - t0;
+        t0 = now_ns();
+        ej_module_free(link_image_with(img, len, EJ_REGISTER_DEFAULT, EJ_CODE_MEMORY_DUAL_MAP));
+        dreg[i] = now_ns() - t0;
     }
     uint64_t f = median(fl, rounds), b = median(bare, rounds), r = median(reg, rounds);
+    uint64_t d = median(dual, rounds), dr = median(dreg, rounds);
     printf("publish, one function (median of %zu):\n", rounds);
     printf("  floor mmap+memcpy+mprotect+munmap  %8.2f µs\n", (double)f / 1e3);
     printf("  link + free, no registration        %8.2f µs  (%.1fx the floor)\n", (double)b / 1e3,
            (double)b / (double)f);
     printf("  link + free, default registration   %8.2f µs  (%.1fx the floor)\n", (double)r / 1e3,
            (double)r / (double)f);
+    printf("  dual mapping, no registration       %8.2f µs  (%.1fx the floor)\n", (double)d / 1e3,
+           (double)d / (double)f);
+    printf("  dual mapping, default registration  %8.2f µs  (%.1fx the floor)\n",
+           (double)dr / 1e3, (double)dr / (double)f);
     free(fl);
     free(bare);
     free(reg);
+    free(dual);
+    free(dreg);
     free(img);
 }
 
