@@ -194,9 +194,6 @@ void ej__object_free(ej__object *obj)
     else
         free(obj->image);
     free(obj->sec);
-    free(obj->symp);
-    free(obj->lplain);
-    free(obj->lvalue);
     for (size_t i = 0; i < obj->nowned; i++)
         free(obj->owned[i]);
     if (obj->copies_mapped)

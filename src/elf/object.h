@@ -1,8 +1,8 @@
 /* A relocatable ELF object as the rest of elfjit sees it: read through
  * libelf, validated field by field, with typed views of its symbol table
- * and relocation sections.  Nothing here knows about layout or linking
- * beyond the per-object slots (ej__section.cls/off, ej__object.symp) that
- * the link layer fills in. */
+ * and relocation sections.  Nothing here knows about layout or linking:
+ * the link layer keeps its own per-object state (ej__lobj,
+ * src/link/linker.h). */
 #ifndef EJ_ELF_OBJECT_H
 #define EJ_ELF_OBJECT_H
 
@@ -23,13 +23,7 @@ typedef struct ej__section {
     const uint8_t *data;    /* contents (NULL for SHT_NOBITS or not loaded yet) */
     uint64_t size;          /* sh_size, or the uncompressed size */
     uint32_t rela;          /* index of the SHT_RELA section applying to it, 0 none */
-    /* Filled by the link layer. */
-    int cls;                /* layout class, or -1 when not loaded */
-    uint8_t discarded;      /* member of a COMDAT group another object supplied */
-    uint64_t off;           /* offset in the image */
 } ej__section;
-
-#define EJ_LVALUE_DISCARDED UINT64_MAX
 
 typedef struct ej__object {
     char *name;             /* path or buffer label, for messages */
@@ -48,17 +42,6 @@ typedef struct ej__object {
     const char *strtab;
     size_t strtab_size;
     const Elf32_Word *xindex; /* SHT_SYMTAB_SHNDX contents, or NULL */
-    /* Filled by the link layer: where this object's string table starts in
-     * the module's copy of the names; one entry per symbol index. */
-    size_t names_base;
-    struct ej__sym **symp;   /* NULL for most locals: see resolve.c */
-    /* Per symbol, for the locals without an entry, so the per-relocation
-     * loops read one dense array instead of the symbol and section tables:
-     * lplain[i] is nonzero when local I is in a loaded section and is
-     * neither TLS nor an IFUNC (set by resolve.c); lvalue[i] is its address
-     * once laid out, or EJ_LVALUE_DISCARDED (set by layout.c). */
-    uint8_t *lplain;
-    uint64_t *lvalue;
     /* Copies owned by the object (malloc()ed, freed with it): the tables
      * validation checked (see ej__object_own) and those ej__object_cut
      * replaced. */

@@ -148,7 +148,6 @@ static ej_status check_section(ej__object *obj, size_t i, const name_table *nt,
                                ej__err *err)
 {
     ej__section *s = &obj->sec[i];
-    s->cls = -1;
     s->scn = elf_getscn(obj->elf, i);
     if (!s->scn || !gelf_getshdr(s->scn, &s->shdr))
         return ej__elf_fail(err, EJ_BADELF, "%s: section %zu: cannot read header",

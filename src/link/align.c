@@ -177,12 +177,12 @@ out:
 ej_status ej__align_code(ej_linker *lk)
 {
     for (size_t o = 0; o < lk->nobjs; o++) {
-        ej__object *obj = lk->objs[o];
+        ej__object *obj = lk->objs[o].o;
         if (!obj->arch->align_type)
             continue;
         for (size_t r = 1; r < obj->shnum; r++) {
             if (obj->sec[r].shdr.sh_type != SHT_RELA ||
-                !ej__sec_loaded(obj, obj->sec[r].shdr.sh_info))
+                !ej__sec_loaded(&lk->objs[o], obj->sec[r].shdr.sh_info))
                 continue;
             ej_status st = align_section(lk, obj, r);
             if (st != EJ_OK)

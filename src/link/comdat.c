@@ -10,12 +10,12 @@ static const char *group_signature(const ej__object *obj, const ej__section *g)
     return ej__object_sym_name(obj, g->shdr.sh_info);
 }
 
-static void discard_members(ej__object *obj, const ej__section *g)
+static void discard_members(ej__lobj *lo, const ej__section *g)
 {
     const Elf32_Word *w = (const Elf32_Word *)g->data;
     size_t n = (size_t)(g->size / sizeof *w);
     for (size_t k = 1; k < n; k++)
-        obj->sec[w[k]].discarded = 1;
+        lo->sec[w[k]].discarded = 1;
 }
 
 ej_status ej__comdat_select(ej_linker *lk)
@@ -25,7 +25,8 @@ ej_status ej__comdat_select(ej_linker *lk)
     if (ej__symtab_init(&seen, 16) != EJ_OK)
         return ej__fail(&lk->err, EJ_NOMEM, "out of memory selecting COMDAT groups");
     for (size_t o = 0; o < lk->nobjs && st == EJ_OK; o++) {
-        ej__object *obj = lk->objs[o];
+        ej__lobj *lo = &lk->objs[o];
+        ej__object *obj = lo->o;
         for (size_t i = 1; i < obj->shnum; i++) {
             const ej__section *g = &obj->sec[i];
             if (g->shdr.sh_type != SHT_GROUP || !(((const Elf32_Word *)g->data)[0] & GRP_COMDAT))
@@ -37,10 +38,10 @@ ej_status ej__comdat_select(ej_linker *lk)
                 st = ej__fail(&lk->err, EJ_NOMEM, "out of memory selecting COMDAT groups");
                 break;
             }
-            if (e->obj && e->obj != obj)
-                discard_members(obj, g);
+            if (e->obj && e->obj != lo)
+                discard_members(lo, g);
             else
-                e->obj = obj;
+                e->obj = lo;
         }
     }
     ej__symtab_free(&seen);

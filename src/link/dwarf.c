@@ -71,19 +71,20 @@ static ej_status append(ej__image *img, ej__object *obj, size_t i, uint64_t *pie
 /* Locals defined in a DWARF piece (section symbols, mostly) stand for
  * their offset in the combined section; the loaded image never uses
  * them, so their value slot is free to say so. */
-static void value_debug_locals(const plan *p, size_t o, ej__object *obj)
+static void value_debug_locals(const plan *p, size_t o, ej__lobj *lo)
 {
+    const ej__object *obj = lo->o;
     for (size_t i = 1; i < obj->nsyms; i++) {
         uint32_t shndx = ej__object_sym_shndx(obj, i);
-        if (!obj->symp[i] && shndx < obj->shnum && p->piece[o][shndx] != UINT64_MAX)
-            obj->lvalue[i] = p->piece[o][shndx] + obj->syms[i].st_value;
+        if (!lo->symp[i] && shndx < obj->shnum && p->piece[o][shndx] != UINT64_MAX)
+            lo->lvalue[i] = p->piece[o][shndx] + obj->syms[i].st_value;
     }
 }
 
 static ej_status combine(plan *p, const ej_linker *lk, ej__err *err)
 {
     for (size_t o = 0; o < lk->nobjs; o++) {
-        ej__object *obj = lk->objs[o];
+        ej__object *obj = lk->objs[o].o;
         if (!(p->piece[o] = malloc(obj->shnum * sizeof *p->piece[o])))
             return ej__fail(err, EJ_NOMEM, "out of memory for debug sections");
         for (size_t i = 0; i < obj->shnum; i++) {
@@ -105,15 +106,16 @@ ej_status ej__image_debug_info(ej__image *img, ej_linker *lk, ej__err *err)
         return ej__fail(err, EJ_NOMEM, "out of memory for debug sections");
     ej_status st = combine(&p, lk, err);
     for (size_t o = 0; st == EJ_OK && o < lk->nobjs; o++) {
-        ej__object *obj = lk->objs[o];
-        value_debug_locals(&p, o, obj);
+        ej__lobj *lo = &lk->objs[o];
+        ej__object *obj = lo->o;
+        value_debug_locals(&p, o, lo);
         for (size_t r = 1; r < obj->shnum; r++) {
             size_t t = obj->sec[r].shdr.sh_info;
             if (obj->sec[r].shdr.sh_type != SHT_RELA || t >= obj->shnum ||
                 p.piece[o][t] == UINT64_MAX)
                 continue;
             uint64_t base = p.piece[o][t];
-            ej__relocate_debug(lk, obj, r, img->dwarf[find_sec(img, obj->sec[t].name)].data + base,
+            ej__relocate_debug(lk, lo, r, img->dwarf[find_sec(img, obj->sec[t].name)].data + base,
                                base, img->vbase);
         }
     }

@@ -17,16 +17,16 @@ static ej_status copy_names(ej_module *m, const ej_linker *lk, ej__err *err)
 {
     size_t bytes = 0;
     for (size_t o = 0; o < lk->nobjs; o++) {
-        lk->objs[o]->names_base = bytes;
-        bytes += lk->objs[o]->strtab_size;
+        lk->objs[o].names_base = bytes;
+        bytes += lk->objs[o].o->strtab_size;
     }
     m->img.names = malloc(bytes ? bytes : 1);
     if (!m->img.names)
         return ej__fail(err, EJ_NOMEM, "out of memory for %zu bytes of symbol names", bytes);
     for (size_t o = 0; o < lk->nobjs; o++)
-        if (lk->objs[o]->strtab_size)
-            memcpy(m->img.names + lk->objs[o]->names_base, lk->objs[o]->strtab,
-                   lk->objs[o]->strtab_size);
+        if (lk->objs[o].o->strtab_size)
+            memcpy(m->img.names + lk->objs[o].names_base, lk->objs[o].o->strtab,
+                   lk->objs[o].o->strtab_size);
     return EJ_OK;
 }
 
@@ -55,7 +55,7 @@ ej_status ej__module_exports(ej_module *m, const ej_linker *lk, ej__err *err)
         size_t j = e->hash & (cap - 1);
         while (m->img.exports[j].name != UINT32_MAX)
             j = (j + 1) & (cap - 1);
-        size_t off = e->obj->names_base + (size_t)(e->name - e->obj->strtab);
+        size_t off = e->obj->names_base + (size_t)(e->name - e->obj->o->strtab);
         m->img.exports[j] = (ej__export){e->value, e->hash, (uint32_t)off};
     }
     return EJ_OK;

@@ -68,16 +68,17 @@ ej_status ej__module_initfini(ej_module *m, const ej_linker *lk, ej__err *err)
 {
     uint32_t order = 0;
     for (size_t o = 0; o < lk->nobjs; o++) {
-        const ej__object *obj = lk->objs[o];
+        const ej__lobj *lo = &lk->objs[o];
+        const ej__object *obj = lo->o;
         for (size_t i = 1; i < obj->shnum; i++) {
             const ej__section *s = &obj->sec[i];
             uint32_t prio;
             uint8_t reverse;
-            int kind = ej__sec_loaded(obj, i) ? classify(s->name, &prio, &reverse) : KIND_NONE;
+            int kind = ej__sec_loaded(lo, i) ? classify(s->name, &prio, &reverse) : KIND_NONE;
             if (kind == KIND_NONE || s->size < 8)
                 continue;
             ej__fnlist *l = kind == KIND_PREINIT ? &m->img.preinit : kind == KIND_INIT ? &m->img.init : &m->img.fini;
-            ej__fnarray a = {m->img.vbase + s->off, s->size / 8, prio, order++, reverse};
+            ej__fnarray a = {m->img.vbase + lo->sec[i].off, s->size / 8, prio, order++, reverse};
             if (push(l, a) != 0)
                 return ej__fail(err, EJ_NOMEM, "out of memory collecting constructors");
         }

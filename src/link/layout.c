@@ -14,10 +14,10 @@
  * the layout can overflow. */
 #define MAX_IMAGE ((uint64_t)1 << 46)
 
-int ej__section_class(const ej__section *s)
+int ej__section_class(const ej__section *s, const ej__lsec *l)
 {
     const GElf_Shdr *h = &s->shdr;
-    if (!(h->sh_flags & SHF_ALLOC) || s->discarded)
+    if (!(h->sh_flags & SHF_ALLOC) || l->discarded)
         return -1;
     /* TLS templates and notes are not part of a loaded image; a reference
      * into a TLS section is refused by the scan. */
@@ -33,9 +33,9 @@ int ej__section_class(const ej__section *s)
 void ej__select_sections(ej_linker *lk)
 {
     for (size_t o = 0; o < lk->nobjs; o++) {
-        ej__object *obj = lk->objs[o];
-        for (size_t i = 1; i < obj->shnum; i++)
-            obj->sec[i].cls = ej__section_class(&obj->sec[i]);
+        ej__lobj *lo = &lk->objs[o];
+        for (size_t i = 1; i < lo->o->shnum; i++)
+            lo->sec[i].cls = ej__section_class(&lo->o->sec[i], &lo->sec[i]);
     }
 }
 
@@ -45,15 +45,17 @@ static ej_status too_large(ej_linker *lk)
                     (unsigned long long)MAX_IMAGE);
 }
 
-static uint64_t place(ej_linker *lk, ej__section *s, uint64_t off)
+/* Section S (link state L) at the first offset from OFF its alignment
+ * allows; returns where it ends. */
+static uint64_t place(ej_linker *lk, const ej__section *s, ej__lsec *l, uint64_t off)
 {
     uint64_t align = s->shdr.sh_addralign ? s->shdr.sh_addralign : 1;
     if (align > lk->plan.max_align)
         lk->plan.max_align = align;
-    s->off = ej__align_up(off, align);
+    l->off = ej__align_up(off, align);
     if (s->shdr.sh_type != SHT_NOBITS)
         lk->plan.filled += s->size;
-    return s->off + s->size;
+    return l->off + s->size;
 }
 
 static ej_status add_group(ej_linker *lk, const char *name, uint64_t start, uint64_t end)
@@ -76,20 +78,22 @@ static int grouped(const ej__section *s)
 static ej_status place_groups(ej_linker *lk, int cls, uint64_t *off)
 {
     for (size_t o = 0; o < lk->nobjs; o++)
-        for (size_t i = 1; i < lk->objs[o]->shnum; i++) {
-            ej__section *s = &lk->objs[o]->sec[i];
-            if (s->cls != cls || !grouped(s) || s->off != UINT64_MAX)
+        for (size_t i = 1; i < lk->objs[o].o->shnum; i++) {
+            const ej__section *s = &lk->objs[o].o->sec[i];
+            const ej__lsec *l = &lk->objs[o].sec[i];
+            if (l->cls != cls || !grouped(s) || l->off != UINT64_MAX)
                 continue;
             uint64_t start = UINT64_MAX, end = *off;
             for (size_t o2 = o; o2 < lk->nobjs; o2++)
-                for (size_t i2 = 1; i2 < lk->objs[o2]->shnum; i2++) {
-                    ej__section *t = &lk->objs[o2]->sec[i2];
-                    if (t->cls != cls || t->off != UINT64_MAX || strcmp(t->name, s->name))
+                for (size_t i2 = 1; i2 < lk->objs[o2].o->shnum; i2++) {
+                    const ej__section *t = &lk->objs[o2].o->sec[i2];
+                    ej__lsec *tl = &lk->objs[o2].sec[i2];
+                    if (tl->cls != cls || tl->off != UINT64_MAX || strcmp(t->name, s->name))
                         continue;
-                    if ((end = place(lk, t, end)) > MAX_IMAGE)
+                    if ((end = place(lk, t, tl, end)) > MAX_IMAGE)
                         return too_large(lk);
                     if (start == UINT64_MAX)
-                        start = t->off;
+                        start = tl->off;
                 }
             ej_status st = add_group(lk, s->name, start, end);
             if (st != EJ_OK)
@@ -112,14 +116,15 @@ static ej_status place_eh_frames(ej_linker *lk, int cls, uint64_t *off)
     ej__plan *p = &lk->plan;
     uint64_t start = UINT64_MAX;
     for (size_t o = 0; o < lk->nobjs; o++)
-        for (size_t i = 1; i < lk->objs[o]->shnum; i++) {
-            ej__section *s = &lk->objs[o]->sec[i];
-            if (s->cls != cls || !is_eh_frame(s))
+        for (size_t i = 1; i < lk->objs[o].o->shnum; i++) {
+            const ej__section *s = &lk->objs[o].o->sec[i];
+            ej__lsec *l = &lk->objs[o].sec[i];
+            if (l->cls != cls || !is_eh_frame(s))
                 continue;
-            if ((*off = place(lk, s, *off)) > MAX_IMAGE)
+            if ((*off = place(lk, s, l, *off)) > MAX_IMAGE)
                 return too_large(lk);
             if (start == UINT64_MAX)
-                start = s->off;
+                start = l->off;
         }
     if (start == UINT64_MAX)
         return EJ_OK;
@@ -136,12 +141,13 @@ static ej_status place_eh_frames(ej_linker *lk, int cls, uint64_t *off)
 static ej_status place_class(ej_linker *lk, int cls, uint64_t *off)
 {
     for (size_t o = 0; o < lk->nobjs; o++)
-        for (size_t i = 1; i < lk->objs[o]->shnum; i++) {
-            ej__section *s = &lk->objs[o]->sec[i];
-            if (s->cls != cls)
+        for (size_t i = 1; i < lk->objs[o].o->shnum; i++) {
+            const ej__section *s = &lk->objs[o].o->sec[i];
+            ej__lsec *l = &lk->objs[o].sec[i];
+            if (l->cls != cls)
                 continue;
-            s->off = UINT64_MAX;
-            if (!grouped(s) && !is_eh_frame(s) && (*off = place(lk, s, *off)) > MAX_IMAGE)
+            l->off = UINT64_MAX;
+            if (!grouped(s) && !is_eh_frame(s) && (*off = place(lk, s, l, *off)) > MAX_IMAGE)
                 return too_large(lk);
         }
     ej_status st = place_groups(lk, cls, off);
@@ -235,17 +241,18 @@ static uint64_t synth_value(const ej__plan *p, const ej__sym *e, uint64_t vbase)
     }
 }
 
-/* The address of local I of OBJ, which has no entry (resolve.c). */
-static uint64_t local_value(const ej__object *obj, size_t i, uint64_t vbase)
+/* The address of local I of LO, which has no entry (resolve.c). */
+static uint64_t local_value(const ej__lobj *lo, size_t i, uint64_t vbase)
 {
+    const ej__object *obj = lo->o;
     uint32_t shndx = ej__object_sym_shndx(obj, i);
     uint64_t v = obj->syms[i].st_value;
     if (shndx == SHN_ABS)
         return v;
-    if (shndx == SHN_UNDEF || shndx >= obj->shnum || obj->sec[shndx].discarded ||
-        !ej__sec_loaded(obj, shndx))
+    if (shndx == SHN_UNDEF || shndx >= obj->shnum || lo->sec[shndx].discarded ||
+        !ej__sec_loaded(lo, shndx))
         return EJ_LVALUE_DISCARDED; /* the scan refused every use but tables' */
-    return vbase + obj->sec[shndx].off + v;
+    return vbase + lo->sec[shndx].off + v;
 }
 
 /* Turns section-relative values into addresses.  Runs exactly once: each
@@ -263,13 +270,13 @@ void ej__assign_addresses(ej_linker *lk, uint64_t vbase)
             e->value = synth_value(&lk->plan, e, vbase);
     }
     for (size_t o = 0; o < lk->nobjs; o++) {
-        ej__object *obj = lk->objs[o];
-        for (size_t i = 1; i < obj->nsyms; i++) {
-            ej__sym *e = obj->symp[i];
+        ej__lobj *lo = &lk->objs[o];
+        for (size_t i = 1; i < lo->o->nsyms; i++) {
+            ej__sym *e = lo->symp[i];
             if (e && !e->is_global && e->kind == EJ_SK_SECTION)
-                e->value += vbase + obj->sec[e->shndx].off;
+                e->value += vbase + lo->sec[e->shndx].off;
             if (!e)
-                obj->lvalue[i] = local_value(obj, i, vbase);
+                lo->lvalue[i] = local_value(lo, i, vbase);
         }
     }
 }

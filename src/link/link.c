@@ -163,7 +163,7 @@ EJ_API ej_status ej_linker_link(ej_linker *lk, ej_module **out)
     if (!lk->fake_base && lk->arch != ej__host_arch())
         return ej__fail(&lk->err, EJ_UNSUPPORTED, "%s: %s code cannot run on this %s host "
                         "(link-only mode, ej_linker_set_base, links it without running it)",
-                        lk->objs[0]->name, lk->arch->name, ej__host_arch()->name);
+                        lk->objs[0].o->name, lk->arch->name, ej__host_arch()->name);
     if ((st = plan_stages(lk)) != EJ_OK)
         return st;
     if (!(m = calloc(1, sizeof *m)))

@@ -20,8 +20,14 @@ EJ_API void ej_linker_free(ej_linker *lk)
 {
     if (!lk)
         return;
-    for (size_t i = 0; i < lk->nobjs; i++)
-        ej__object_free(lk->objs[i]);
+    for (size_t i = 0; i < lk->nobjs; i++) {
+        ej__lobj *lo = &lk->objs[i];
+        ej__object_free(lo->o);
+        free(lo->sec);
+        free(lo->symp);
+        free(lo->lplain);
+        free(lo->lvalue);
+    }
     free(lk->objs);
     /* Libraries stay loaded: modules linked against them may outlive us. */
     free(lk->libs);
@@ -49,7 +55,7 @@ static ej_status add_object(ej_linker *lk, ej__object *obj)
     }
     if (lk->nobjs == lk->objs_cap) {
         size_t cap = lk->objs_cap ? lk->objs_cap * 2 : 8;
-        ej__object **objs = realloc(lk->objs, cap * sizeof *objs);
+        ej__lobj *objs = realloc(lk->objs, cap * sizeof *objs);
         if (!objs) {
             ej__object_free(obj);
             return ej__fail(&lk->err, EJ_NOMEM, "out of memory adding an object");
@@ -57,8 +63,15 @@ static ej_status add_object(ej_linker *lk, ej__object *obj)
         lk->objs = objs;
         lk->objs_cap = cap;
     }
+    ej__lsec *sec = malloc(obj->shnum * sizeof *sec);
+    if (!sec) {
+        ej__object_free(obj);
+        return ej__fail(&lk->err, EJ_NOMEM, "out of memory adding an object");
+    }
+    for (size_t i = 0; i < obj->shnum; i++)
+        sec[i] = (ej__lsec){-1, 0, 0};
     lk->arch = obj->arch;
-    lk->objs[lk->nobjs++] = obj;
+    lk->objs[lk->nobjs++] = (ej__lobj){.o = obj, .sec = sec};
     return EJ_OK;
 }
 

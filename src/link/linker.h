@@ -17,6 +17,34 @@
 #include "image/image.h"
 #include "link/stats.h"
 
+struct ej__sym;
+
+/* The linker's own state for one section of an input object. */
+typedef struct ej__lsec {
+    int cls;            /* layout class, or -1 when not loaded */
+    uint8_t discarded;  /* member of a COMDAT group another object supplied */
+    uint64_t off;       /* offset in the image */
+} ej__lsec;
+
+/* The linker's own state for one input object (the elf layer's
+ * ej__object describes the object; the link changes it only through the
+ * elf layer's own operations, such as ej__object_cut). */
+typedef struct ej__lobj {
+    ej__object *o;
+    ej__lsec *sec;           /* one per section of O */
+    size_t names_base;       /* where O's string table starts in the image's names */
+    struct ej__sym **symp;   /* one per symbol; NULL for most locals: see resolve.c */
+    /* Per symbol, for the locals without an entry, so the per-relocation
+     * loops read one dense array instead of the symbol and section tables:
+     * lplain[i] is nonzero when local I is in a loaded section and is
+     * neither TLS nor an IFUNC (set by resolve.c); lvalue[i] is its address
+     * once laid out, or EJ_LVALUE_DISCARDED (set by layout.c). */
+    uint8_t *lplain;
+    uint64_t *lvalue;
+} ej__lobj;
+
+#define EJ_LVALUE_DISCARDED UINT64_MAX
+
 enum ej__sym_kind {
     EJ_SK_UNDEF,     /* not (yet) defined anywhere */
     EJ_SK_SECTION,   /* defined in a loaded section of an object */
@@ -41,7 +69,7 @@ typedef struct ej__sym {
     const char *name;
     uint64_t value;      /* final address once laid out (COMMON: alignment until then) */
     uint64_t size;
-    ej__object *obj;     /* defining object (SECTION, COMMON, ABS) */
+    ej__lobj *obj;       /* defining object (SECTION, COMMON, ABS) */
     uint32_t shndx;      /* defining section in OBJ */
     uint32_t got;        /* GOT slot index + 1, 0 when none */
     uint32_t stub;       /* stub index + 1, 0 when none */
@@ -120,7 +148,7 @@ typedef struct ej__plan {
 
 struct ej_linker {
     ej__err err;
-    ej__object **objs;
+    ej__lobj *objs;      /* the inputs, in order */
     size_t nobjs, objs_cap;
     const ej__arch *arch;
     ej_resolver_fn resolver;
@@ -159,34 +187,34 @@ ej_status ej__relocate(ej_linker *lk, uint8_t *wbase, uint64_t vbase);
  * applied (a thread-local variable's location, a GOT reference, an
  * unknown type) is left as assembled, which costs that one attribute,
  * never the link. */
-void ej__relocate_debug(ej_linker *lk, ej__object *obj, size_t r, uint8_t *w, uint64_t v,
+void ej__relocate_debug(ej_linker *lk, ej__lobj *lo, size_t r, uint8_t *w, uint64_t v,
                         uint64_t vbase);
 /* The finished image's debugger view, built when GDB registration is on:
  * symbols (imagesyms.c) and combined, relocated DWARF (dwarf.c). */
 ej_status ej__image_symbols(ej__image *img, const ej_linker *lk, ej__err *err);
 ej_status ej__image_debug_info(ej__image *img, ej_linker *lk, ej__err *err);
 
-/* Fills L with what local symbol I of OBJ stands for (before layout:
+/* Fills L with what local symbol I of LO stands for (before layout:
  * value is st_value). */
-void ej__describe_local(ej__object *obj, size_t i, ej__sym *l);
+void ej__describe_local(ej__lobj *lo, size_t i, ej__sym *l);
 
-/* True when section I of OBJ is loaded into the image. */
-static inline int ej__sec_loaded(const ej__object *obj, size_t i)
+/* True when section I of LO is loaded into the image. */
+static inline int ej__sec_loaded(const ej__lobj *lo, size_t i)
 {
-    return obj->sec[i].cls >= 0;
+    return lo->sec[i].cls >= 0;
 }
 
-/* True when symbol I of OBJ is defined in a loaded section (not undefined,
+/* True when symbol I of LO is defined in a loaded section (not undefined,
  * absolute or common, and not in a discarded COMDAT copy, whose class is
  * -1). */
-static inline int ej__sym_loaded(const ej__object *obj, size_t i)
+static inline int ej__sym_loaded(const ej__lobj *lo, size_t i)
 {
-    uint32_t shndx = ej__object_sym_shndx(obj, i);
-    return shndx != SHN_UNDEF && shndx < obj->shnum && ej__sec_loaded(obj, shndx);
+    uint32_t shndx = ej__object_sym_shndx(lo->o, i);
+    return shndx != SHN_UNDEF && shndx < lo->o->shnum && ej__sec_loaded(lo, shndx);
 }
 
 /* The layout class of an allocated section, or -1 when not loaded. */
-int ej__section_class(const ej__section *s);
+int ej__section_class(const ej__section *s, const ej__lsec *l);
 
 /* Describes where relocation K of rela section R of OBJ lives, as
  * "obj: .text+0x1c", for messages. */

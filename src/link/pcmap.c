@@ -16,17 +16,17 @@ static int func_order(const void *a, const void *b)
     return x->addr < y->addr ? -1 : x->addr > y->addr;
 }
 
-static int is_func(const ej__object *obj, size_t i)
+static int is_func(const ej__lobj *lo, size_t i)
 {
-    return ELF64_ST_TYPE(obj->syms[i].st_info) == STT_FUNC && ej__sym_loaded(obj, i);
+    return ELF64_ST_TYPE(lo->o->syms[i].st_info) == STT_FUNC && ej__sym_loaded(lo, i);
 }
 
 static ej_status collect_functions(ej_module *m, const ej_linker *lk, ej__err *err)
 {
     size_t n = 0;
     for (size_t o = 0; o < lk->nobjs; o++)
-        for (size_t i = 1; i < lk->objs[o]->nsyms; i++)
-            n += is_func(lk->objs[o], i);
+        for (size_t i = 1; i < lk->objs[o].o->nsyms; i++)
+            n += is_func(&lk->objs[o], i);
     if (!n)
         return EJ_OK;
     if (!(m->img.funcs = malloc(n * sizeof *m->img.funcs)))
@@ -34,15 +34,16 @@ static ej_status collect_functions(ej_module *m, const ej_linker *lk, ej__err *e
     int sorted = 1;
     uint64_t last = 0;
     for (size_t o = 0; o < lk->nobjs; o++) {
-        const ej__object *obj = lk->objs[o];
+        const ej__lobj *lo = &lk->objs[o];
+        const ej__object *obj = lo->o;
         for (size_t i = 1; i < obj->nsyms; i++) {
-            if (!is_func(obj, i))
+            if (!is_func(lo, i))
                 continue;
             const Elf64_Sym *s = &obj->syms[i];
             ej__func *f = &m->img.funcs[m->img.nfuncs++];
-            f->addr = m->img.vbase + obj->sec[ej__object_sym_shndx(obj, i)].off + s->st_value;
+            f->addr = m->img.vbase + lo->sec[ej__object_sym_shndx(obj, i)].off + s->st_value;
             f->size = s->st_size;
-            f->name = (uint32_t)(obj->names_base + s->st_name);
+            f->name = (uint32_t)(lo->names_base + s->st_name);
             sorted &= last <= f->addr;
             last = f->addr;
         }
@@ -55,19 +56,21 @@ static ej_status collect_functions(ej_module *m, const ej_linker *lk, ej__err *e
 }
 
 /* The size of OBJ's section named .text (0 when it has none loaded). */
-static uint64_t text_size(const ej__object *obj)
+static uint64_t text_size(const ej__lobj *lo)
 {
+    const ej__object *obj = lo->o;
     for (size_t i = 1; i < obj->shnum; i++)
-        if (strcmp(obj->sec[i].name, ".text") == 0 && ej__sec_loaded(obj, i))
+        if (strcmp(obj->sec[i].name, ".text") == 0 && ej__sec_loaded(lo, i))
             return obj->sec[i].size;
     return 0;
 }
 
 /* Validates the table in section I of OBJ and records it. */
-static ej_status add_table(ej_module *m, const ej__object *obj, size_t i, int traps,
+static ej_status add_table(ej_module *m, const ej__lobj *lo, size_t i, int traps,
                            ej__err *err)
 {
-    const uint8_t *view = ej__codemem_view(&m->mem), *at = view + obj->sec[i].off;
+    const ej__object *obj = lo->o;
+    const uint8_t *view = ej__codemem_view(&m->mem), *at = view + lo->sec[i].off;
     /* Read where the image stays readable (the run view; a link-only
      * image's copy); the text address is the running one. */
     int64_t shift = (int64_t)(m->img.vbase - (uint64_t)(uintptr_t)view);
@@ -78,7 +81,7 @@ static ej_status add_table(ej_module *m, const ej__object *obj, size_t i, int tr
         return ej__fail(err, EJ_BADELF, "%s: %s: malformed %s", obj->name, obj->sec[i].name,
                         traps ? "trap table" : "address map");
     t->text = (traps ? t->u.traps.text : t->u.map.text) + (uint64_t)shift;
-    t->text_size = text_size(obj);
+    t->text_size = text_size(lo);
     if (traps)
         m->img.ntraps++;
     else
@@ -90,9 +93,9 @@ static ej_status collect_tables(ej_module *m, const ej_linker *lk, ej__err *err)
 {
     size_t ntraps = 0, nmaps = 0;
     for (size_t o = 0; o < lk->nobjs; o++)
-        for (size_t i = 1; i < lk->objs[o]->shnum; i++) {
-            const ej__section *s = &lk->objs[o]->sec[i];
-            if (!ej__sec_loaded(lk->objs[o], i) || s->shdr.sh_type != SHT_PROGBITS)
+        for (size_t i = 1; i < lk->objs[o].o->shnum; i++) {
+            const ej__section *s = &lk->objs[o].o->sec[i];
+            if (!ej__sec_loaded(&lk->objs[o], i) || s->shdr.sh_type != SHT_PROGBITS)
                 continue;
             ntraps += strcmp(s->name, EJ_TRAPS_SECTION) == 0;
             nmaps += strcmp(s->name, EJ_ADDRMAP_SECTION) == 0;
@@ -101,14 +104,14 @@ static ej_status collect_tables(ej_module *m, const ej_linker *lk, ej__err *err)
         (nmaps && !(m->img.maps = calloc(nmaps, sizeof *m->img.maps))))
         return ej__fail(err, EJ_NOMEM, "out of memory for trap tables");
     for (size_t o = 0; o < lk->nobjs; o++)
-        for (size_t i = 1; i < lk->objs[o]->shnum; i++) {
-            const ej__section *s = &lk->objs[o]->sec[i];
-            if (!ej__sec_loaded(lk->objs[o], i) || s->shdr.sh_type != SHT_PROGBITS)
+        for (size_t i = 1; i < lk->objs[o].o->shnum; i++) {
+            const ej__section *s = &lk->objs[o].o->sec[i];
+            if (!ej__sec_loaded(&lk->objs[o], i) || s->shdr.sh_type != SHT_PROGBITS)
                 continue;
             int traps = strcmp(s->name, EJ_TRAPS_SECTION) == 0;
             if (!traps && strcmp(s->name, EJ_ADDRMAP_SECTION) != 0)
                 continue;
-            ej_status st = add_table(m, lk->objs[o], i, traps, err);
+            ej_status st = add_table(m, &lk->objs[o], i, traps, err);
             if (st != EJ_OK)
                 return st;
         }

@@ -11,28 +11,30 @@
 ej_status ej__copy_sections(ej_linker *lk, uint8_t *wbase)
 {
     for (size_t o = 0; o < lk->nobjs; o++) {
-        ej__object *obj = lk->objs[o];
+        ej__lobj *lo = &lk->objs[o];
+        ej__object *obj = lo->o;
         for (size_t i = 1; i < obj->shnum; i++) {
             const uint8_t *data;
             uint64_t size;
-            if (!ej__sec_loaded(obj, i) || obj->sec[i].shdr.sh_type == SHT_NOBITS)
+            if (!ej__sec_loaded(lo, i) || obj->sec[i].shdr.sh_type == SHT_NOBITS)
                 continue;
             ej_status st = ej__object_section_data(obj, i, &data, &size, &lk->err);
             if (st != EJ_OK)
                 return st;
-            memcpy(wbase + obj->sec[i].off, data, size);
+            memcpy(wbase + lo->sec[i].off, data, size);
         }
     }
     return EJ_OK;
 }
 
-static ej_status reloc_failed(ej_linker *lk, ej__object *obj, size_t r,
+static ej_status reloc_failed(ej_linker *lk, const ej__lobj *lo, size_t r,
                               const Elf64_Rela *rel, const ej__reloc_info *info,
                               const ej__reloc_site *site, const ej__reloc_fail *f)
 {
     char where[512];
+    const ej__object *obj = lo->o;
     size_t symi = ELF64_R_SYM(rel->r_info);
-    const char *name = obj->symp[symi] ? obj->symp[symi]->name : ej__object_sym_name(obj, symi);
+    const char *name = lo->symp[symi] ? lo->symp[symi]->name : ej__object_sym_name(obj, symi);
     ej__site_name(obj, r, rel, where, sizeof where);
     if (!f->has_range)
         return ej__fail(&lk->err, EJ_RELOC, "%s: %s against '%s': %s", where,
@@ -55,23 +57,23 @@ enum { SITE_OK, SITE_SKIP, SITE_FAIL };
  * place and section end, which the caller sets.  Returns SITE_SKIP for a
  * table entry describing a discarded COMDAT copy (.eh_frame keeps its
  * original bytes there) and SITE_FAIL when code refers to one. */
-static inline __attribute__((always_inline)) int fill_symbol(const ej_linker *lk, const ej__object *obj, const ej__section *t,
+static inline __attribute__((always_inline)) int fill_symbol(const ej_linker *lk, const ej__lobj *lo, const ej__section *t,
                        const Elf64_Rela *rel, uint64_t vbase, unsigned needs, ej__reloc_site *site)
 {
     const ej__plan *p = &lk->plan;
-    const ej__arch *a = obj->arch;
+    const ej__arch *a = lo->o->arch;
     size_t symi = ELF64_R_SYM(rel->r_info);
-    const ej__sym *s = obj->symp[symi];
+    const ej__sym *s = lo->symp[symi];
     int discarded;
     site->A = rel->r_addend;
     site->pair = NULL;
     if (!s) {
         /* A local without an entry (see resolve.c). */
         site->G = site->L = 0;
-        site->S = obj->lvalue[symi];
+        site->S = lo->lvalue[symi];
         discarded = site->S == EJ_LVALUE_DISCARDED;
         /* Only size relocations read Z: skip the symbol table otherwise. */
-        site->Z = (needs & EJ_RN_SIZE) ? obj->syms[symi].st_size : 0;
+        site->Z = (needs & EJ_RN_SIZE) ? lo->o->syms[symi].st_size : 0;
     } else {
         discarded = s->kind == EJ_SK_DISCARDED;
         site->S = s->value;
@@ -115,9 +117,10 @@ static const Elf64_Rela *find_pair(const Elf64_Rela *rel, size_t n, size_t k, ui
 /* Applies rela section R of OBJ to its target's bytes at WSEC, which run
  * at VSEC.  BEST_EFFORT (debug sections): relocations that cannot be
  * applied are left as assembled instead of failing the link. */
-static ej_status apply_section(ej_linker *lk, ej__object *obj, size_t r, uint8_t *wsec,
+static ej_status apply_section(ej_linker *lk, const ej__lobj *lo, size_t r, uint8_t *wsec,
                                uint64_t vsec, uint64_t vbase, int best_effort)
 {
+    const ej__object *obj = lo->o;
     const ej__arch *a = obj->arch;
     const ej__section *t = &obj->sec[obj->sec[r].shdr.sh_info];
     size_t n;
@@ -137,24 +140,24 @@ static ej_status apply_section(ej_linker *lk, ej__object *obj, size_t r, uint8_t
                                                  : &a->infos[site.type];
         if (best_effort && (!info || (info->needs & DEBUG_SKIPS)))
             continue;
-        int got = fill_symbol(lk, obj, t, &rel[k], vbase, info->needs, &site);
+        int got = fill_symbol(lk, lo, t, &rel[k], vbase, info->needs, &site);
         if (got == SITE_SKIP || (got == SITE_FAIL && best_effort))
             continue;
         fail.why = NULL;
         fail.has_range = 0;
         if (got == SITE_FAIL) {
             fail.why = "refers to a discarded COMDAT section";
-            return reloc_failed(lk, obj, r, &rel[k], info, &site, &fail);
+            return reloc_failed(lk, lo, r, &rel[k], info, &site, &fail);
         }
         if (info->needs & EJ_RN_PAIR_LO) {
             /* The symbol labels the high part's place. */
-            uint64_t off = site.S + (uint64_t)site.A - (vbase + t->off);
+            uint64_t off = site.S + (uint64_t)site.A - vsec;
             const Elf64_Rela *hi = find_pair(rel, n, k, off, a);
-            if (!hi || fill_symbol(lk, obj, t, hi, vbase,
+            if (!hi || fill_symbol(lk, lo, t, hi, vbase,
                                    ej__reloc_info_of(a, (uint32_t)ELF64_R_TYPE(hi->r_info))->needs,
                                    &pair) != SITE_OK) {
                 fail.why = "no matching high-part relocation at the place its symbol labels";
-                return reloc_failed(lk, obj, r, &rel[k], info, &site, &fail);
+                return reloc_failed(lk, lo, r, &rel[k], info, &site, &fail);
             }
             pair.type = (uint32_t)ELF64_R_TYPE(hi->r_info);
             pair.loc = wsec + hi->r_offset;
@@ -162,7 +165,7 @@ static ej_status apply_section(ej_linker *lk, ej__object *obj, size_t r, uint8_t
             site.pair = &pair;
         }
         if (a->handlers[site.type](&site, &fail) != EJ_OK && !best_effort)
-            return reloc_failed(lk, obj, r, &rel[k], info, &site, &fail);
+            return reloc_failed(lk, lo, r, &rel[k], info, &site, &fail);
     }
     return EJ_OK;
 }
@@ -184,13 +187,14 @@ ej_status ej__relocate(ej_linker *lk, uint8_t *wbase, uint64_t vbase)
 {
     ej_status st;
     for (size_t o = 0; o < lk->nobjs; o++) {
-        ej__object *obj = lk->objs[o];
+        const ej__lobj *lo = &lk->objs[o];
+        const ej__object *obj = lo->o;
         for (size_t r = 1; r < obj->shnum; r++) {
-            if (obj->sec[r].shdr.sh_type != SHT_RELA || !ej__sec_loaded(obj, obj->sec[r].shdr.sh_info))
+            size_t t = obj->sec[r].shdr.sh_info;
+            if (obj->sec[r].shdr.sh_type != SHT_RELA || !ej__sec_loaded(lo, t))
                 continue;
-            const ej__section *t = &obj->sec[obj->sec[r].shdr.sh_info];
-            if ((st = apply_section(lk, obj, r, wbase + t->off, vbase + t->off, vbase, 0)) !=
-                EJ_OK)
+            uint64_t off = lo->sec[t].off;
+            if ((st = apply_section(lk, lo, r, wbase + off, vbase + off, vbase, 0)) != EJ_OK)
                 return st;
         }
     }
@@ -198,8 +202,8 @@ ej_status ej__relocate(ej_linker *lk, uint8_t *wbase, uint64_t vbase)
     return EJ_OK;
 }
 
-void ej__relocate_debug(ej_linker *lk, ej__object *obj, size_t r, uint8_t *w, uint64_t v,
+void ej__relocate_debug(ej_linker *lk, ej__lobj *lo, size_t r, uint8_t *w, uint64_t v,
                         uint64_t vbase)
 {
-    apply_section(lk, obj, r, w, v, vbase, 1);
+    apply_section(lk, lo, r, w, v, vbase, 1);
 }

@@ -15,14 +15,15 @@ static int is_defined_kind(uint8_t kind)
 }
 
 /* Fills a symbol entry from definition I of OBJ. */
-static void take_definition(ej__sym *e, ej__object *obj, size_t i)
+static void take_definition(ej__sym *e, ej__lobj *lo, size_t i)
 {
+    const ej__object *obj = lo->o;
     const Elf64_Sym *s = &obj->syms[i];
     uint32_t shndx = ej__object_sym_shndx(obj, i);
     /* The same string, but inside the defining object's string table,
      * which the module's export table copies (exports.c). */
     e->name = obj->strtab + s->st_name;
-    e->obj = obj;
+    e->obj = lo;
     e->shndx = shndx;
     e->bind = ELF64_ST_BIND(s->st_info);
     e->type = ELF64_ST_TYPE(s->st_info);
@@ -43,8 +44,8 @@ static ej_status duplicate(ej_linker *lk, const ej__sym *e, const ej__object *ob
     uint32_t shndx = ej__object_sym_shndx(obj, i);
     return ej__fail(&lk->err, EJ_DUPLICATE,
                     "duplicate definition of '%s': in %s (%s) and in %s (%s)",
-                    e->name, e->obj->name,
-                    e->shndx < e->obj->shnum ? e->obj->sec[e->shndx].name : "ABS",
+                    e->name, e->obj->o->name,
+                    e->shndx < e->obj->o->shnum ? e->obj->o->sec[e->shndx].name : "ABS",
                     obj->name, shndx < obj->shnum ? obj->sec[shndx].name : "ABS");
 }
 
@@ -52,13 +53,14 @@ static ej_status duplicate(ej_linker *lk, const ej__sym *e, const ej__object *ob
  * strong beats weak and common, common beats weak, two commons take the
  * larger size and alignment, two strong definitions are an error (except
  * STB_GNU_UNIQUE, where the first wins). */
-static ej_status merge_definition(ej_linker *lk, ej__sym *e, ej__object *obj, size_t i)
+static ej_status merge_definition(ej_linker *lk, ej__sym *e, ej__lobj *lo, size_t i)
 {
+    const ej__object *obj = lo->o;
     const Elf64_Sym *s = &obj->syms[i];
     unsigned bind = ELF64_ST_BIND(s->st_info);
     int is_common = ej__object_sym_shndx(obj, i) == SHN_COMMON;
     if (!is_defined_kind(e->kind)) {
-        take_definition(e, obj, i);
+        take_definition(e, lo, i);
         return EJ_OK;
     }
     if (is_common) {
@@ -67,14 +69,14 @@ static ej_status merge_definition(ej_linker *lk, ej__sym *e, ej__object *obj, si
             e->size = s->st_size > e->size ? s->st_size : e->size;
             e->value = align > e->value ? align : e->value;
         } else if (e->bind == STB_WEAK) {
-            take_definition(e, obj, i);
+            take_definition(e, lo, i);
         }
         return EJ_OK;
     }
     if (bind == STB_WEAK)
         return EJ_OK;
     if (e->kind == EJ_SK_COMMON || e->bind == STB_WEAK) {
-        take_definition(e, obj, i);
+        take_definition(e, lo, i);
         return EJ_OK;
     }
     if (bind == STB_GNU_UNIQUE && e->bind == STB_GNU_UNIQUE)
@@ -88,8 +90,9 @@ static void note_reference(ej__sym *e, unsigned bind)
         e->strong_ref = 1;
 }
 
-static ej_status bind_global(ej_linker *lk, ej__object *obj, size_t i)
+static ej_status bind_global(ej_linker *lk, ej__lobj *lo, size_t i)
 {
+    const ej__object *obj = lo->o;
     const Elf64_Sym *s = &obj->syms[i];
     const char *name = obj->strtab + s->st_name;
     uint32_t shndx = ej__object_sym_shndx(obj, i);
@@ -97,7 +100,7 @@ static ej_status bind_global(ej_linker *lk, ej__object *obj, size_t i)
     ej__sym *e = ej__symtab_get(&lk->globals, name, ej__sym_hash(name), 1, &oom);
     if (!e)
         return ej__fail(&lk->err, EJ_NOMEM, "%s: out of memory binding '%s'", obj->name, name);
-    obj->symp[i] = e;
+    lo->symp[i] = e;
     unsigned vis = ELF64_ST_VISIBILITY(s->st_other);
     if (vis == STV_HIDDEN || vis == STV_INTERNAL)
         e->vis = STV_HIDDEN;
@@ -105,20 +108,21 @@ static ej_status bind_global(ej_linker *lk, ej__object *obj, size_t i)
         e->vis = STV_PROTECTED;
     /* A definition in a discarded COMDAT member is a reference to the copy
      * that was kept. */
-    int discarded = shndx < obj->shnum && shndx != SHN_UNDEF && obj->sec[shndx].discarded;
+    int discarded = shndx < obj->shnum && shndx != SHN_UNDEF && lo->sec[shndx].discarded;
     if (shndx == SHN_UNDEF || discarded) {
         note_reference(e, ELF64_ST_BIND(s->st_info));
         return EJ_OK;
     }
-    return merge_definition(lk, e, obj, i);
+    return merge_definition(lk, e, lo, i);
 }
 
-void ej__describe_local(ej__object *obj, size_t i, ej__sym *l)
+void ej__describe_local(ej__lobj *lo, size_t i, ej__sym *l)
 {
+    const ej__object *obj = lo->o;
     memset(l, 0, sizeof *l);
-    take_definition(l, obj, i);
+    take_definition(l, lo, i);
     l->name = ej__object_sym_name(obj, i);
-    if (l->kind == EJ_SK_SECTION && obj->sec[l->shndx].discarded)
+    if (l->kind == EJ_SK_SECTION && lo->sec[l->shndx].discarded)
         l->kind = EJ_SK_DISCARDED;
     else if (ej__object_sym_shndx(obj, i) == SHN_UNDEF)
         l->kind = EJ_SK_UNDEF;
@@ -128,47 +132,50 @@ void ej__describe_local(ej__object *obj, size_t i, ej__sym *l)
  * and are computed from the symbol table where they are used, unless one
  * needs a GOT slot (scan.c gives it an entry then).  Most symbols of an
  * object are locals, so this saves an entry per local. */
-static uint8_t local_is_plain(const ej__object *obj, size_t i)
+static uint8_t local_is_plain(const ej__lobj *lo, size_t i)
 {
+    const ej__object *obj = lo->o;
     uint32_t shndx = ej__object_sym_shndx(obj, i);
     unsigned type = ELF64_ST_TYPE(obj->syms[i].st_info);
     return type != STT_TLS && type != STT_GNU_IFUNC && shndx != SHN_UNDEF &&
-           shndx < obj->shnum && ej__sec_loaded(obj, shndx);
+           shndx < obj->shnum && ej__sec_loaded(lo, shndx);
 }
 
-static ej_status bind_object(ej_linker *lk, ej__object *obj)
+static ej_status bind_object(ej_linker *lk, ej__lobj *lo)
 {
+    const ej__object *obj = lo->o;
     size_t n = obj->nsyms ? obj->nsyms : 1;
-    obj->symp = calloc(n, sizeof *obj->symp);
-    obj->lplain = calloc(n, sizeof *obj->lplain);
-    obj->lvalue = malloc(n * sizeof *obj->lvalue);
-    if (!obj->symp || !obj->lplain || !obj->lvalue)
+    lo->symp = calloc(n, sizeof *lo->symp);
+    lo->lplain = calloc(n, sizeof *lo->lplain);
+    lo->lvalue = malloc(n * sizeof *lo->lvalue);
+    if (!lo->symp || !lo->lplain || !lo->lvalue)
         return ej__fail(&lk->err, EJ_NOMEM, "%s: out of memory for %zu symbols",
                         obj->name, obj->nsyms);
     /* Symbol 0 stands for "no symbol": an absolute zero, shared. */
     if (obj->nsyms)
-        obj->symp[0] = &lk->null_sym;
+        lo->symp[0] = &lk->null_sym;
     for (size_t i = 1; i < obj->nsyms; i++) {
         ej_status st;
         if (ELF64_ST_BIND(obj->syms[i].st_info) == STB_LOCAL)
-            obj->lplain[i] = local_is_plain(obj, i);
-        else if ((st = bind_global(lk, obj, i)) != EJ_OK)
+            lo->lplain[i] = local_is_plain(lo, i);
+        else if ((st = bind_global(lk, lo, i)) != EJ_OK)
             return st;
     }
     return EJ_OK;
 }
 
 /* The first place OBJ refers to E, as "obj: .text+0x1c", for messages. */
-static void first_reference(const ej__sym *e, const ej__object *obj, char *buf, size_t len)
+static void first_reference(const ej__sym *e, const ej__lobj *lo, char *buf, size_t len)
 {
+    const ej__object *obj = lo->o;
     snprintf(buf, len, "%s", obj->name);
     for (size_t r = 1; r < obj->shnum; r++) {
-        if (obj->sec[r].shdr.sh_type != SHT_RELA || !ej__sec_loaded(obj, obj->sec[r].shdr.sh_info))
+        if (obj->sec[r].shdr.sh_type != SHT_RELA || !ej__sec_loaded(lo, obj->sec[r].shdr.sh_info))
             continue;
         size_t n;
         const Elf64_Rela *rel = ej__object_relas(obj, r, &n);
         for (size_t k = 0; k < n; k++)
-            if (obj->symp[ELF64_R_SYM(rel[k].r_info)] == e) {
+            if (lo->symp[ELF64_R_SYM(rel[k].r_info)] == e) {
                 ej__site_name(obj, r, &rel[k], buf, len);
                 return;
             }
@@ -176,7 +183,7 @@ static void first_reference(const ej__sym *e, const ej__object *obj, char *buf, 
 }
 
 /* OBJ is the first object that names E (it only refers to it). */
-static ej_status resolve_undefined(ej_linker *lk, ej__sym *e, const ej__object *obj)
+static ej_status resolve_undefined(ej_linker *lk, ej__sym *e, const ej__lobj *lo)
 {
     if (ej__synth_bind(lk, e))
         return EJ_OK;
@@ -193,7 +200,7 @@ static ej_status resolve_undefined(ej_linker *lk, ej__sym *e, const ej__object *
         return EJ_OK;
     }
     char where[512];
-    first_reference(e, obj, where, sizeof where);
+    first_reference(e, lo, where, sizeof where);
     return ej__fail(&lk->err, EJ_UNDEFINED, "%s: undefined symbol '%s'", where, e->name);
 }
 
@@ -213,20 +220,20 @@ ej_status ej__resolve_symbols(ej_linker *lk)
     size_t expected = 0;
     ej_status st;
     for (size_t o = 0; o < lk->nobjs; o++)
-        expected += count_definitions(lk->objs[o]);
+        expected += count_definitions(lk->objs[o].o);
     lk->null_sym = (ej__sym){.name = "", .kind = EJ_SK_ABS};
     if (ej__symtab_init(&lk->globals, expected) != EJ_OK)
         return ej__fail(&lk->err, EJ_NOMEM, "out of memory for the symbol table");
     for (size_t o = 0; o < lk->nobjs; o++)
-        if ((st = bind_object(lk, lk->objs[o])) != EJ_OK)
+        if ((st = bind_object(lk, &lk->objs[o])) != EJ_OK)
             return st;
     /* In object order, so the first undefined symbol reported is the
      * first one a reader of the inputs would meet. */
     for (size_t o = 0; o < lk->nobjs; o++) {
-        ej__object *obj = lk->objs[o];
-        for (size_t i = 1; i < obj->nsyms; i++) {
-            ej__sym *e = obj->symp[i];
-            if (e && e->is_global && e->kind == EJ_SK_UNDEF && (st = resolve_undefined(lk, e, obj)) != EJ_OK)
+        const ej__lobj *lo = &lk->objs[o];
+        for (size_t i = 1; i < lo->o->nsyms; i++) {
+            ej__sym *e = lo->symp[i];
+            if (e && e->is_global && e->kind == EJ_SK_UNDEF && (st = resolve_undefined(lk, e, lo)) != EJ_OK)
                 return st;
         }
     }

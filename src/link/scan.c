@@ -163,9 +163,9 @@ static int stub_allowed(ej__sym *s, unsigned needs)
 /* Most relocations name a local symbol of a loaded section (often the
  * section symbol itself) and need neither a slot nor a placement bound:
  * answer that from the symbol table alone. */
-static int local_needs_nothing(const ej__object *obj, size_t symi, unsigned needs)
+static int local_needs_nothing(const ej__lobj *lo, size_t symi, unsigned needs)
 {
-    return obj->lplain[symi] &&
+    return lo->lplain[symi] &&
            !(needs & (EJ_RN_TLS | EJ_RN_DYNAMIC | EJ_RN_GOT | EJ_RN_PLACE_ABS));
 }
 
@@ -177,17 +177,18 @@ static int global_needs_nothing(const ej__sym *s, unsigned needs)
            s->type != STT_TLS && s->type != STT_GNU_IFUNC && ej__sec_loaded(s->obj, s->shndx);
 }
 
-static ej_status scan_one(ej_linker *lk, ej__object *obj, size_t r, const Elf64_Rela *rel)
+static ej_status scan_one(ej_linker *lk, ej__lobj *lo, size_t r, const Elf64_Rela *rel)
 {
+    const ej__object *obj = lo->o;
     ej__plan *p = &lk->plan;
     uint32_t type = (uint32_t)ELF64_R_TYPE(rel->r_info);
     const ej__reloc_info *info = ej__reloc_info_of(obj->arch, type);
     size_t symi = ELF64_R_SYM(rel->r_info);
-    ej__sym *s = obj->symp[symi], local;
+    ej__sym *s = lo->symp[symi], local;
     char site[512];
     unsigned needs = info->needs;
     if (!s) {
-        ej__describe_local(obj, symi, &local);
+        ej__describe_local(lo, symi, &local);
         s = &local;
     }
     if ((needs & (EJ_RN_TLS | EJ_RN_DYNAMIC)) || s->type == STT_TLS) {
@@ -203,7 +204,7 @@ static ej_status scan_one(ej_linker *lk, ej__object *obj, size_t r, const Elf64_
     if (s->kind == EJ_SK_SECTION && !ej__sec_loaded(s->obj, s->shndx)) {
         ej__site_name(obj, r, rel, site, sizeof site);
         return ej__fail(&lk->err, EJ_RELOC, "%s: %s against '%s': the symbol is in %s, which is not loaded",
-                        site, info->name, s->name, s->obj->sec[s->shndx].name);
+                        site, info->name, s->name, s->obj->o->sec[s->shndx].name);
     }
     if (s->kind == EJ_SK_UNDEF) {
         ej__site_name(obj, r, rel, site, sizeof site);
@@ -217,7 +218,7 @@ static ej_status scan_one(ej_linker *lk, ej__object *obj, size_t r, const Elf64_
         if (!(s = ej__symtab_alloc(&lk->local_pool)))
             return ej__fail(&lk->err, EJ_NOMEM, "out of memory counting GOT slots");
         *s = local;
-        obj->symp[symi] = s;
+        lo->symp[symi] = s;
     }
     if (((needs & EJ_RN_GOT) || stub) && !s->got) {
         if (push_sym(&p->got_syms, &p->ngot, s) != 0)
@@ -250,9 +251,10 @@ ej_status ej__scan_relocs(ej_linker *lk)
     lk->plan.win_lo = 0;
     lk->plan.win_hi = UINT64_MAX;
     for (size_t o = 0; o < lk->nobjs; o++) {
-        ej__object *obj = lk->objs[o];
+        ej__lobj *lo = &lk->objs[o];
+        const ej__object *obj = lo->o;
         for (size_t r = 1; r < obj->shnum; r++) {
-            if (obj->sec[r].shdr.sh_type != SHT_RELA || !ej__sec_loaded(obj, obj->sec[r].shdr.sh_info))
+            if (obj->sec[r].shdr.sh_type != SHT_RELA || !ej__sec_loaded(lo, obj->sec[r].shdr.sh_info))
                 continue;
             size_t n;
             const Elf64_Rela *rel = ej__object_relas(obj, r, &n);
@@ -260,10 +262,10 @@ ej_status ej__scan_relocs(ej_linker *lk)
                 /* The common case inline; scan_one for anything else. */
                 unsigned needs = obj->arch->infos[ELF64_R_TYPE(rel[k].r_info)].needs;
                 size_t symi = ELF64_R_SYM(rel[k].r_info);
-                const ej__sym *s = obj->symp[symi];
-                if (s ? global_needs_nothing(s, needs) : local_needs_nothing(obj, symi, needs))
+                const ej__sym *s = lo->symp[symi];
+                if (s ? global_needs_nothing(s, needs) : local_needs_nothing(lo, symi, needs))
                     continue;
-                ej_status st = scan_one(lk, obj, r, &rel[k]);
+                ej_status st = scan_one(lk, lo, r, &rel[k]);
                 if (st != EJ_OK)
                     return st;
             }

@@ -17,9 +17,9 @@ int ej__is_c_identifier(const char *name)
 static int section_exists(const ej_linker *lk, const char *name)
 {
     for (size_t o = 0; o < lk->nobjs; o++) {
-        const ej__object *obj = lk->objs[o];
+        const ej__object *obj = lk->objs[o].o;
         for (size_t i = 1; i < obj->shnum; i++)
-            if (ej__sec_loaded(obj, i) && strcmp(obj->sec[i].name, name) == 0)
+            if (ej__sec_loaded(&lk->objs[o], i) && strcmp(obj->sec[i].name, name) == 0)
                 return 1;
     }
     return 0;
