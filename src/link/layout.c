@@ -17,7 +17,10 @@
 int ej__section_class(const ej__section *s, const ej__lsec *l)
 {
     const GElf_Shdr *h = &s->shdr;
-    if (!(h->sh_flags & SHF_ALLOC) || l->discarded)
+    /* An SHT_NULL header is inactive whatever its other fields say (and
+     * has no contents in the file: a fuzzer's 256 MiB "allocated" one was
+     * laid out and faulted in). */
+    if (!(h->sh_flags & SHF_ALLOC) || l->discarded || h->sh_type == SHT_NULL)
         return -1;
     /* TLS templates and notes are not part of a loaded image; a reference
      * into a TLS section is refused by the scan. */
