@@ -25,9 +25,11 @@ ELFJIT_CODEMEM=dual ctest --test-dir build --output-on-failure -j"$JOBS"
 echo "== elfjit: build and test (ASan + UBSan)" >&2
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     run_suite build-asan -DEJ_SANITIZE=ON
-# ThreadSanitizer, on the tests written for it (tests/runtime): the
-# lock-free code registry's concurrency and signal tests, and real modules
-# linked and freed while other threads look PCs up.  Notes:
+# ThreadSanitizer, on the tests written for it: the lock-free code
+# registry's concurrency and signal tests and real modules linked and freed
+# while other threads look PCs up (tests/runtime), and a short soak
+# (tests/soak: threads linking, running, trapping, looking PCs up and
+# unloading; scripts/soak.sh runs it for minutes).  Notes:
 #  - EJ_CRITERION=shim: Criterion itself crashes under TSan (its BoxFort
 #    arena; https://github.com/Snaipe/Criterion/issues/274), the shim is a
 #    drop-in runner (tests/shim).
@@ -38,9 +40,11 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
 echo "== elfjit: registry test (ThreadSanitizer)" >&2
 cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEJ_TSAN=ON -DEJ_BENCH=OFF \
     -DEJ_CRITERION=shim >/dev/null
-cmake --build build-tsan -j"$JOBS" --target test_registry test_live_modules
+cmake --build build-tsan -j"$JOBS" --target test_registry test_live_modules soak \
+    soak_thread_probe
 TSAN_OPTIONS=halt_on_error=1 setarch "$(uname -m)" -R \
-    ctest --test-dir build-tsan -R '^(registry|live_modules)$' --output-on-failure --no-tests=error
+    ctest --test-dir build-tsan -R '^(registry|live_modules|soak_short)$' --output-on-failure \
+    --no-tests=error
 # Both architectures run even when the first fails; either failing fails
 # the whole run.
 cross_status=0
