@@ -10,8 +10,9 @@
  *               data stays as it is, data is made writable (a private
  *               mapping: a page is copied when first written, and the
  *               file's page stays behind it), .bss anonymous RW zeroes.
- * Then the write view is unmapped and the file closed: no writable alias
- * of published code survives.  Private mappings, not shared ones, so that
+ * The write view is unmapped first, before anything is mapped executable,
+ * and the file closed last: no writable alias of code ever coexists with
+ * an executable mapping of it.  Private mappings, not shared ones, so that
  * a debugger can still plant breakpoints (ptrace writes to private
  * mappings by copying the page; it cannot write a shared read-only one),
  * and data written at run time stays this process's (rw-p).
@@ -99,12 +100,23 @@ static ej_status dual_protect(ej__codemem *cm, const ej__region *r, ej__err *err
                     r->prot == EJ_PROT_RW ? "writable" : "executable", strerror(errno));
 }
 
+/* The write view goes before any text is mapped executable: a shared
+ * writable view and an executable mapping of the same pages must never
+ * coexist, not even for the few instructions between two system calls.
+ * A failed unmap fails the publish (the image is then released). */
+static ej_status dual_seal(ej__codemem *cm, ej__err *err)
+{
+    if (munmap(cm->wmap, cm->size) != 0)
+        return ej__fail(err, EJ_MAP, "cannot unmap the write view of dual-mapped code memory "
+                        "(%zu bytes at %p): %s", cm->size, (void *)cm->wmap, strerror(errno));
+    cm->wmap = cm->w = NULL;
+    return EJ_OK;
+}
+
 static void dual_finish(ej__codemem *cm)
 {
-    munmap(cm->wmap, cm->size);
     close(cm->fd);
-    cm->wmap = cm->w = NULL;
     cm->fd = -1;
 }
 
-const ej__cm_backend ej__cm_dual = {"dual map", dual_map, dual_protect, dual_finish};
+const ej__cm_backend ej__cm_dual = {"dual map", dual_map, dual_seal, dual_protect, dual_finish};

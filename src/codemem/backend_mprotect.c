@@ -35,9 +35,16 @@ static ej_status mp_protect(ej__codemem *cm, const ej__region *r, ej__err *err)
     return EJ_OK;
 }
 
+static ej_status mp_seal(ej__codemem *cm, ej__err *err)
+{
+    (void)cm;
+    (void)err;
+    return EJ_OK; /* one mapping: RW becomes RX in place, never both */
+}
+
 static void mp_finish(ej__codemem *cm)
 {
     (void)cm;
 }
 
-const ej__cm_backend ej__cm_mprotect = {"mprotect", mp_map, mp_protect, mp_finish};
+const ej__cm_backend ej__cm_mprotect = {"mprotect", mp_map, mp_seal, mp_protect, mp_finish};

@@ -146,11 +146,11 @@ ej_status ej__codemem_publish(ej__codemem *cm, const ej__region *r, size_t n, ej
     if (cm->link_only)
         return EJ_OK;
     const ej__cm_backend *b = backend_of(cm);
-    for (size_t i = 0; i < n; i++) {
-        ej_status st = r[i].len ? b->protect(cm, &r[i], err) : EJ_OK;
-        if (st != EJ_OK)
-            return st;
-    }
+    ej_status st = b->seal(cm, err);
+    for (size_t i = 0; i < n && st == EJ_OK; i++)
+        st = r[i].len ? b->protect(cm, &r[i], err) : EJ_OK;
+    if (st != EJ_OK)
+        return st;
     b->finish(cm);
     /* Cache maintenance by the address the code is fetched from. */
     for (size_t i = 0; i < n; i++)

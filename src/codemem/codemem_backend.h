@@ -11,6 +11,10 @@ typedef struct ej__cm_backend {
     /* Maps the image: RUN (SIZE bytes, already reserved by placement as
      * anonymous memory) becomes the run view; cm->w the write view. */
     ej_status (*map)(ej__codemem *cm, uint8_t *run, size_t size, ej__err *err);
+    /* Before any region is protected: drop every writable alias of the
+     * image that must not outlive the link (dual map: the write view),
+     * checked, so that nothing executable is ever mapped beside one. */
+    ej_status (*seal)(ej__codemem *cm, ej__err *err);
     /* Gives region R its final protection in the run view. */
     ej_status (*protect)(ej__codemem *cm, const ej__region *r, ej__err *err);
     /* After every region is protected: drop what the link needed only. */

@@ -72,23 +72,26 @@ enum once_state { ONCE_NEW, ONCE_BUSY, ONCE_DONE_OK, ONCE_DONE_FAILED };
 /* Runs FN(ARG) once per STATE, whichever thread comes first; the others
  * wait for its outcome.  Registration takes one system call, so waiting
  * by yielding is cheaper than a lock that would also have to be set up.
- * Returns nonzero when FN succeeded (returned 0). */
-static int once_run(_Atomic int *state, int (*fn)(int), int arg)
+ * Only an answer is remembered: a failure for a passing reason (ENOMEM,
+ * EAGAIN, EINTR: attempt_from_errno) leaves STATE new, so the next call
+ * tries again instead of stepping down the ladder for good. */
+static enum attempt once_run(_Atomic int *state, int (*fn)(int), int arg)
 {
     int s = ONCE_NEW;
 
     if (atomic_compare_exchange_strong_explicit(state, &s, ONCE_BUSY,
                                                 memory_order_acquire,
                                                 memory_order_acquire)) {
-        s = fn(arg) == 0 ? ONCE_DONE_OK : ONCE_DONE_FAILED;
+        enum attempt a = fn(arg) == 0 ? ATTEMPT_OK : attempt_from_errno(errno);
+        s = a == ATTEMPT_OK ? ONCE_DONE_OK : a == ATTEMPT_REFUSED ? ONCE_DONE_FAILED : ONCE_NEW;
         atomic_store_explicit(state, s, memory_order_release);
-        return s == ONCE_DONE_OK;
+        return a;
     }
     while (s == ONCE_BUSY) {
         sched_yield();
         s = atomic_load_explicit(state, memory_order_acquire);
     }
-    return s == ONCE_DONE_OK;
+    return s == ONCE_DONE_OK ? ATTEMPT_OK : s == ONCE_NEW ? ATTEMPT_FAILED : ATTEMPT_REFUSED;
 }
 
 /* glibc has no wrapper; the third argument (cpu_id, Linux 5.10) is unused
@@ -106,8 +109,9 @@ static _Atomic int g_reg_expedited;
 static enum attempt membarrier_rung(_Atomic int *reg_state, int reg_cmd,
                                     int cmd)
 {
-    if (!once_run(reg_state, sys_membarrier, reg_cmd))
-        return ATTEMPT_REFUSED;
+    enum attempt reg = once_run(reg_state, sys_membarrier, reg_cmd);
+    if (reg != ATTEMPT_OK)
+        return reg;
     if (sys_membarrier(cmd) != 0)
         return attempt_from_errno(errno);
     return ATTEMPT_OK;

@@ -22,6 +22,7 @@
  * exhausted) is tried again by the next link instead of failing every
  * link after it. */
 #include <dlfcn.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -48,15 +49,17 @@ static struct {
 } unwinder;
 
 /* Fills `unwinder` (under unwinder_lock); 0 or a message for the failure. */
-static const char *find_unwinder(char *why, size_t len)
+static const char *find_unwinder(char *why, size_t len, int *nomem)
 {
     void *lib = NULL, *from = RTLD_DEFAULT;
     if (!dlsym(RTLD_DEFAULT, "__register_frame")) {
+        errno = 0;
         if (!(lib = dlopen("libgcc_s.so.1", RTLD_NOW | RTLD_GLOBAL))) {
             const char *e = dlerror();
+            *nomem = errno == ENOMEM;
             snprintf(why, len, "no unwinder in the process to register .eh_frame with "
-                     "(__register_frame not found, libgcc_s.so.1 not loadable: %s)",
-                     e ? e : "unknown reason");
+                     "(__register_frame not found, libgcc_s.so.1 not loadable%s: %s)",
+                     *nomem ? ", out of memory" : "", e ? e : "unknown reason");
             return why;
         }
         from = lib;
@@ -105,11 +108,12 @@ ej_status ej__reg_add_UNWIND(const ej__image *img, void *owner, void **slot, ej_
     if (!img->eh_size)
         return EJ_OK;
     char why[512];
+    int nomem = 0;
     pthread_mutex_lock(&unwinder_lock);
-    const char *failed = unwinder.found ? NULL : find_unwinder(why, sizeof why);
+    const char *failed = unwinder.found ? NULL : find_unwinder(why, sizeof why, &nomem);
     pthread_mutex_unlock(&unwinder_lock);
     if (failed)
-        return ej__fail(err, EJ_UNSUPPORTED, "%s", failed);
+        return ej__fail(err, nomem ? EJ_NOMEM : EJ_UNSUPPORTED, "%s", failed);
     const uint8_t *eh = (const uint8_t *)(uintptr_t)img->eh_addr;
     if (unwinder.per_fde) {
         each_fde(eh, eh + img->eh_size, unwinder.reg);

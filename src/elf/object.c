@@ -66,7 +66,9 @@ ej_status ej__object_open_file(const char *path, ej__object **out, ej__err *err)
         return st;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0 || fstat(fd, &stbuf) != 0) {
-        st = ej__fail(err, EJ_IO, "%s: cannot open: %s", path, strerror(errno));
+        int e = errno;
+        st = ej__fail(err, e == ENOMEM ? EJ_NOMEM : EJ_IO, "%s: cannot %s: %s", path,
+                      fd < 0 ? "open" : "examine (fstat)", strerror(e));
         goto fail;
     }
     if (!S_ISREG(stbuf.st_mode) || stbuf.st_size == 0) {

@@ -579,9 +579,13 @@ ej_status ej__validate_load_section(ej__object *obj, size_t i, ej__err *err)
     if (s->shdr.sh_flags & SHF_COMPRESSED) {
         /* elf_compress inflates in place and may change the header: read
          * it again afterwards. */
+        /* libelf reports zlib running out of memory as any other failure
+         * to inflate; the allocator's errno tells them apart. */
+        errno = 0;
         if (elf_compress(s->scn, 0, 0) < 0 || !gelf_getshdr(s->scn, &s->shdr))
-            return ej__elf_fail(err, EJ_BADELF, "%s: section %zu (%s): cannot decompress",
-                            obj->name, i, s->name);
+            return ej__elf_fail(err, errno == ENOMEM ? EJ_NOMEM : EJ_BADELF,
+                                "%s: section %zu (%s): cannot decompress%s", obj->name, i,
+                                s->name, errno == ENOMEM ? " (out of memory)" : "");
     }
     Elf_Data *d = elf_getdata(s->scn, NULL);
     if (!d && s->shdr.sh_size)

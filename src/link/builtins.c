@@ -55,42 +55,43 @@ static void *shim_lookup(const char *name)
 
 /* A normal link of C code also searches libm (when asked) and libgcc
  * (always: the compiler calls its helpers, such as __udivti3 or __muldc3,
- * on its own).  Hosts do not necessarily have them loaded, so they are
- * opened on first need, once, for the life of the process: loaded code may
- * keep their addresses. */
-static pthread_once_t fallback_once = PTHREAD_ONCE_INIT;
-static void *fallback_libs[2];
+ * on its own); objects from g++ and clang++ need the C++ runtime (operator
+ * new, the exception ABI, the standard library).  Hosts do not
+ * necessarily have them loaded, so they are opened on first need and kept
+ * for the life of the process (loaded code may keep their addresses).
+ * Only a successful open is remembered: one that failed for a passing
+ * reason (out of memory, descriptors exhausted) is tried again by the
+ * next lookup. */
+enum { LIB_M, LIB_GCC_S, LIB_CXX, NLIBS };
+static const char *const fallback_names[NLIBS] = {"libm.so.6", "libgcc_s.so.1", "libstdc++.so.6"};
+static void *fallback_libs[NLIBS];
+static pthread_mutex_t fallback_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static void open_fallbacks(void)
+static void *fallback_lib(int i, int open)
 {
-    fallback_libs[0] = dlopen("libm.so.6", RTLD_NOW | RTLD_GLOBAL);
-    fallback_libs[1] = dlopen("libgcc_s.so.1", RTLD_NOW | RTLD_GLOBAL);
+    pthread_mutex_lock(&fallback_lock);
+    if (!fallback_libs[i] && open)
+        fallback_libs[i] = dlopen(fallback_names[i], RTLD_NOW | RTLD_GLOBAL);
+    void *h = fallback_libs[i];
+    pthread_mutex_unlock(&fallback_lock);
+    return h;
 }
 
-/* The C++ runtime, for objects from g++ and clang++ (operator new, the
- * exception ABI, the standard library): opened only when a name is found
- * nowhere else, so C programs never load it. */
-static pthread_once_t cxx_once = PTHREAD_ONCE_INIT;
-static void *cxx_lib;
-
-static void open_cxx(void)
+/* The C++ runtime is opened only when a name is found nowhere else and
+ * some reference to it is strong (LOAD_CXX): C programs never load it, not
+ * even for a weak reference nothing defines. */
+static void *fallback_lookup(const char *name, int load_cxx)
 {
-    cxx_lib = dlopen("libstdc++.so.6", RTLD_NOW | RTLD_GLOBAL);
-}
-
-static void *fallback_lookup(const char *name)
-{
-    pthread_once(&fallback_once, open_fallbacks);
-    for (size_t i = 0; i < EJ_ARRAY_LEN(fallback_libs); i++) {
-        void *addr = fallback_libs[i] ? dlsym(fallback_libs[i], name) : NULL;
+    for (int i = 0; i < NLIBS; i++) {
+        void *h = fallback_lib(i, i != LIB_CXX || load_cxx);
+        void *addr = h ? dlsym(h, name) : NULL;
         if (addr)
             return addr;
     }
-    pthread_once(&cxx_once, open_cxx);
-    return cxx_lib ? dlsym(cxx_lib, name) : NULL;
+    return NULL;
 }
 
-void *ej__host_lookup(ej_linker *lk, const char *name)
+void *ej__host_lookup(ej_linker *lk, const char *name, int load_cxx)
 {
     void *addr = shim_lookup(name);
     if (addr)
@@ -102,7 +103,7 @@ void *ej__host_lookup(ej_linker *lk, const char *name)
             return addr;
     if ((addr = dlsym(RTLD_DEFAULT, name)))
         return addr;
-    return fallback_lookup(name);
+    return fallback_lookup(name, load_cxx);
 }
 
 int ej__host_is_function(const void *addr)

@@ -222,8 +222,9 @@ void ej__site_name(const ej__object *obj, size_t rsec, const Elf64_Rela *r,
                    char *buf, size_t len);
 
 /* Host lookups (builtins.c): the address of NAME through the resolver,
- * the -l libraries, the host process, libm and libgcc_s, or a loader shim. */
-void *ej__host_lookup(ej_linker *lk, const char *name);
+ * the -l libraries, the host process, libm and libgcc_s, or a loader shim;
+ * then the C++ runtime, which LOAD_CXX allows to be loaded for it. */
+void *ej__host_lookup(ej_linker *lk, const char *name, int load_cxx);
 int ej__host_is_function(const void *addr);
 /* The size the host's dynamic symbol table gives the object at ADDR, or 0. */
 uint64_t ej__host_symbol_size(const void *addr);

@@ -187,7 +187,7 @@ static ej_status resolve_undefined(ej_linker *lk, ej__sym *e, const ej__lobj *lo
 {
     if (ej__synth_bind(lk, e))
         return EJ_OK;
-    void *addr = ej__host_lookup(lk, e->name);
+    void *addr = ej__host_lookup(lk, e->name, e->strong_ref);
     if (addr) {
         e->kind = EJ_SK_HOST;
         e->value = (uintptr_t)addr;
@@ -228,14 +228,18 @@ ej_status ej__resolve_symbols(ej_linker *lk)
         if ((st = bind_object(lk, &lk->objs[o])) != EJ_OK)
             return st;
     /* In object order, so the first undefined symbol reported is the
-     * first one a reader of the inputs would meet. */
-    for (size_t o = 0; o < lk->nobjs; o++) {
-        const ej__lobj *lo = &lk->objs[o];
-        for (size_t i = 1; i < lo->o->nsyms; i++) {
-            ej__sym *e = lo->symp[i];
-            if (e && e->is_global && e->kind == EJ_SK_UNDEF && (st = resolve_undefined(lk, e, lo)) != EJ_OK)
-                return st;
+     * first one a reader of the inputs would meet.  Strong references
+     * first: a weak one never loads the C++ runtime itself (a C program's
+     * optional hook must not), but binds to it once a strong one has. */
+    for (int weak = 0; weak < 2; weak++)
+        for (size_t o = 0; o < lk->nobjs; o++) {
+            const ej__lobj *lo = &lk->objs[o];
+            for (size_t i = 1; i < lo->o->nsyms; i++) {
+                ej__sym *e = lo->symp[i];
+                if (e && e->is_global && e->kind == EJ_SK_UNDEF && e->strong_ref == !weak &&
+                    (st = resolve_undefined(lk, e, lo)) != EJ_OK)
+                    return st;
+            }
         }
-    }
     return EJ_OK;
 }
