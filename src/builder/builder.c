@@ -149,11 +149,13 @@ static int place(ej__bbuf *s, int sec, const void *bytes, size_t len, uint64_t a
             s->p = p;
             s->cap = cap;
         }
-        /* Padding between functions: zeros, never executed. */
-        memset(s->p + s->len, 0, (size_t)at - s->len);
-        if (bytes)
+        /* Padding between functions: zeros, never executed.  (An empty
+         * first piece leaves the buffer unallocated: nothing to touch.) */
+        if (at > s->len)
+            memset(s->p + s->len, 0, (size_t)at - s->len);
+        if (len && bytes)
             memcpy(s->p + at, bytes, len);
-        else
+        else if (len)
             memset(s->p + at, 0, len);
     }
     s->len = (size_t)at + len;
