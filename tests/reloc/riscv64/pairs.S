@@ -7,7 +7,12 @@
  *   - a GOT_HI20 whose LO12 is 16 bytes further on.
  *
  * Assembled twice: as is (relaxation on, R_RISCV_RELAX after every high
- * part and LO12) and with -DNORELAX (no markers). */
+ * part and LO12) and with -DNORELAX (no markers).
+ *
+ * The `check:` lines (harness.c; `//` comments, which cpp removes before
+ * the assembler sees them) hold for both objects: decode_pcrel(hi, lo) /
+ * decode_pcrel_s(hi, lo) is the address the auipc at HI and the I-type
+ * (S-type) user at LO compute; pext is the resolver's (far away). */
 #ifdef NORELAX
         .option norelax
 #endif
@@ -27,6 +32,10 @@ p_lo_first_s:
 p_hi_late:
 .Lhi_late:
         auipc   a0, %pcrel_hi(pdata+0x7f8)
+// LO12s before their high part in the table and in the code.
+// check: decode_pcrel(p_hi_late, p_lo_first_i) == pdata + 0x7f8
+// check: decode_pcrel_s(p_hi_late, p_lo_first_s) == pdata + 0x7f8
+// check: read32(p_lo_first_s) & 0x01fff07f == 0x00b53023
 
         .globl  p_hi_a
 p_hi_a:
@@ -44,6 +53,14 @@ p_lo_a_s:
         .globl  p_lo_b2
 p_lo_b2:
         addi    a5, a3, %pcrel_lo(.Lhb)
+// Interleaved pairs: each LO12 follows its own high part; the registers
+// are untouched.
+// check: decode_pcrel(p_hi_a, p_lo_a) == pdata + 0x10
+// check: decode_pcrel_s(p_hi_a, p_lo_a_s) == pdata + 0x10
+// check: decode_pcrel(p_hi_b, p_lo_b) == pbig + 0x804
+// check: decode_pcrel(p_hi_b, p_lo_b2) == pbig + 0x804
+// check: read32(p_lo_a) & 0xfffff == 0x62603
+// check: read32(p_lo_b) & 0xfffff == 0x6b683
 
         .globl  p_hi_got
 p_hi_got:
@@ -54,6 +71,9 @@ p_hi_got:
         .globl  p_lo_got
 p_lo_got:
         ld      a5, %pcrel_lo(.Lhg)(a5)
+// GOT_HI20 with a distant LO12: a slot in the image holding pext.
+// check: in_image(decode_pcrel(p_hi_got, p_lo_got), 8)
+// check: read64(decode_pcrel(p_hi_got, p_lo_got)) == pext
         ret
 
         .data
