@@ -29,6 +29,10 @@ if ((${#missing[@]})); then
     SUDO=""
     [ "$(id -u)" -eq 0 ] || SUDO=sudo
     export DEBIAN_FRONTEND=noninteractive
-    $SUDO apt-get update -qq
-    $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    $SUDO apt-get update -qq || echo "elfjit: apt-get update failed; trying the install anyway" >&2
+    if ! $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; then
+        echo "elfjit: could not install: ${missing[*]}" >&2
+        echo "elfjit: check apt's sources (apt-get update) and install them by hand, then run this again" >&2
+        exit 1
+    fi
 fi

@@ -51,8 +51,23 @@ if [ "$arch" = aarch64 ]; then
         echo "elfjit: installing ${missing[*]} (multiarch)" >&2
         dpkg --print-foreign-architectures | grep -qx "$debarch" ||
             $SUDO dpkg --add-architecture "$debarch"
-        $SUDO apt-get update -qq
-        $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+        $SUDO apt-get update -qq || echo "elfjit: apt-get update failed; trying the install anyway" >&2
+        if ! $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; then
+            # Multi-Arch: same packages must have one version on every
+            # architecture: fall back to the version installed natively
+            # (e.g. the release suite's, when the newest is not served).
+            pinned=()
+            for p in "${missing[@]}"; do
+                v=$(dpkg-query -W -f='${Version}' "${p%%:*}" 2>/dev/null || true)
+                pinned+=("$p${v:+=$v}")
+            done
+            echo "elfjit: retrying with the native versions: ${pinned[*]}" >&2
+            if ! $SUDO apt-get install -y -qq --no-install-recommends "${pinned[@]}" >/dev/null; then
+                echo "elfjit: could not install ${missing[*]} (Debian multiarch, arm64)" >&2
+                echo "elfjit: the arm64 package versions must match the installed amd64 ones; 'apt-get update && apt-get upgrade' usually fixes a mismatch" >&2
+                exit 1
+            fi
+        fi
     fi
     prefix_args=()
 fi

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Builds elfjit and runs the whole test suite twice: a normal build, then
-# an AddressSanitizer + UndefinedBehaviorSanitizer build; runs the registry
-# test under ThreadSanitizer; then cross-builds
-# it for aarch64 and riscv64 and runs the suite again under qemu-user
-# (scripts/test-cross.sh).  Exits non-zero when any test fails.
+# Builds elfjit and runs the whole test suite: a normal build (the suite
+# twice: code memory as probed, then forced onto dual mapping), then an
+# AddressSanitizer + UndefinedBehaviorSanitizer build; the registry,
+# live-module and soak tests under ThreadSanitizer; a short fuzz campaign;
+# then cross-builds for aarch64 and riscv64 and runs the suite again under
+# qemu-user (scripts/test-cross.sh).  Exits non-zero when any test fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
@@ -45,6 +46,11 @@ cmake --build build-tsan -j"$JOBS" --target test_registry test_live_modules soak
 TSAN_OPTIONS=halt_on_error=1 setarch "$(uname -m)" -R \
     ctest --test-dir build-tsan -R '^(registry|live_modules|soak_short)$' --output-on-failure \
     --no-tests=error
+# A short fuzz campaign (about 45 s per target, libFuzzer with ASan+UBSan;
+# tests/fuzz/README.md): any crash, leak or timeout fails the run.
+echo "== elfjit: short fuzz campaign (scripts/fuzz.sh short)" >&2
+fuzz_status=0
+scripts/fuzz.sh short || fuzz_status=1
 # Both architectures run even when the first fails; either failing fails
 # the whole run.
 cross_status=0
@@ -52,4 +58,4 @@ for arch in aarch64 riscv64; do
     echo "== elfjit: cross build and test under qemu-user ($arch)" >&2
     JOBS=$JOBS scripts/test-cross.sh "$arch" || cross_status=1
 done
-exit $cross_status
+exit $((cross_status | fuzz_status))
