@@ -68,6 +68,8 @@ typedef enum ej_data_kind {
  *            riscv64 `auipc rd, %got_pcrel_hi(sym); ld rd, %pcrel_lo(..)(rd)`
  *                    at the offset (GOT_HI20 + PCREL_LO12_I against a
  *                    label the builder puts on the auipc).
+ *            Where it is a pair of instructions (aarch64, riscv64) it
+ *            belongs in a function: in data it is refused (EJ_INVAL).
  * Addends are as the ELF type defines them: on x86_64 a PC-relative field
  * 4 bytes before the next instruction takes -4; GOT_LOAD on aarch64 and
  * riscv64 takes 0. */

@@ -291,6 +291,12 @@ EJ_API ej_status ej_builder_add_reloc(ej_builder *b, uint32_t owner, uint64_t of
     if (b->syms.v[owner].sec == EJ_BS_BSS)
         return ej__fail(&b->err, EJ_INVAL, "%s: '%s' is in .bss, which has no bytes to relocate",
                         what, b->syms.v[owner].name);
+    /* An instruction pair is code: its label must sit in .text (fuzz
+     * finding: a riscv64 GOT_LOAD in data put its label past .text). */
+    if (type_lo && b->syms.v[owner].sec != EJ_BS_TEXT)
+        return ej__fail(&b->err, EJ_INVAL, "%s: EJ_RELOC_%s is a pair of instructions on %s: "
+                        "'%s' is data, not a function", what, kinds[kind], b->arch->name,
+                        b->syms.v[owner].name);
     if (target >= b->syms.n)
         return ej__fail(&b->err, EJ_INVAL, "%s: target id %u is not a symbol of this builder",
                         what, target);

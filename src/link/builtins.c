@@ -3,8 +3,10 @@
  * friends), which register handlers against the module that owns them so
  * that unloading the module runs them. */
 #include <dlfcn.h>
+#include <errno.h>
 #include <link.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "link/linker.h"
@@ -67,14 +69,34 @@ static const char *const fallback_names[NLIBS] = {"libm.so.6", "libgcc_s.so.1", 
 static void *fallback_libs[NLIBS];
 static pthread_mutex_t fallback_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* Why the last lookup on this thread could not open a fallback library
+ * ("" when every one it tried opened), for the undefined-symbol message. */
+static _Thread_local char open_failure[320];
+static _Thread_local int open_failure_nomem;
+
 static void *fallback_lib(int i, int open)
 {
     pthread_mutex_lock(&fallback_lock);
-    if (!fallback_libs[i] && open)
+    if (!fallback_libs[i] && open) {
+        errno = 0;
         fallback_libs[i] = dlopen(fallback_names[i], RTLD_NOW | RTLD_GLOBAL);
+        if (!fallback_libs[i] && !open_failure[0]) {
+            const char *e = dlerror();
+            open_failure_nomem = errno == ENOMEM;
+            snprintf(open_failure, sizeof open_failure, "%s could not be loaded to look for it%s: %s",
+                     fallback_names[i], open_failure_nomem ? " (out of memory)" : "",
+                     e ? e : "unknown reason");
+        }
+    }
     void *h = fallback_libs[i];
     pthread_mutex_unlock(&fallback_lock);
     return h;
+}
+
+const char *ej__host_lookup_failure(int *nomem)
+{
+    *nomem = open_failure_nomem;
+    return open_failure;
 }
 
 /* The C++ runtime is opened only when a name is found nowhere else and
@@ -93,6 +115,8 @@ static void *fallback_lookup(const char *name, int load_cxx)
 
 void *ej__host_lookup(ej_linker *lk, const char *name, int load_cxx)
 {
+    open_failure[0] = '\0';
+    open_failure_nomem = 0;
     void *addr = shim_lookup(name);
     if (addr)
         return addr;

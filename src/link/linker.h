@@ -225,6 +225,9 @@ void ej__site_name(const ej__object *obj, size_t rsec, const Elf64_Rela *r,
  * the -l libraries, the host process, libm and libgcc_s, or a loader shim;
  * then the C++ runtime, which LOAD_CXX allows to be loaded for it. */
 void *ej__host_lookup(ej_linker *lk, const char *name, int load_cxx);
+/* After a lookup found nothing: why a library it would have searched could
+ * not be opened ("" when none failed), and whether for lack of memory. */
+const char *ej__host_lookup_failure(int *nomem);
 int ej__host_is_function(const void *addr);
 /* The size the host's dynamic symbol table gives the object at ADDR, or 0. */
 uint64_t ej__host_symbol_size(const void *addr);

@@ -200,8 +200,11 @@ static ej_status resolve_undefined(ej_linker *lk, ej__sym *e, const ej__lobj *lo
         return EJ_OK;
     }
     char where[512];
+    int nomem;
+    const char *why = ej__host_lookup_failure(&nomem);
     first_reference(e, lo, where, sizeof where);
-    return ej__fail(&lk->err, EJ_UNDEFINED, "%s: undefined symbol '%s'", where, e->name);
+    return ej__fail(&lk->err, nomem ? EJ_NOMEM : EJ_UNDEFINED, "%s: undefined symbol '%s'%s%s%s",
+                    where, e->name, why[0] ? " (" : "", why, why[0] ? ")" : "");
 }
 
 /* Sizing the table by definitions, not by every global reference (which
