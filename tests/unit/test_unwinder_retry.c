@@ -29,13 +29,14 @@ void *dlopen(const char *file, int mode)
     return real(file, mode);
 }
 
+/* Links cfi_fn.o (which has .eh_frame on every architecture), registering
+ * its frames. */
 static ej_status link_registry(ej_module **m, char *msg, size_t len)
 {
     ej_linker *lk;
     cr_assert_eq(ej_linker_create(&lk), EJ_OK);
     cr_assert_eq(ej_linker_set_registration(lk, EJ_REGISTER_UNWIND), EJ_OK);
-    cr_assert_eq(ej_linker_add_file(lk, ej_test_path(EJ_TEST_OBJ_DIR, "registry_a", ".o")), EJ_OK);
-    cr_assert_eq(ej_linker_add_file(lk, ej_test_path(EJ_TEST_OBJ_DIR, "registry_b", ".o")), EJ_OK);
+    cr_assert_eq(ej_linker_add_file(lk, ej_test_path(EJ_TEST_OBJ_DIR, "cfi_fn", ".o")), EJ_OK);
     ej_status st = ej_linker_link(lk, m);
     snprintf(msg, len, "%s", ej_linker_errmsg(lk));
     ej_linker_free(lk);
@@ -53,8 +54,8 @@ Test(unwinder, a_failed_search_is_tried_again)
     cr_assert_null(m);
     cr_assert_eq(link_registry(&m, msg, sizeof msg), EJ_OK, "the second link: %s", msg);
     cr_expect_eq(gcc_s_attempts, 2);
-    int (*sum)(void) = (int (*)(void))ej_module_symbol(m, "registry_sum");
-    cr_assert_not_null(sum);
-    cr_expect_eq(sum(), 43);
+    int (*f)(void) = (int (*)(void))ej_module_symbol(m, "cfi_fn");
+    cr_assert_not_null(f);
+    cr_expect_eq(f(), 7);
     ej_module_free(m);
 }
