@@ -53,9 +53,6 @@ static void take(in *r, uint8_t *buf, size_t n)
 
 #define MAX_SYMS EJF_B_MAX_OPS
 
-#ifndef EJF_AVOID_EMPTY_DATA
-#define EJF_AVOID_EMPTY_DATA 0
-#endif
 #define MAX_SITES 128
 
 typedef struct sym {
@@ -241,15 +238,6 @@ static void op_data(state *s)
         len = ((size_t)1 << 31) + 1 + u8(&s->r); /* refused before anything is allocated */
         break;
     }
-#if EJF_AVOID_EMPTY_DATA
-    /* Known finding, not yet fixed (regress/builder/empty-data-first-in-
-     * section.bin): a zero-length object first in .rodata/.data is UB in
-     * place() (src/builder/builder.c).  The libFuzzer build avoids it
-     * (CMakeLists.txt) so that campaigns look past it; the replay does
-     * not, so the regression input fails until the fix. */
-    if (len == 0 && kind != EJ_DATA_BSS)
-        len = 1;
-#endif
     uint8_t flags = u8(&s->r);
     const void *bytes = NULL;
     if (kind != EJ_DATA_BSS ? !(flags & 1) : (flags & 2) != 0) {
