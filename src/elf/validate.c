@@ -264,7 +264,8 @@ static ej_status reserve_table_copies(ej__object *obj, size_t shstrndx, ej__err 
     for (size_t i = 1; i < obj->shnum; i++) {
         uint32_t t = obj->sec[i].shdr.sh_type;
         if (i != shstrndx && (t == SHT_SYMTAB || t == SHT_STRTAB || t == SHT_SYMTAB_SHNDX ||
-                              t == SHT_GROUP || t == SHT_RELA))
+                              t == SHT_GROUP || t == SHT_RELA ||
+                              strcmp(obj->sec[i].name, ".eh_frame") == 0))
             total += ej__align_up(obj->sec[i].shdr.sh_size, 16);
     }
     return ej__object_reserve_copies(obj, total, err);
@@ -503,6 +504,19 @@ static int relocatable_type(uint32_t type)
     }
 }
 
+/* .eh_frame goes to the process's unwinder: its structure is checked on
+ * a copy (so the bytes laid out are the bytes checked). */
+static ej_status check_eh_frame(ej__object *obj, size_t i, ej__err *err)
+{
+    if (obj->sec[i].shdr.sh_flags & SHF_COMPRESSED)
+        return ej__fail(err, EJ_BADELF, "%s: section %zu (%s): compressed", obj->name, i,
+                        obj->sec[i].name);
+    ej_status st = ej__validate_load_section(obj, i, err);
+    if (st == EJ_OK)
+        st = keep_copy(obj, i, err);
+    return st == EJ_OK ? ej__validate_eh_frame(obj, i, err) : st;
+}
+
 static ej_status check_rela(ej__object *obj, size_t i, ej__err *err)
 {
     ej__section *r = &obj->sec[i];
@@ -564,6 +578,9 @@ ej_status ej__validate_object(ej__object *obj, ej__err *err)
             st = check_group(obj, i, err);
         else if (type == SHT_RELA)
             st = check_rela(obj, i, err);
+        else if (strcmp(obj->sec[i].name, ".eh_frame") == 0 && type != SHT_NOBITS &&
+                 (obj->sec[i].shdr.sh_flags & SHF_ALLOC))
+            st = check_eh_frame(obj, i, err);
         else if (type == SHT_REL && (obj->sec[obj->sec[i].shdr.sh_info % obj->shnum].shdr.sh_flags & SHF_ALLOC))
             st = ej__fail(err, EJ_UNSUPPORTED, "%s: section %zu (%s): SHT_REL relocations are not supported (%s uses SHT_RELA)",
                           obj->name, i, sec_name(obj, i), obj->arch->name);

@@ -17,4 +17,9 @@ ej_status ej__validate_object(ej__object *obj, ej__err *err);
  * (and re-reading its header) when SHF_COMPRESSED. */
 ej_status ej__validate_load_section(ej__object *obj, size_t i, ej__err *err);
 
+/* Checks the structure of section I, an .eh_frame whose contents are
+ * loaded (ehframe.c): records inside the section, FDEs naming earlier
+ * CIEs, CIEs the unwinders read.  Errors: EJ_BADELF naming the offset. */
+ej_status ej__validate_eh_frame(ej__object *obj, size_t i, ej__err *err);
+
 #endif

@@ -1715,3 +1715,60 @@ Test(negative, local_symbol_after_the_first_global)
     reject(im, EJ_BADELF, "symbol 1", "a local symbol at or after the symbol table's first global (1)",
            NULL);
 }
+
+/* ---- .eh_frame: the process's unwinder trusts its structure ------------ */
+
+/* Regression: .eh_frame went to the unwinder unchecked; a record running
+ * past the table or an FDE naming no CIE would make a later backtrace or
+ * exception read outside the image. */
+static uint8_t *eh_frame_bytes(image im, size_t *size)
+{
+    size_t i = sec(im, ".eh_frame");
+    *size = shdr(im, i)->sh_size;
+    cr_assert_geq(*size, 24, "victim.o has a CIE and an FDE");
+    return contents(im, i);
+}
+
+Test(negative, eh_frame_record_runs_past_the_section)
+{
+    image im = load("victim.o");
+    size_t size;
+    uint8_t *eh = eh_frame_bytes(im, &size);
+    uint32_t len = (uint32_t)size; /* the CIE claims the whole section and more */
+    memcpy(eh, &len, 4);
+    reject(im, EJ_BADELF, ".eh_frame+0x0", "record length runs past the section", NULL);
+}
+
+Test(negative, eh_frame_64_bit_record)
+{
+    image im = load("victim.o");
+    size_t size;
+    uint8_t *eh = eh_frame_bytes(im, &size);
+    memset(eh, 0xff, 4);
+    reject(im, EJ_BADELF, ".eh_frame+0x0", "64-bit DWARF record", NULL);
+}
+
+Test(negative, eh_frame_fde_names_no_cie)
+{
+    image im = load("victim.o");
+    size_t size;
+    uint8_t *eh = eh_frame_bytes(im, &size);
+    uint32_t cie_len;
+    memcpy(&cie_len, eh, 4);
+    uint64_t fde = 4 + (uint64_t)cie_len;
+    cr_assert_lt(fde + 8, size);
+    uint32_t bogus = (uint32_t)(fde + 4 + 8); /* points before the section */
+    memcpy(eh + fde + 4, &bogus, 4);
+    reject(im, EJ_BADELF, fmt(".eh_frame+0x%llx", (unsigned long long)fde),
+           "names no CIE before it", NULL);
+}
+
+Test(negative, eh_frame_cie_with_unknown_augmentation)
+{
+    image im = load("victim.o");
+    size_t size;
+    uint8_t *eh = eh_frame_bytes(im, &size);
+    cr_assert_eq(eh[9], 'z', "the fixture's CIE augmentation starts with z");
+    eh[10] = 'Q';
+    reject(im, EJ_BADELF, ".eh_frame+0x0", "a letter the unwinders do not read", NULL);
+}
