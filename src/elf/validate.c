@@ -297,10 +297,11 @@ static ej_status keep_copy(ej__object *obj, size_t i, ej__err *err)
     return EJ_OK;
 }
 
-/* A copy of a section whose entries we read as native structs (malloc()
- * aligns it for them). */
+/* A copy of a section whose entries we read as native structs (copies are
+ * 16-byte aligned, ej__object_own, so any entry type may be read in
+ * place). */
 static ej_status raw_entries(ej__object *obj, size_t i, size_t entsize,
-                             size_t align, const void **out, ej__err *err)
+                             const void **out, ej__err *err)
 {
     ej__section *s = &obj->sec[i];
     if (s->shdr.sh_entsize != entsize || s->shdr.sh_size % entsize)
@@ -315,7 +316,6 @@ static ej_status raw_entries(ej__object *obj, size_t i, size_t entsize,
         st = keep_copy(obj, i, err);
     if (st != EJ_OK)
         return st;
-    (void)align; /* malloc() aligns for any entry */
     *out = s->data;
     return EJ_OK;
 }
@@ -338,7 +338,7 @@ static ej_status check_symtab(ej__object *obj, ej__err *err)
         return EJ_OK; /* an object with no symbols is unusual but valid */
     ej__section *s = &obj->sec[symtab];
     const void *raw;
-    ej_status st = raw_entries(obj, symtab, sizeof(Elf64_Sym), 8, &raw, err);
+    ej_status st = raw_entries(obj, symtab, sizeof(Elf64_Sym), &raw, err);
     if (st != EJ_OK)
         return st;
     obj->syms = raw;
@@ -367,7 +367,7 @@ static ej_status check_symtab(ej__object *obj, ej__err *err)
         if (x->shdr.sh_link != symtab)
             return ej__fail(err, EJ_BADELF, "%s: section %zu (%s): sh_link %u is not the symbol table",
                             obj->name, xindex, x->name, x->shdr.sh_link);
-        if ((st = raw_entries(obj, xindex, sizeof(Elf32_Word), 4, &raw, err)) != EJ_OK)
+        if ((st = raw_entries(obj, xindex, sizeof(Elf32_Word), &raw, err)) != EJ_OK)
             return st;
         if (x->size / sizeof(Elf32_Word) < obj->nsyms)
             return ej__fail(err, EJ_BADELF, "%s: section %zu (%s): %llu entries for %zu symbols",
@@ -435,7 +435,7 @@ static ej_status check_group(ej__object *obj, size_t i, ej__err *err)
     if (g->shdr.sh_info >= obj->nsyms)
         return ej__fail(err, EJ_BADELF, "%s: section %zu (%s): group signature symbol %u out of range (%zu symbols)",
                         obj->name, i, g->name, g->shdr.sh_info, obj->nsyms);
-    ej_status st = raw_entries(obj, i, sizeof(Elf32_Word), 4, &raw, err);
+    ej_status st = raw_entries(obj, i, sizeof(Elf32_Word), &raw, err);
     if (st != EJ_OK)
         return st;
     const Elf32_Word *w = raw;
@@ -542,7 +542,7 @@ static ej_status check_rela(ej__object *obj, size_t i, ej__err *err)
                         obj->name, t->rela, obj->sec[t->rela].name, i, r->name,
                         r->shdr.sh_info, t->name);
     t->rela = (uint32_t)i;
-    ej_status st = raw_entries(obj, i, sizeof(Elf64_Rela), 8, &raw, err);
+    ej_status st = raw_entries(obj, i, sizeof(Elf64_Rela), &raw, err);
     if (st != EJ_OK)
         return st;
     return check_rela_entries(obj, i, err);

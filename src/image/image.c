@@ -14,11 +14,20 @@ void ej__image_free(ej__image *img)
     free(img->funcs);
     free(img->traps);
     free(img->maps);
+    ej__image_drop_debug(img);
+    memset(img, 0, sizeof *img);
+}
+
+void ej__image_drop_debug(ej__image *img)
+{
     free(img->syms);
+    img->syms = NULL;
+    img->nsyms = img->first_global = 0;
     for (size_t i = 0; i < img->ndwarf; i++) {
         free(img->dwarf[i].name);
         free(img->dwarf[i].data);
     }
     free(img->dwarf);
-    memset(img, 0, sizeof *img);
+    img->dwarf = NULL;
+    img->ndwarf = 0;
 }

@@ -101,4 +101,7 @@ typedef struct ej__image {
 /* Frees everything IMG owns and zeroes it. */
 void ej__image_free(ej__image *img);
 
+/* Frees the debugger view (syms, dwarf) only, once it has been handed on. */
+void ej__image_drop_debug(ej__image *img);
+
 #endif /* EJ_IMAGE_IMAGE_H */

@@ -107,16 +107,7 @@ static ej_status register_module(ej_linker *lk, ej_module *m)
     m->registration = lk->registration;
     ej_status st = ej__register_image(&m->img, m, m->registration, m->reg_slot, &m->nregistered,
                                       &lk->err);
-    free(m->img.syms);
-    m->img.syms = NULL;
-    m->img.nsyms = m->img.first_global = 0;
-    for (size_t i = 0; i < m->img.ndwarf; i++) {
-        free(m->img.dwarf[i].name);
-        free(m->img.dwarf[i].data);
-    }
-    free(m->img.dwarf);
-    m->img.dwarf = NULL;
-    m->img.ndwarf = 0;
+    ej__image_drop_debug(&m->img);
     return st;
 }
 
