@@ -302,6 +302,10 @@ static int single_threaded_child(void)
     pthread_join(t, NULL);
     if (st != EJ_MAP)
         return 3;
+    /* pthread_join returns when the thread clears its tid, which is before
+     * the kernel drops it from /proc/self/task; wait for the kernel. */
+    for (int i = 0; i < 2000 && count_tasks() != 1; i++)
+        usleep(1000);
     return ej_pipeline_flush_mt() == EJ_OK ? 0 : 4; /* alone again */
 }
 
