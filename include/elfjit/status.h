@@ -30,7 +30,8 @@ extern "C" {
     X(9, MAP, "cannot map or protect code memory")                            \
     X(10, NOTFOUND, "not found")                                              \
     X(11, STATE, "call not valid in the handle's current state")              \
-    X(12, RELOC, "bad relocation")
+    X(12, RELOC, "bad relocation")                                            \
+    X(13, STATIC_TLS, "static thread-local storage exhausted")
 
 typedef enum ej_status {
 #define EJ__STATUS_ENUM(code, name, desc) EJ_##name = code,

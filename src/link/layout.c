@@ -22,10 +22,12 @@ int ej__section_class(const ej__section *s, const ej__lsec *l)
      * laid out and faulted in). */
     if (!(h->sh_flags & SHF_ALLOC) || l->discarded || h->sh_type == SHT_NULL)
         return -1;
-    /* TLS templates and notes are not part of a loaded image; a reference
-     * into a TLS section is refused by the scan. */
-    if ((h->sh_flags & SHF_TLS) || h->sh_type == SHT_NOTE || h->sh_type == SHT_GROUP)
+    /* Notes are not part of a loaded image; TLS templates form the TLS
+     * block, apart from it (tls.c). */
+    if (h->sh_type == SHT_NOTE || h->sh_type == SHT_GROUP)
         return -1;
+    if (h->sh_flags & SHF_TLS)
+        return EJ_CLS_TLS;
     if (h->sh_type == SHT_NOBITS)
         return EJ_CLS_BSS;
     if (h->sh_flags & SHF_EXECINSTR)
@@ -168,6 +170,9 @@ static ej_status place_extras(ej_linker *lk, int cls, uint64_t *off)
     } else if (cls == EJ_CLS_RODATA) {
         p->got_off = ej__align_up(*off, a->got_entry_size);
         *off = p->got_off + (uint64_t)p->ngot * a->got_entry_size;
+        /* The TLS table (slots, pairs, descriptors: tls.c). */
+        p->tls_off = ej__align_up(*off, 16);
+        *off = p->tls_off + lk->tls.table_size;
         p->dso_off = ej__align_up(*off, 8);
         *off = p->dso_off + 8;
     } else if (cls == EJ_CLS_BSS) {
@@ -207,6 +212,9 @@ ej_status ej__layout(ej_linker *lk, size_t page)
     if (st != EJ_OK)
         return st;
     p->max_align = page;
+    if (ej__tls_layout(lk) > MAX_IMAGE)
+        return ej__fail(&lk->err, EJ_RANGE, "the thread-local storage block would exceed %llu bytes",
+                        (unsigned long long)MAX_IMAGE);
     for (int cls = 0; cls < EJ_CLS_COUNT; cls++) {
         off = ej__align_up(off, page);
         p->cls_off[cls] = off;
@@ -244,6 +252,13 @@ static uint64_t synth_value(const ej__plan *p, const ej__sym *e, uint64_t vbase)
     }
 }
 
+/* Where section I of LO starts: an address, or for a TLS section an
+ * offset in the TLS block (a TLS symbol's value is that offset). */
+static uint64_t section_base(const ej__lobj *lo, size_t i, uint64_t vbase)
+{
+    return lo->sec[i].cls == EJ_CLS_TLS ? lo->sec[i].off : vbase + lo->sec[i].off;
+}
+
 /* The address of local I of LO, which has no entry (resolve.c). */
 static uint64_t local_value(const ej__lobj *lo, size_t i, uint64_t vbase)
 {
@@ -255,7 +270,7 @@ static uint64_t local_value(const ej__lobj *lo, size_t i, uint64_t vbase)
     if (shndx == SHN_UNDEF || shndx >= obj->shnum || lo->sec[shndx].discarded ||
         !ej__sec_loaded(lo, shndx))
         return EJ_LVALUE_DISCARDED; /* the scan refused every use but tables' */
-    return vbase + lo->sec[shndx].off + v;
+    return section_base(lo, shndx, vbase) + v;
 }
 
 /* Turns section-relative values into addresses.  Runs exactly once: each
@@ -266,7 +281,7 @@ void ej__assign_addresses(ej_linker *lk, uint64_t vbase)
     ej__symtab_iter it = ej__symtab_begin(&lk->globals);
     for (ej__sym *e; (e = ej__symtab_next(&it));) {
         if (e->kind == EJ_SK_SECTION)
-            e->value += vbase + e->obj->sec[e->shndx].off;
+            e->value += section_base(e->obj, e->shndx, vbase);
         else if (e->kind == EJ_SK_COMMON)
             e->value += vbase;
         else if (e->kind == EJ_SK_IMAGE)
@@ -277,7 +292,7 @@ void ej__assign_addresses(ej_linker *lk, uint64_t vbase)
         for (size_t i = 1; i < lo->o->nsyms; i++) {
             ej__sym *e = lo->symp[i];
             if (e && !e->is_global && e->kind == EJ_SK_SECTION)
-                e->value += vbase + lo->sec[e->shndx].off;
+                e->value += section_base(lo, e->shndx, vbase);
             if (!e)
                 lo->lvalue[i] = local_value(lo, i, vbase);
         }

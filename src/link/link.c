@@ -6,6 +6,7 @@
 
 #include "debug/profile.h"
 #include "link/module.h"
+#include "tls/tlsmod.h"
 
 /* Test hook: called after each stage that changes the mapping ("reserved",
  * "relocated", "published") with the image's extent. */
@@ -175,6 +176,10 @@ EJ_API ej_status ej_linker_link(ej_linker *lk, ej_module **out)
     ej__assign_addresses(lk, m->img.vbase);
     if ((st = ej__copy_sections(lk, m->mem.w)) != EJ_OK)
         goto fail_mapped;
+    /* Thread-local storage before relocation: the code's offsets and
+     * slots come from the C library (tls.c). */
+    if ((st = ej__tls_bind(lk, m->mem.w, m->img.vbase, &m->tls)) != EJ_OK)
+        goto fail_mapped;
     lap(lk, EJ_STAGE_COPY, &t0);
     if ((st = ej__relocate(lk, m->mem.w, m->img.vbase)) != EJ_OK)
         goto fail_mapped;
@@ -195,6 +200,7 @@ fail_registered:
     ej__unregister_image(&m->img, m, m->registration, m->reg_slot, &m->nregistered);
 fail_mapped:
     ej__codemem_release(&m->mem);
+    ej__tls_module_unload(m->tls);
 fail_module:
     ej__image_free(&m->img);
     free(m);

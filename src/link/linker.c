@@ -37,6 +37,9 @@ EJ_API void ej_linker_free(ej_linker *lk)
     free(lk->plan.got_syms);
     free(lk->plan.stub_syms);
     free(lk->plan.groups);
+    free(lk->tls.ents);
+    free(lk->tls.uses);
+    free(lk->tls.table);
     free(lk);
 }
 

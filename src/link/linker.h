@@ -74,6 +74,7 @@ typedef struct ej__sym {
     uint32_t got;        /* GOT slot index + 1, 0 when none */
     uint32_t stub;       /* stub index + 1, 0 when none */
     uint32_t hash;
+    uint32_t tls;        /* its thread-local uses (lk->tls.uses) index + 1, 0 when none */
     uint8_t kind;        /* enum ej__sym_kind */
     uint8_t bind, type, vis;
     uint8_t strong_ref;  /* some reference is not weak */
@@ -121,6 +122,36 @@ typedef struct ej__secgroup {
     uint64_t start, end; /* offsets in the image */
 } ej__secgroup;
 
+/* Thread-local storage (tls.c).  The module's block, and the table the C
+ * library fills for it (src/tls): one entry per thread-pointer offset,
+ * module id, block offset or descriptor the code needs, copied into the
+ * image's read-only data at plan.tls_off. */
+#define EJ_CLS_TLS EJ_CLS_COUNT /* a section of the TLS block, not of the image */
+
+typedef struct ej__tls_ent {
+    uint8_t what;        /* enum ej__tls_what (src/tls/tlsmod.h) */
+    const ej__sym *sym;  /* NULL: the module's own block, offset 0 */
+} ej__tls_ent;
+
+/* Where a symbol's table entries are: byte offsets in the table + 1. */
+typedef struct ej__tls_use {
+    uint32_t ie, gd, desc, tp;
+} ej__tls_use;
+
+typedef struct ej__tls_plan {
+    ej__tls_ent *ents;
+    size_t nents;
+    uint64_t table_size;  /* bytes */
+    ej__tls_use *uses;
+    size_t nuses;
+    uint32_t own_tp;      /* the block's thread-pointer offset, + 1 (0: no static TLS) */
+    uint32_t ld;          /* the module's {id, 0} pair, + 1 */
+    uint64_t filesz, memsz, align;
+    const ej__sym *static_user; /* the first variable that needs static TLS, for messages */
+    int64_t T;            /* the block's thread-pointer offset, once bound */
+    uint64_t *table;      /* the values, once bound */
+} ej__tls_plan;
+
 typedef struct ej__plan {
     ej__sym **got_syms;  /* in slot order */
     size_t ngot;
@@ -135,7 +166,7 @@ typedef struct ej__plan {
     /* Layout. */
     uint64_t cls_off[EJ_CLS_COUNT], cls_size[EJ_CLS_COUNT];
     uint64_t max_align;
-    uint64_t stub_off, got_off, dso_off;
+    uint64_t stub_off, got_off, dso_off, tls_off;
     /* Every .eh_frame, end to end, then a 4-byte zero terminator: one
      * table the unwinder can register (EH_SIZE 0 when there is none). */
     uint64_t eh_off, eh_size;
@@ -165,6 +196,7 @@ struct ej_linker {
     ej__sym **commons;   /* COMMON definitions to allocate */
     size_t ncommons;
     ej__plan plan;
+    ej__tls_plan tls;
     ej__link_stats stats;
 };
 
@@ -179,6 +211,23 @@ ej_status ej__resolve_symbols(ej_linker *lk);
 ej_status ej__scan_relocs(ej_linker *lk);
 ej_status ej__layout(ej_linker *lk, size_t page);
 void ej__assign_addresses(ej_linker *lk, uint64_t vbase);
+/* Thread-local storage (tls.c): what a TLS relocation (or a relocation
+ * against a TLS symbol) needs, from the scan; the block's layout; and,
+ * once laid out, the block and table handed to the C library (*MOD
+ * receives what keeps them; link-only links get an executable's values
+ * instead), its table written into the image at W. */
+ej_status ej__tls_scan(ej_linker *lk, ej__lobj *lo, size_t r, const Elf64_Rela *rel,
+                       ej__sym *s, const ej__reloc_info *info);
+uint64_t ej__tls_layout(ej_linker *lk);
+struct ej__tls_module;
+ej_status ej__tls_bind(ej_linker *lk, uint8_t *wbase, uint64_t vbase, struct ej__tls_module **mod);
+/* Puts what TLS relocation SITE needs into its S or G (see reloc.h). */
+void ej__tls_site(const ej_linker *lk, const ej__sym *s, unsigned needs, uint64_t vbase,
+                  ej__reloc_site *site);
+/* Applies rela section R of LO to its target's bytes at W, whose offset 0
+ * has address V (relocate.c); the first failure is reported. */
+ej_status ej__relocate_section(ej_linker *lk, const ej__lobj *lo, size_t r, uint8_t *w,
+                               uint64_t v, uint64_t vbase);
 ej_status ej__copy_sections(ej_linker *lk, uint8_t *wbase);
 ej_status ej__relocate(ej_linker *lk, uint8_t *wbase, uint64_t vbase);
 /* The same relocation loop over a section that is not loaded (DWARF):

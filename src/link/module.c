@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "link/module.h"
+#include "tls/tlsmod.h"
 
 typedef void (*cxa_finalize_fn)(void *);
 
@@ -45,6 +46,7 @@ EJ_API void ej_module_free(ej_module *m)
     }
     ej__unregister_image(&m->img, m, m->registration, m->reg_slot, &m->nregistered);
     ej__codemem_release(&m->mem);
+    ej__tls_module_unload(m->tls);
     ej__image_free(&m->img);
     free(m);
 }

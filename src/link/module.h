@@ -12,6 +12,7 @@ struct ej_module {
     ej__err err;
     ej__codemem mem;
     ej__image img;       /* what was linked: everything lookups and registrars read */
+    struct ej__tls_module *tls; /* its thread-local storage, known to the C library */
     unsigned registration;  /* EJ_REGISTER_* asked for at link time */
     /* Each registrar's own state (src/register), by its row. */
     void *reg_slot[EJ_REGISTRAR_SLOTS];

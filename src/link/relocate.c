@@ -16,7 +16,8 @@ ej_status ej__copy_sections(ej_linker *lk, uint8_t *wbase)
         for (size_t i = 1; i < obj->shnum; i++) {
             const uint8_t *data;
             uint64_t size;
-            if (!ej__sec_loaded(lo, i) || obj->sec[i].shdr.sh_type == SHT_NOBITS)
+            if (!ej__sec_loaded(lo, i) || obj->sec[i].shdr.sh_type == SHT_NOBITS ||
+                lo->sec[i].cls == EJ_CLS_TLS)
                 continue;
             ej_status st = ej__object_section_data(obj, i, &data, &size, &lk->err);
             if (st != EJ_OK)
@@ -143,6 +144,8 @@ static ej_status apply_section(ej_linker *lk, const ej__lobj *lo, size_t r, uint
         int got = fill_symbol(lk, lo, t, &rel[k], vbase, info->needs, &site);
         if (got == SITE_SKIP || (got == SITE_FAIL && best_effort))
             continue;
+        if (info->needs & EJ_RN_TLS)
+            ej__tls_site(lk, lo->symp[ELF64_R_SYM(rel[k].r_info)], info->needs, vbase, &site);
         fail.why = NULL;
         fail.has_range = 0;
         if (got == SITE_FAIL) {
@@ -160,6 +163,9 @@ static ej_status apply_section(ej_linker *lk, const ej__lobj *lo, size_t r, uint
                 return reloc_failed(lk, lo, r, &rel[k], info, &site, &fail);
             }
             pair.type = (uint32_t)ELF64_R_TYPE(hi->r_info);
+            unsigned hneeds = ej__reloc_info_of(a, pair.type)->needs;
+            if (hneeds & EJ_RN_TLS)
+                ej__tls_site(lk, lo->symp[ELF64_R_SYM(hi->r_info)], hneeds, vbase, &pair);
             pair.loc = wsec + hi->r_offset;
             pair.P = vsec + hi->r_offset;
             site.pair = &pair;
@@ -191,7 +197,9 @@ ej_status ej__relocate(ej_linker *lk, uint8_t *wbase, uint64_t vbase)
         const ej__object *obj = lo->o;
         for (size_t r = 1; r < obj->shnum; r++) {
             size_t t = obj->sec[r].shdr.sh_info;
-            if (obj->sec[r].shdr.sh_type != SHT_RELA || !ej__sec_loaded(lo, t))
+            /* (The TLS block's initial image was relocated by tls.c.) */
+            if (obj->sec[r].shdr.sh_type != SHT_RELA || !ej__sec_loaded(lo, t) ||
+                lo->sec[t].cls == EJ_CLS_TLS)
                 continue;
             uint64_t off = lo->sec[t].off;
             if ((st = apply_section(lk, lo, r, wbase + off, vbase + off, vbase, 0)) != EJ_OK)
@@ -200,6 +208,12 @@ ej_status ej__relocate(ej_linker *lk, uint8_t *wbase, uint64_t vbase)
     }
     fill_got_and_stubs(lk, wbase, vbase);
     return EJ_OK;
+}
+
+ej_status ej__relocate_section(ej_linker *lk, const ej__lobj *lo, size_t r, uint8_t *w,
+                               uint64_t v, uint64_t vbase)
+{
+    return apply_section(lk, lo, r, w, v, vbase, 0);
 }
 
 void ej__relocate_debug(ej_linker *lk, ej__lobj *lo, size_t r, uint8_t *w, uint64_t v,

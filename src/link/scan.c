@@ -191,11 +191,10 @@ static ej_status scan_one(ej_linker *lk, ej__lobj *lo, size_t r, const Elf64_Rel
         ej__describe_local(lo, symi, &local);
         s = &local;
     }
-    if ((needs & (EJ_RN_TLS | EJ_RN_DYNAMIC)) || s->type == STT_TLS) {
+    if (needs & EJ_RN_DYNAMIC) {
         ej__site_name(obj, r, rel, site, sizeof site);
-        return unsupported(lk, site, info, s, (needs & EJ_RN_DYNAMIC)
-                           ? "a dynamic relocation is not valid in a relocatable object"
-                           : "thread-local storage is not supported yet");
+        return unsupported(lk, site, info, s,
+                           "a dynamic relocation is not valid in a relocatable object");
     }
     if (s->type == STT_GNU_IFUNC && in_image(s)) {
         ej__site_name(obj, r, rel, site, sizeof site);
@@ -209,6 +208,17 @@ static ej_status scan_one(ej_linker *lk, ej__lobj *lo, size_t r, const Elf64_Rel
     if (s->kind == EJ_SK_UNDEF) {
         ej__site_name(obj, r, rel, site, sizeof site);
         return ej__fail(&lk->err, EJ_UNDEFINED, "%s: undefined local symbol '%s'", site, s->name);
+    }
+    if ((needs & EJ_RN_TLS) || s->type == STT_TLS) {
+        /* A thread-local local gets an entry of its own (they are few):
+         * its uses are recorded on it. */
+        if (s == &local && s->kind == EJ_SK_SECTION) {
+            if (!(s = ej__symtab_alloc(&lk->local_pool)))
+                return ej__fail(&lk->err, EJ_NOMEM, "out of memory for thread-local symbols");
+            *s = local;
+            lo->symp[symi] = s;
+        }
+        return ej__tls_scan(lk, lo, r, rel, s, info);
     }
     if (needs & EJ_RN_GOTBASE)
         p->need_got = 1;

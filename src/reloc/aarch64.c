@@ -130,13 +130,6 @@ static ej_status h_none(const ej__reloc_site *s, ej__reloc_fail *f)
     return EJ_OK;
 }
 
-/* The generic scan refuses these types before layout; the handlers only
- * make sure nothing is ever skipped silently. */
-static ej_status h_tls(const ej__reloc_site *s, ej__reloc_fail *f)
-{
-    return fail_why(f, "thread-local storage is not supported yet");
-}
-
 static ej_status h_dynamic(const ej__reloc_site *s, ej__reloc_fail *f)
 {
     return fail_why(f, "a dynamic relocation is not valid in a relocatable object");
@@ -561,6 +554,103 @@ GOTOFF_HANDLER(gotoff_g2, 2, MOVW_SIGNED, 1)
 GOTOFF_HANDLER(gotoff_g2_nc, 2, MOVW_SIGNED_NC, 0)
 GOTOFF_HANDLER(gotoff_g3, 3, MOVW_SIGNED, 0)
 
+/* ---- thread-local storage ---------------------------------------------- */
+
+/* ADR to a slot: G - P, +/-1 MiB (TLSGD/TLSLD/TLSDESC_ADR_PREL21). */
+static ej_status h_adr_got(const ej__reloc_site *s, ej__reloc_fail *f)
+{
+    uint64_t G = 0;
+    ej_status st = got_slot(s, f, &G);
+    if (st != EJ_OK)
+        return st;
+    uint32_t insn = ej__get32(s->loc);
+    if (!is_adr(insn))
+        return not_insn(f, insn, "ADR");
+    int64_t x = (int64_t)(G - s->P);
+    if (!ej__fits_signed(x, 21))
+        return signed_range(f, x, 21);
+    put_insn(s, insn, ADR_MASK, adr_field(x));
+    return EJ_OK;
+}
+
+/* ADD of a slot's low 12 bits (TLSGD/TLSLD_ADD_LO12_NC, TLSDESC_ADD_LO12). */
+static ej_status h_add_got_lo12(const ej__reloc_site *s, ej__reloc_fail *f)
+{
+    uint64_t G = 0;
+    ej_status st = got_slot(s, f, &G);
+    if (st != EJ_OK)
+        return st;
+    uint32_t insn = ej__get32(s->loc);
+    if (!is_add_imm(insn))
+        return not_insn(f, insn, "ADD (immediate, unshifted)");
+    put_insn(s, insn, IMM12_MASK, (uint32_t)(G & 0xfff) << 10);
+    return EJ_OK;
+}
+
+/* The TPREL and DTPREL forms: X = S + A, S being the offset the generic
+ * code computed (from the thread pointer, or in the module's block).
+ * Offsets are small and non-negative in practice; the checks are
+ * AAELF64's. */
+MOVW_HANDLER(tls_g2, SA(s), 2, MOVW_SIGNED, 1)
+MOVW_HANDLER(tls_g1, SA(s), 1, MOVW_SIGNED, 1)
+MOVW_HANDLER(tls_g1_nc, SA(s), 1, MOVW_SIGNED_NC, 0)
+MOVW_HANDLER(tls_g0, SA(s), 0, MOVW_SIGNED, 1)
+MOVW_HANDLER(tls_g0_nc, SA(s), 0, MOVW_SIGNED_NC, 0)
+
+/* ADD (immediate, LSL #12) of bits [23:12]: 0 <= X < 2^24. */
+static ej_status h_tls_hi12(const ej__reloc_site *s, ej__reloc_fail *f)
+{
+    uint32_t insn = ej__get32(s->loc);
+    if ((insn & 0x5fc00000) != 0x11400000)
+        return not_insn(f, insn, "ADD (immediate, LSL #12)");
+    int64_t x = SA(s);
+    if (x < 0 || x >= (1 << 24))
+        return ej__reloc_range_fail(f, (uint64_t)x, 0, (1 << 24) - 1);
+    put_insn(s, insn, IMM12_MASK, (uint32_t)((x >> 12) & 0xfff) << 10);
+    return EJ_OK;
+}
+
+/* ADD of bits [11:0]: 0 <= X < 2^12 unless NC. */
+static ej_status tls_lo12(const ej__reloc_site *s, ej__reloc_fail *f, int check)
+{
+    uint32_t insn = ej__get32(s->loc);
+    if (!is_add_imm(insn))
+        return not_insn(f, insn, "ADD (immediate, unshifted)");
+    int64_t x = SA(s);
+    if (check && (x < 0 || x >= (1 << 12)))
+        return ej__reloc_range_fail(f, (uint64_t)x, 0, (1 << 12) - 1);
+    put_insn(s, insn, IMM12_MASK, (uint32_t)(x & 0xfff) << 10);
+    return EJ_OK;
+}
+
+static ej_status h_tls_lo12(const ej__reloc_site *s, ej__reloc_fail *f) { return tls_lo12(s, f, 1); }
+static ej_status h_tls_lo12_nc(const ej__reloc_site *s, ej__reloc_fail *f) { return tls_lo12(s, f, 0); }
+
+/* A load/store of bits [11:0], scaled: 0 <= X < 2^12 unless NC. */
+static ej_status tls_ldst(const ej__reloc_site *s, ej__reloc_fail *f, unsigned log2, int check)
+{
+    int64_t x = SA(s);
+    if (check && (x < 0 || x >= (1 << 12)))
+        return ej__reloc_range_fail(f, (uint64_t)x, 0, (1 << 12) - 1);
+    return ldst_field(s, f, (uint64_t)x & 0xfff, log2, "low 12 bits of the offset");
+}
+
+#define TLS_LDST_HANDLERS(bits, log2)                                                   \
+    static ej_status h_tls_ldst##bits(const ej__reloc_site *s, ej__reloc_fail *f)      \
+    {                                                                                   \
+        return tls_ldst(s, f, log2, 1);                                                 \
+    }                                                                                   \
+    static ej_status h_tls_ldst##bits##_nc(const ej__reloc_site *s, ej__reloc_fail *f) \
+    {                                                                                   \
+        return tls_ldst(s, f, log2, 0);                                                 \
+    }
+
+TLS_LDST_HANDLERS(8, 0)
+TLS_LDST_HANDLERS(16, 1)
+TLS_LDST_HANDLERS(32, 2)
+TLS_LDST_HANDLERS(64, 3)
+TLS_LDST_HANDLERS(128, 4)
+
 /* ---- tables generated from the list ------------------------------------ */
 
 #define EJ_RELOC_LIST "reloc/aarch64_relocs.def"
@@ -591,6 +681,9 @@ const ej__arch ej__arch_aarch64 = {
     /* adrp xN, :got:sym; ldr xN, [xN, :got_lo12:sym] */
     .kind_type_lo = {[EJ_RELOC_GOT_LOAD] = R_AARCH64_LD64_GOT_LO12_NC},
     .insn_align = 4,
+    /* TLS variant I: an executable's block follows the 16-byte TCB. */
+    .tls = {R_AARCH64_TLS_TPREL, R_AARCH64_TLS_DTPMOD, R_AARCH64_TLS_DTPREL,
+            R_AARCH64_TLSDESC, 0, 16, 0},
     /* CFA = sp; the return address is in x30. */
     .cie = {4, -8, 30, 3, {EJ_DW_CFA_def_cfa, 31, 0}},
 };

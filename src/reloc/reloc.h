@@ -29,13 +29,41 @@ enum {
                                * (derived from the reach: reloc_tables.h) */
     EJ_RN_PLACE_ABS = 1 << 4, /* reach ABS(...): the image must lie where its addresses fit
                                * (derived from the reach) */
-    EJ_RN_TLS = 1 << 6,     /* thread-local storage: not supported yet */
+    EJ_RN_TLS = 1 << 6,     /* thread-local storage: EJ_RN_TLS_KIND says which value */
     EJ_RN_DYNAMIC = 1 << 7, /* only valid in linked images, never in ET_REL */
     EJ_RN_SIZE = 1 << 8,    /* uses the symbol's size */
     EJ_RN_PAIR_LO = 1 << 9, /* the low part of a pair (RISC-V PCREL_LO12): its symbol
                              * labels the place of the high part, whose site the
                              * generic code finds and passes as site->pair */
 };
+
+/* What a thread-local relocation needs (bits 10-12 of `needs`, with
+ * EJ_RN_TLS).  The generic linker (src/link/tls.c) computes it and hands
+ * it to the handler in the site's ordinary fields, so most TLS types share
+ * the handlers of their non-TLS twins:
+ *   TP    S = the variable's offset from the thread pointer (local-exec);
+ *   DTP   S = its offset in its module's TLS block less the ABI's DTV bias
+ *         (local-dynamic offsets, debug information);
+ *   IE    G = a slot holding the thread-pointer offset (initial-exec);
+ *   GD    G = a pair {module id, DTV offset} for __tls_get_addr;
+ *   LD    G = the module's own pair {module id, -bias} (local-dynamic);
+ *   DESC  G = a TLS descriptor {entry, argument};
+ *   MARK  nothing: a marker on one instruction of a sequence. */
+enum { EJ_TLS_NONE, EJ_TLS_TP, EJ_TLS_DTP, EJ_TLS_IE, EJ_TLS_GD, EJ_TLS_LD, EJ_TLS_DESC,
+       EJ_TLS_MARK };
+#define EJ_RN_TLS_SHIFT 10
+#define EJ_RN_TLSK(k) (EJ_RN_TLS | (k) << EJ_RN_TLS_SHIFT)
+#define EJ_RN_TLS_TP EJ_RN_TLSK(EJ_TLS_TP)
+#define EJ_RN_TLS_DTP EJ_RN_TLSK(EJ_TLS_DTP)
+#define EJ_RN_TLS_IE EJ_RN_TLSK(EJ_TLS_IE)
+#define EJ_RN_TLS_GD EJ_RN_TLSK(EJ_TLS_GD)
+#define EJ_RN_TLS_LD EJ_RN_TLSK(EJ_TLS_LD)
+#define EJ_RN_TLS_DESC EJ_RN_TLSK(EJ_TLS_DESC)
+#define EJ_RN_TLS_MARK EJ_RN_TLSK(EJ_TLS_MARK)
+static inline unsigned ej__tls_kind(unsigned needs)
+{
+    return (needs >> EJ_RN_TLS_SHIFT) & 7;
+}
 
 /* How far the value a relocation writes reaches, which bounds where the
  * image may be placed (src/link/scan.c): the value must lie in
@@ -120,6 +148,20 @@ typedef struct ej__arch {
     /* The CIE the builder writes for functions of this architecture (as
      * gcc does): alignment factors, the return address column and the
      * rules at a function's first instruction (DW_CFA_* bytes). */
+    /* Thread-local storage in this ABI (src/link/tls.c, src/tls).  The
+     * dynamic relocation types the C library applies for a TLS reference
+     * (0: it has none): the thread-pointer offset, the module id, the
+     * offset in the module's block, a TLS descriptor.  Where an
+     * executable's own block starts relative to the thread pointer (what
+     * link-only mode uses): below it, aligned (TLS variant II), or at
+     * TCB bytes above it, aligned (variant I).  DTV_BIAS: subtracted from
+     * block offsets handed to __tls_get_addr (RISC-V's 0x800). */
+    struct ej__tls_abi {
+        uint32_t tpoff, dtpmod, dtpoff, desc;
+        uint8_t variant2;
+        uint8_t tcb;
+        uint16_t dtv_bias;
+    } tls;
     struct ej__cie {
         uint8_t code_align;
         int8_t data_align;

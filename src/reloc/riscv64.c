@@ -194,12 +194,19 @@ static int64_t hi20(int64_t v)
     return (int64_t)((uint64_t)v + 0x800) >> 12;
 }
 
+/* GOT_HI20 and its TLS twins address a slot the generic code passes as G
+ * (the initial-exec slot, the general-dynamic pair). */
+static int is_got_hi(uint32_t type)
+{
+    return type == RV_GOT_HI20 || type == RV_TLS_GOT_HI20 || type == RV_TLS_GD_HI20;
+}
+
 /* The value a PCREL_HI20 or GOT_HI20 site H encodes, which its PCREL_LO12
  * partners share: G + A - P, or S + A - P (L + A - P through the stub the
  * generic linker gave a host function that is out of reach). */
 static int64_t hi_part_value(const ej__reloc_site *h)
 {
-    if (h->type == RV_GOT_HI20)
+    if (is_got_hi(h->type))
         return (int64_t)(h->G + (uint64_t)h->A - h->P);
     int64_t v = (int64_t)(h->S + (uint64_t)h->A - h->P);
     if (!fits_hi20(v) && h->L)
@@ -239,14 +246,14 @@ static ej_status pair_value(const ej__reloc_site *s, ej__reloc_fail *f, int64_t 
     const ej__reloc_site *h = s->pair;
     if (!h)
         return fail_why(f, "no high-part relocation at the place its symbol labels");
-    if (h->type == RV_PCREL_HI20 || h->type == RV_GOT_HI20) {
-        if (h->type == RV_GOT_HI20 && !h->G)
+    if (h->type == RV_PCREL_HI20 || is_got_hi(h->type)) {
+        if (is_got_hi(h->type) && !h->G)
             return fail_why(f, "the high part's symbol has no GOT slot");
         *v = hi_part_value(h);
         return EJ_OK;
     }
     return fail_why(f, "the relocation at 0x%llx, the place its symbol labels, is %s, not "
-                    "R_RISCV_PCREL_HI20 or R_RISCV_GOT_HI20",
+                    "R_RISCV_PCREL_HI20 or a GOT_HI20 (GOT, TLS_GOT, TLS_GD)",
                     (unsigned long long)h->P, type_name(h->type));
 }
 
@@ -729,6 +736,10 @@ const ej__arch ej__arch_riscv64 = {
     .kind_type_lo = {[EJ_RELOC_GOT_LOAD] = R_RISCV_PCREL_LO12_I},
     .kind_lo_label = 1,
     .insn_align = 4,
+    /* TLS variant I with no TCB before the block; offsets handed to
+     * __tls_get_addr are biased by 0x800.  The C library here (glibc 2.36)
+     * has no RISC-V TLS descriptors. */
+    .tls = {R_RISCV_TLS_TPREL64, R_RISCV_TLS_DTPMOD64, R_RISCV_TLS_DTPREL64, 0, 0, 0, 0x800},
     /* CFA = sp; the return address is in ra (x1). */
     .cie = {1, -8, 1, 3, {EJ_DW_CFA_def_cfa, 2, 0}},
 };

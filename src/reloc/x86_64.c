@@ -188,6 +188,8 @@ const ej__arch ej__arch_x86_64 = {
     .kind_type = {[EJ_RELOC_ABS64] = R_X86_64_64, [EJ_RELOC_PCREL32] = R_X86_64_PC32,
                   [EJ_RELOC_CALL] = R_X86_64_PLT32, [EJ_RELOC_GOT_LOAD] = R_X86_64_GOTPCREL},
     .insn_align = 1,
+    /* TLS variant II: an executable's block ends at the thread pointer. */
+    .tls = {R_X86_64_TPOFF64, R_X86_64_DTPMOD64, R_X86_64_DTPOFF64, R_X86_64_TLSDESC, 1, 0, 0},
     /* CFA = rsp + 8; the return address (column 16) at CFA - 8. */
     .cie = {1, -8, 16, 5, {EJ_DW_CFA_def_cfa, 7, 8, EJ_DW_CFA_offset | 16, 1}},
 };

@@ -1,0 +1,315 @@
+/* Thread-local storage in the link.
+ *
+ * The module's .tdata and .tbss sections form one TLS block (initial
+ * values, then zeroes), laid out apart from the image: a TLS symbol's
+ * value is its offset in the block.  Each TLS relocation asks for one
+ * value (reloc.h, EJ_RN_TLS_*); the scan collects them into a table of
+ * entries — thread-pointer offsets, module ids, block offsets, TLS
+ * descriptors — which the C library fills when the block is handed to it
+ * (src/tls), and which is then copied into the image's read-only data,
+ * where the code finds its slots, pairs and descriptors as it would in a
+ * normally linked program.
+ *
+ * Link-only links involve no C library: they get the values an
+ * executable's own block would have (module 1, at the ABI's offset from
+ * the thread pointer), so their output can be checked against the psABI. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "link/linker.h"
+#include "tls/tlsmod.h"
+
+static ej_status nomem(ej_linker *lk)
+{
+    return ej__fail(&lk->err, EJ_NOMEM, "out of memory for thread-local storage");
+}
+
+/* Appends table entry WHAT of SYM; returns its byte offset + 1, 0 when out
+ * of memory. */
+static uint32_t add_entry(ej_linker *lk, uint8_t what, const ej__sym *sym)
+{
+    ej__tls_plan *t = &lk->tls;
+    if ((t->nents & (t->nents - 1)) == 0) { /* grow at powers of two */
+        ej__tls_ent *e = realloc(t->ents, (t->nents ? t->nents * 2 : 8) * sizeof *e);
+        if (!e)
+            return 0;
+        t->ents = e;
+    }
+    t->ents[t->nents++] = (ej__tls_ent){what, sym};
+    uint64_t at = t->table_size;
+    t->table_size += what == EJ_TLSW_DESC ? 16 : 8;
+    return (uint32_t)at + 1;
+}
+
+/* The record of S's uses, created on first need. */
+static ej__tls_use *use_of(ej_linker *lk, ej__sym *s)
+{
+    ej__tls_plan *t = &lk->tls;
+    if (!s->tls) {
+        if ((t->nuses & (t->nuses - 1)) == 0) {
+            ej__tls_use *u = realloc(t->uses, (t->nuses ? t->nuses * 2 : 8) * sizeof *u);
+            if (!u)
+                return NULL;
+            t->uses = u;
+        }
+        t->uses[t->nuses++] = (ej__tls_use){0, 0, 0, 0};
+        s->tls = (uint32_t)t->nuses;
+    }
+    return &t->uses[s->tls - 1];
+}
+
+static int is_own(const ej__sym *s)
+{
+    return s->kind == EJ_SK_SECTION;
+}
+
+/* The symbol's entries of kind KIND (reloc.h), added once. */
+static ej_status need_entries(ej_linker *lk, ej__sym *s, unsigned kind)
+{
+    ej__tls_plan *t = &lk->tls;
+    if (kind == EJ_TLS_LD) {
+        if (!t->ld && (!(t->ld = add_entry(lk, EJ_TLSW_MODID, NULL)) ||
+                       !add_entry(lk, EJ_TLSW_DTPOFF, NULL)))
+            return nomem(lk);
+        return EJ_OK;
+    }
+    if (kind == EJ_TLS_TP && is_own(s)) {
+        if (!t->own_tp && !(t->own_tp = add_entry(lk, EJ_TLSW_TPOFF, NULL)))
+            return nomem(lk);
+        if (!t->static_user)
+            t->static_user = s;
+        return EJ_OK;
+    }
+    if (kind == EJ_TLS_DTP || kind == EJ_TLS_MARK || kind == EJ_TLS_NONE)
+        return EJ_OK;
+    ej__tls_use *u = use_of(lk, s);
+    if (!u)
+        return nomem(lk);
+    if (kind == EJ_TLS_IE || kind == EJ_TLS_TP) {
+        uint32_t *at = kind == EJ_TLS_IE ? &u->ie : &u->tp;
+        if (!*at && !(*at = add_entry(lk, EJ_TLSW_TPOFF, s)))
+            return nomem(lk);
+        if (is_own(s) && !t->static_user)
+            t->static_user = s;
+    } else if (kind == EJ_TLS_GD && !u->gd) {
+        if (!(u->gd = add_entry(lk, EJ_TLSW_MODID, s)) || !add_entry(lk, EJ_TLSW_DTPOFF, s))
+            return nomem(lk);
+    } else if (kind == EJ_TLS_DESC && !u->desc) {
+        if (!(u->desc = add_entry(lk, EJ_TLSW_DESC, s)))
+            return nomem(lk);
+    }
+    return EJ_OK;
+}
+
+static ej_status refuse(ej_linker *lk, const ej__lobj *lo, size_t r, const Elf64_Rela *rel,
+                        ej_status st, const ej__reloc_info *info, const ej__sym *s,
+                        const char *why)
+{
+    char site[512];
+    ej__site_name(lo->o, r, rel, site, sizeof site);
+    return ej__fail(&lk->err, st, "%s: %s against '%s': %s", site, info->name, s->name, why);
+}
+
+/* Whether S is a thread-local variable: defined in the block, or another
+ * module's (references carry no type the linker can trust: the C library
+ * checks the definition's when it binds the name). */
+static int is_tls_symbol(const ej__sym *s)
+{
+    if (s->kind == EJ_SK_SECTION)
+        return s->type == STT_TLS && s->obj->sec[s->shndx].cls == EJ_CLS_TLS;
+    return s->kind == EJ_SK_HOST;
+}
+
+ej_status ej__tls_scan(ej_linker *lk, ej__lobj *lo, size_t r, const Elf64_Rela *rel,
+                       ej__sym *s, const ej__reloc_info *info)
+{
+    unsigned kind = (info->needs & EJ_RN_TLS) ? ej__tls_kind(info->needs) : EJ_TLS_NONE;
+    if (!(info->needs & EJ_RN_TLS))
+        return refuse(lk, lo, r, rel, EJ_RELOC, info, s,
+                      "the symbol is thread-local: only a thread-local relocation can refer to it");
+    if (kind == EJ_TLS_NONE)
+        return refuse(lk, lo, r, rel, EJ_UNSUPPORTED, info, s,
+                      "this thread-local access is not supported for this architecture (the C "
+                      "library has no TLS descriptors for it: use the traditional dialect)");
+    if (kind != EJ_TLS_LD && kind != EJ_TLS_MARK && !is_tls_symbol(s)) {
+        if (s->kind == EJ_SK_ABS && !s->strong_ref)
+            return refuse(lk, lo, r, rel, EJ_UNSUPPORTED, info, s,
+                          "an undefined weak thread-local variable is not supported");
+        return refuse(lk, lo, r, rel, EJ_RELOC, info, s, "the symbol is not thread-local");
+    }
+    if (s->kind == EJ_SK_HOST && kind == EJ_TLS_DTP)
+        return refuse(lk, lo, r, rel, EJ_RELOC, info, s,
+                      "a local-dynamic offset of a variable another module defines");
+    if (s->kind == EJ_SK_HOST && lk->fake_base)
+        return refuse(lk, lo, r, rel, EJ_UNSUPPORTED, info, s,
+                      "link-only mode cannot bind another module's thread-local variable");
+    return need_entries(lk, s, kind);
+}
+
+/* The block: every TLS section with contents, then every one without, each
+ * at its alignment, offsets from 0.  Returns the block's size. */
+uint64_t ej__tls_layout(ej_linker *lk)
+{
+    ej__tls_plan *t = &lk->tls;
+    uint64_t off = 0;
+    t->align = 1;
+    for (int nobits = 0; nobits < 2; nobits++) {
+        for (size_t o = 0; o < lk->nobjs; o++)
+            for (size_t i = 1; i < lk->objs[o].o->shnum; i++) {
+                const ej__section *s = &lk->objs[o].o->sec[i];
+                ej__lsec *l = &lk->objs[o].sec[i];
+                if (l->cls != EJ_CLS_TLS || (s->shdr.sh_type == SHT_NOBITS) != nobits)
+                    continue;
+                uint64_t align = s->shdr.sh_addralign ? s->shdr.sh_addralign : 1;
+                if (align > t->align)
+                    t->align = align;
+                l->off = ej__align_up(off, align);
+                off = l->off + s->size;
+            }
+        if (!nobits)
+            t->filesz = off;
+    }
+    t->memsz = off;
+    return off;
+}
+
+/* The block's initial image: .tdata's bytes, relocated (a pointer to a
+ * function or to data of the image is an ordinary relocation there). */
+static ej_status initial_image(ej_linker *lk, uint8_t *init, uint64_t vbase)
+{
+    for (size_t o = 0; o < lk->nobjs; o++) {
+        const ej__lobj *lo = &lk->objs[o];
+        ej__object *obj = lo->o;
+        for (size_t i = 1; i < obj->shnum; i++) {
+            const uint8_t *data;
+            uint64_t size;
+            if (lo->sec[i].cls != EJ_CLS_TLS || obj->sec[i].shdr.sh_type == SHT_NOBITS)
+                continue;
+            ej_status st = ej__object_section_data(obj, i, &data, &size, &lk->err);
+            if (st != EJ_OK)
+                return st;
+            memcpy(init + lo->sec[i].off, data, size);
+        }
+        for (size_t r = 1; r < obj->shnum; r++) {
+            size_t t = obj->sec[r].shdr.sh_info;
+            if (obj->sec[r].shdr.sh_type != SHT_RELA || !ej__sec_loaded(lo, t) ||
+                lo->sec[t].cls != EJ_CLS_TLS)
+                continue;
+            ej_status st = ej__relocate_section(lk, lo, r, init + lo->sec[t].off,
+                                                lo->sec[t].off, vbase);
+            if (st != EJ_OK)
+                return st;
+        }
+    }
+    return EJ_OK;
+}
+
+/* What an executable's own block would get (link-only links). */
+static void executable_values(const ej_linker *lk, const ej__tls_word *w, size_t n,
+                              uint64_t *out)
+{
+    const struct ej__tls_abi *a = &lk->arch->tls;
+    const ej__tls_plan *t = &lk->tls;
+    int64_t T = a->variant2 ? -(int64_t)ej__align_up(t->memsz, t->align)
+                            : (int64_t)ej__align_up(a->tcb, t->align);
+    for (size_t i = 0; i < n; i++) {
+        switch (w[i].what) {
+        case EJ_TLSW_TPOFF: *out++ = (uint64_t)T + w[i].off; break;
+        case EJ_TLSW_MODID: *out++ = 1; break;
+        case EJ_TLSW_DTPOFF: *out++ = w[i].off - a->dtv_bias; break;
+        default: *out++ = 0; *out++ = (uint64_t)T + w[i].off; break;
+        }
+    }
+}
+
+/* The message for a block that does not fit the static TLS space. */
+static ej_status no_static_room(ej_linker *lk)
+{
+    const ej__tls_plan *t = &lk->tls;
+    const ej__sym *s = t->static_user;
+    const char *tun = getenv("GLIBC_TUNABLES");
+    const char *set = tun ? strstr(tun, "glibc.rtld.optional_static_tls=") : NULL;
+    char now[64] = "512 bytes by default";
+    if (set)
+        snprintf(now, sizeof now, "now %.40s", set + strlen("glibc.rtld.optional_static_tls="));
+    return ej__fail(&lk->err, EJ_STATIC_TLS,
+                    "%s%s'%s' (%llu bytes) is reached by local-exec or initial-exec code, which "
+                    "needs the module's %llu-byte TLS block in static TLS, and the C library has "
+                    "no static TLS space left (its spare space is the tunable "
+                    "glibc.rtld.optional_static_tls, %s): raise it, e.g. "
+                    "GLIBC_TUNABLES=glibc.rtld.optional_static_tls=%llu, or compile with -fPIC "
+                    "(general-dynamic access)",
+                    s && s->obj ? s->obj->o->name : "", s && s->obj ? ": " : "",
+                    s ? s->name : "?", s ? (unsigned long long)s->size : 0ULL,
+                    (unsigned long long)t->memsz, now,
+                    (unsigned long long)ej__align_up(t->memsz + t->align + 1024, 1024));
+}
+
+ej_status ej__tls_bind(ej_linker *lk, uint8_t *wbase, uint64_t vbase, struct ej__tls_module **mod)
+{
+    ej__tls_plan *t = &lk->tls;
+    *mod = NULL;
+    if (!t->nents && !t->memsz)
+        return EJ_OK;
+    uint8_t *init = calloc(t->filesz ? t->filesz : 1, 1);
+    ej__tls_word *w = calloc(t->nents ? t->nents : 1, sizeof *w);
+    t->table = calloc(t->table_size ? t->table_size / 8 : 1, 8);
+    ej_status st = init && w && t->table ? EJ_OK : nomem(lk);
+    if (st == EJ_OK)
+        st = initial_image(lk, init, vbase);
+    for (size_t i = 0; st == EJ_OK && i < t->nents; i++) {
+        const ej__sym *s = t->ents[i].sym;
+        int own = !s || is_own(s);
+        w[i] = (ej__tls_word){t->ents[i].what, own ? NULL : s->name, s && own ? s->value : 0};
+    }
+    ej__tls_block block = {init, t->filesz, t->memsz, t->align};
+    if (st == EJ_OK && lk->fake_base)
+        executable_values(lk, w, t->nents, t->table);
+    else if (st == EJ_OK) {
+        st = ej__tls_module_load(lk->arch->machine, &lk->arch->tls, &block, w, t->nents,
+                                 t->table, mod, &lk->err);
+        if (st == EJ_STATIC_TLS)
+            st = no_static_room(lk);
+    }
+    if (st == EJ_OK) {
+        memcpy(wbase + lk->plan.tls_off, t->table, t->table_size);
+        t->T = t->own_tp ? (int64_t)t->table[(t->own_tp - 1) / 8] : 0;
+    }
+    free(init);
+    free(w);
+    return st;
+}
+
+void ej__tls_site(const ej_linker *lk, const ej__sym *s, unsigned needs, uint64_t vbase,
+                  ej__reloc_site *site)
+{
+    const ej__tls_plan *t = &lk->tls;
+    const ej__tls_use *u = s && s->tls ? &t->uses[s->tls - 1] : NULL;
+    uint64_t table = vbase + lk->plan.tls_off;
+    switch (ej__tls_kind(needs)) {
+    case EJ_TLS_TP:
+        if (s && s->kind == EJ_SK_HOST)
+            site->S = u ? t->table[(u->tp - 1) / 8] : 0;
+        else
+            site->S += (uint64_t)t->T;
+        break;
+    case EJ_TLS_DTP:
+        site->S -= lk->arch->tls.dtv_bias;
+        break;
+    case EJ_TLS_IE:
+        site->G = u && u->ie ? table + u->ie - 1 : 0;
+        break;
+    case EJ_TLS_GD:
+        site->G = u && u->gd ? table + u->gd - 1 : 0;
+        break;
+    case EJ_TLS_DESC:
+        site->G = u && u->desc ? table + u->desc - 1 : 0;
+        break;
+    case EJ_TLS_LD:
+        site->G = t->ld ? table + t->ld - 1 : 0;
+        break;
+    default:
+        break;
+    }
+}
