@@ -155,12 +155,15 @@ typedef struct ej__arch {
      * executable's own block starts relative to the thread pointer (what
      * link-only mode uses): below it, aligned (TLS variant II), or at
      * TCB bytes above it, aligned (variant I).  DTV_BIAS: subtracted from
-     * block offsets handed to __tls_get_addr (RISC-V's 0x800). */
+     * block offsets handed to __tls_get_addr (RISC-V's 0x800).  E_FLAGS:
+     * what the C library's loader wants in a shared object's header (the
+     * float ABI on RISC-V). */
     struct ej__tls_abi {
         uint32_t tpoff, dtpmod, dtpoff, desc;
         uint8_t variant2;
         uint8_t tcb;
         uint16_t dtv_bias;
+        uint32_t e_flags;
     } tls;
     struct ej__cie {
         uint8_t code_align;

@@ -737,9 +737,11 @@ const ej__arch ej__arch_riscv64 = {
     .kind_lo_label = 1,
     .insn_align = 4,
     /* TLS variant I with no TCB before the block; offsets handed to
-     * __tls_get_addr are biased by 0x800.  The C library here (glibc 2.36)
+     * __tls_get_addr are biased by 0x800; the loader only takes shared
+     * objects of its own float ABI.  The C library here (glibc 2.36)
      * has no RISC-V TLS descriptors. */
-    .tls = {R_RISCV_TLS_TPREL64, R_RISCV_TLS_DTPMOD64, R_RISCV_TLS_DTPREL64, 0, 0, 0, 0x800},
+    .tls = {R_RISCV_TLS_TPREL64, R_RISCV_TLS_DTPMOD64, R_RISCV_TLS_DTPREL64, 0, 0, 0, 0x800,
+            0x4 /* EF_RISCV_FLOAT_ABI_DOUBLE: lp64d, the Linux ABI */},
     /* CFA = sp; the return address is in ra (x1). */
     .cie = {1, -8, 1, 3, {EJ_DW_CFA_def_cfa, 2, 0}},
 };

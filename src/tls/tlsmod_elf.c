@@ -265,7 +265,7 @@ static ej_status add_sections(Elf *e, const tls_so *so, const ej__tls_block *b, 
 }
 
 static ej_status write_headers(Elf *e, const tls_so *so, uint16_t machine,
-                               const ej__tls_block *b, uint64_t shoff, ej__err *err)
+                               const struct ej__tls_abi *a, const ej__tls_block *b, uint64_t shoff, ej__err *err)
 {
     GElf_Ehdr eh;
     if (!gelf_newehdr(e, ELFCLASS64) || !gelf_getehdr(e, &eh))
@@ -274,6 +274,7 @@ static ej_status write_headers(Elf *e, const tls_so *so, uint16_t machine,
     eh.e_type = ET_DYN;
     eh.e_machine = machine;
     eh.e_version = EV_CURRENT;
+    eh.e_flags = a->e_flags;
     eh.e_phoff = sizeof(Elf64_Ehdr);
     eh.e_shoff = shoff;
     eh.e_shstrndx = SEC_SHSTRTAB;
@@ -335,7 +336,7 @@ ej_status ej__tls_module_write(int fd, uint16_t machine, const struct ej__tls_ab
     if (st == EJ_OK && !elf_flagelf(e, ELF_C_SET, ELF_F_LAYOUT))
         st = ej__elf_fail(err, EJ_IO, "cannot lay out the TLS module");
     if (st == EJ_OK)
-        st = write_headers(e, &so, machine, b, ej__align_up(end, 8), err);
+        st = write_headers(e, &so, machine, a, b, ej__align_up(end, 8), err);
     if (st == EJ_OK)
         st = add_sections(e, &so, b, err);
     if (st == EJ_OK && elf_update(e, ELF_C_WRITE) < 0)

@@ -39,6 +39,13 @@
  *   stub_target(L)                  what that slot holds
  *   stub_of(v)                      the one stub of the image jumping to V
  *   stub_count() stubs_start() stubs_end()
+ *   tls_off(name)                   S of the TLS symbol NAME (a bare name, not
+ *                                   evaluated): its offset in the module's
+ *                                   TLS block (tls_block_of), which the
+ *                                   objects of the link (copies) make
+ *   tls_off_in(name, i)             the same, of the one defined by object I
+ *   tls_size() tls_align()          the block's size and alignment
+ *   align_up(v, a)
  * and the architecture's own (rh_arch_desc.funcs).
  *
  * A failing check reports FILE:LINE, its text and the values of both
@@ -580,6 +587,209 @@ uint64_t got_slot(ej_module *m, const got_info *gi, uint64_t S, const char *what
 }
 
 /* ==================================================================== */
+/* Thread-local storage                                                 */
+/* ==================================================================== */
+
+uint64_t align_up(uint64_t v, uint64_t a)
+{
+    return a <= 1 ? v : (v + a - 1) / a * a;
+}
+
+void tls_block_of(const obj *objs, size_t n, tls_block *b)
+{
+    memset(b, 0, sizeof *b);
+    b->align = 1;
+    for (int nobits = 0; nobits < 2; nobits++)
+        for (size_t oi = 0; oi < n; oi++) {
+            const obj *o = &objs[oi];
+            cr_assert_not_null(o->buf, "%s: the TLS layout needs a copy (fx_copy)", o->name);
+            for (size_t i = 1; i < o->eh->e_shnum; i++) {
+                const Elf64_Shdr *h = &o->sh[i];
+                if (!(h->sh_flags & SHF_TLS) || !(h->sh_flags & SHF_ALLOC) ||
+                    (h->sh_type == SHT_NOBITS) != nobits)
+                    continue;
+                uint64_t al = h->sh_addralign ? h->sh_addralign : 1;
+                cr_assert_lt(b->n, TLS_MAX_SECS);
+                b->size = align_up(b->size, al);
+                b->sec[b->n].obj = oi;
+                b->sec[b->n].shndx = i;
+                b->sec[b->n].off = b->size;
+                b->n++;
+                b->size += h->sh_size;
+                if (al > b->align)
+                    b->align = al;
+            }
+        }
+}
+
+static int tls_sec_off(const tls_block *b, size_t oi, size_t shndx, uint64_t *off)
+{
+    for (size_t i = 0; i < b->n; i++)
+        if (b->sec[i].obj == oi && b->sec[i].shndx == shndx) {
+            *off = b->sec[i].off;
+            return 1;
+        }
+    return 0;
+}
+
+int tls_sym(const tls_block *b, const obj *objs, size_t n, size_t oi, size_t symidx,
+            uint64_t *S, uint64_t *key)
+{
+    const obj *o = &objs[oi];
+    if (!o->sym || symidx == 0 || symidx >= o->nsym)
+        return 0;
+    const Elf64_Sym *s = &o->sym[symidx];
+    const char *name = o->str + s->st_name;
+    if (s->st_shndx == SHN_UNDEF) {
+        if (strcmp(name, "_TLS_MODULE_BASE_") == 0) {
+            *S = 0;
+            *key = TLS_KEY_MODULE_BASE;
+            return 1;
+        }
+        for (size_t k = 0; k < n; k++) {
+            const obj *d = &objs[k];
+            for (size_t j = 1; d->sym && j < d->nsym; j++) {
+                const Elf64_Sym *t = &d->sym[j];
+                if (ELF64_ST_BIND(t->st_info) != STB_LOCAL && t->st_shndx != SHN_UNDEF &&
+                    strcmp(d->str + t->st_name, name) == 0)
+                    return tls_sym(b, objs, n, k, j, S, key);
+            }
+        }
+        return 0;
+    }
+    uint64_t off;
+    if (ELF64_ST_TYPE(s->st_info) != STT_TLS || s->st_shndx >= SHN_LORESERVE ||
+        !tls_sec_off(b, oi, s->st_shndx, &off))
+        return 0;
+    *S = off + s->st_value;
+    *key = ((uint64_t)(oi + 1) << 32) | symidx;
+    return 1;
+}
+
+/* An exported symbol of section SHNDX of O at or before OFF: its image
+ * address, minus its offset in the section. */
+static int anchor_of(ej_module *m, const obj *o, size_t shndx, uint64_t off, uint64_t *base)
+{
+    for (size_t j = 1; j < o->nsym; j++) {
+        const Elf64_Sym *t = &o->sym[j];
+        unsigned type = ELF64_ST_TYPE(t->st_info);
+        if (t->st_shndx != shndx || ELF64_ST_BIND(t->st_info) == STB_LOCAL ||
+            ELF64_ST_VISIBILITY(t->st_other) == STV_HIDDEN || t->st_value > off ||
+            (type != STT_FUNC && type != STT_OBJECT && type != STT_NOTYPE))
+            continue;
+        void *p = ej_module_symbol(m, o->str + t->st_name);
+        if (!p)
+            continue;
+        *base = (uint64_t)(uintptr_t)p - t->st_value;
+        return 1;
+    }
+    return 0;
+}
+
+void placed_collect(ej_module *m, const obj *objs, size_t n, placed_set *out)
+{
+    memset(out, 0, sizeof *out);
+    tls_block_of(objs, n, &out->tls);
+    size_t cap = 0;
+    for (size_t oi = 0; oi < n; oi++) {
+        const obj *o = &objs[oi];
+        for (size_t i = 1; i < o->eh->e_shnum; i++) {
+            const Elf64_Shdr *rs = &o->sh[i];
+            if (rs->sh_type != SHT_RELA || rs->sh_info == 0 || rs->sh_info >= o->eh->e_shnum)
+                continue;
+            const Elf64_Shdr *ts = &o->sh[rs->sh_info];
+            if (!(ts->sh_flags & SHF_ALLOC) || (ts->sh_flags & SHF_TLS))
+                continue;
+            const Elf64_Rela *r = (const Elf64_Rela *)(o->buf + rs->sh_offset);
+            for (size_t k = 0; k < rs->sh_size / sizeof *r; k++) {
+                uint64_t base;
+                if (!anchor_of(m, o, rs->sh_info, r[k].r_offset, &base)) {
+                    out->unplaced++;
+                    continue;
+                }
+                if (out->n == cap) {
+                    cap = cap ? 2 * cap : 256;
+                    out->r = realloc(out->r, cap * sizeof *out->r);
+                    cr_assert_not_null(out->r);
+                }
+                placed_rela *p = &out->r[out->n++];
+                memset(p, 0, sizeof *p);
+                p->oi = oi;
+                p->shndx = rs->sh_info;
+                p->off = r[k].r_offset;
+                p->type = (uint32_t)ELF64_R_TYPE(r[k].r_info);
+                p->A = r[k].r_addend;
+                p->symidx = ELF64_R_SYM(r[k].r_info);
+                p->name = p->symidx && p->symidx < o->nsym ? o->str + o->sym[p->symidx].st_name
+                                                            : "";
+                p->tls = tls_sym(&out->tls, objs, n, oi, p->symidx, &p->S, &p->key);
+                p->P = base + p->off;
+                if (ts->sh_type != SHT_NOBITS)
+                    for (unsigned b = 0; b < 8 && p->off + b < ts->sh_size; b++)
+                        p->orig |= (uint64_t)o->buf[ts->sh_offset + p->off + b] << (8 * b);
+            }
+        }
+    }
+}
+
+void placed_free(placed_set *s)
+{
+    free(s->r);
+    memset(s, 0, sizeof *s);
+}
+
+const placed_rela *placed_at(const placed_set *s, size_t oi, size_t shndx, uint64_t off,
+                             uint32_t type)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (s->r[i].oi == oi && s->r[i].shndx == shndx && s->r[i].off == off &&
+            (type == RH_ANY_TYPE || s->r[i].type == type))
+            return &s->r[i];
+    return NULL;
+}
+
+int slot_note(tls_slots *t, uint64_t key, int kind, uint64_t G, unsigned len, const char *what)
+{
+    for (size_t i = 0; i < t->n; i++)
+        if (t->e[i].key == key && t->e[i].kind == kind) {
+            cr_expect_eq(t->e[i].G, G, "%s: slot 0x%" PRIx64 ", but %s used 0x%" PRIx64
+                         " (one slot per symbol)", what, G, t->e[i].what, t->e[i].G);
+            return 0;
+        }
+    cr_assert_lt(t->n, sizeof t->e / sizeof t->e[0]);
+    t->e[t->n].key = key;
+    t->e[t->n].kind = kind;
+    t->e[t->n].G = G;
+    t->e[t->n].len = len;
+    snprintf(t->e[t->n].what, sizeof t->e[t->n].what, "%s", what);
+    t->n++;
+    return 1;
+}
+
+uint64_t slot_find(const tls_slots *t, uint64_t key, int kind)
+{
+    for (size_t i = 0; i < t->n; i++)
+        if (t->e[i].key == key && t->e[i].kind == kind)
+            return t->e[i].G;
+    return 0;
+}
+
+void slots_check(ej_module *m, const tls_slots *t)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        cr_expect(in_image(m, t->e[i].G, t->e[i].len) && t->e[i].G % 8 == 0,
+                  "%s: slot 0x%" PRIx64 " (%u bytes) not 8-aligned in the image", t->e[i].what,
+                  t->e[i].G, t->e[i].len);
+        for (size_t j = 0; j < i; j++)
+            cr_expect(t->e[i].G + t->e[i].len <= t->e[j].G ||
+                          t->e[j].G + t->e[j].len <= t->e[i].G,
+                      "slots overlap: %s at 0x%" PRIx64 " (%u bytes) and %s at 0x%" PRIx64
+                      " (%u bytes)", t->e[i].what, t->e[i].G, t->e[i].len, t->e[j].what,
+                      t->e[j].G, t->e[j].len);
+    }
+}
+
+/* ==================================================================== */
 /* Check lines                                                          */
 /* ==================================================================== */
 
@@ -739,6 +949,7 @@ static uint64_t lookup_name(rh_parser *ps, const char *name)
 }
 
 static const rh_func *find_func(const char *name);
+static int name_first(const rh_func *f);
 
 static uint64_t parse_primary(rh_parser *ps, int ev)
 {
@@ -803,7 +1014,12 @@ static uint64_t parse_primary(rh_parser *ps, int ev)
                     b = argbuf[na];
                 }
             }
-            args[na] = parse_expr(ps, ev);
+            /* A function's name-only argument is not evaluated (a TLS
+             * symbol has no address to look up). */
+            int raw = na == 0 && name_first(f);
+            if (raw && !b)
+                return rh_fail(ps->c, "argument %d of %s() must be a bare name", na + 1, name);
+            args[na] = parse_expr(ps, ev && !raw);
             argn[na++] = b;
             if (accept(ps, ","))
                 continue;
@@ -1351,6 +1567,84 @@ static uint64_t f_stubs_end(rh_ctx *c, const uint64_t *a, const char *const *n)
     return s[ns - 1] + rh_arch_desc.stub_size;
 }
 
+/* ---- thread-local storage ------------------------------------------ */
+
+static int ctx_block(rh_ctx *c, tls_block *b)
+{
+    for (size_t i = 0; i < c->nobjs; i++)
+        if (!c->objs[i].buf) {
+            rh_fail(c, "TLS functions need the objects as copies (fx_copy): %s",
+                    c->objs[i].name);
+            return 0;
+        }
+    tls_block_of(c->objs, c->nobjs, b);
+    return 1;
+}
+
+/* S of the defined TLS symbol NAME of object ONLY (SIZE_MAX: of whichever
+ * object defines it; two are an error). */
+static uint64_t tls_off_of(rh_ctx *c, const char *name, size_t only)
+{
+    tls_block b;
+    if (!ctx_block(c, &b))
+        return 0;
+    uint64_t found = 0, key;
+    int count = 0;
+    for (size_t oi = 0; oi < c->nobjs; oi++) {
+        const obj *o = &c->objs[oi];
+        if (only != SIZE_MAX && oi != only)
+            continue;
+        for (size_t j = 1; o->sym && j < o->nsym; j++) {
+            uint64_t S;
+            if (o->sym[j].st_shndx != SHN_UNDEF && strcmp(o->str + o->sym[j].st_name, name) == 0 &&
+                tls_sym(&b, c->objs, c->nobjs, oi, j, &S, &key)) {
+                found = S;
+                count++;
+            }
+        }
+    }
+    if (count != 1)
+        return rh_fail(c, "%d objects define the TLS symbol %s, want 1", count, name);
+    return found;
+}
+
+static uint64_t f_tls_off(rh_ctx *c, const uint64_t *a, const char *const *n)
+{
+    (void)a;
+    return tls_off_of(c, n[0], SIZE_MAX);
+}
+
+static uint64_t f_tls_off_in(rh_ctx *c, const uint64_t *a, const char *const *n)
+{
+    if (a[1] >= c->nobjs)
+        return rh_fail(c, "tls_off_in: no object %" PRIu64, a[1]);
+    return tls_off_of(c, n[0], (size_t)a[1]);
+}
+
+static uint64_t f_tls_size(rh_ctx *c, const uint64_t *a, const char *const *n)
+{
+    tls_block b;
+    (void)a;
+    (void)n;
+    return ctx_block(c, &b) ? b.size : 0;
+}
+
+static uint64_t f_tls_align(rh_ctx *c, const uint64_t *a, const char *const *n)
+{
+    tls_block b;
+    (void)a;
+    (void)n;
+    return ctx_block(c, &b) ? b.align : 0;
+}
+
+static uint64_t f_align_up(rh_ctx *c, const uint64_t *a, const char *const *n)
+{
+    (void)n;
+    if (a[1] == 0 || (a[1] & (a[1] - 1)))
+        return rh_fail(c, "align_up: %" PRIu64 " is not a power of two", a[1]);
+    return align_up(a[0], a[1]);
+}
+
 static const rh_func common_funcs[] = {
     {"read8", 1, f_read8},       {"read16", 1, f_read16},
     {"read32", 1, f_read32},     {"read64", 1, f_read64},
@@ -1364,7 +1658,16 @@ static const rh_func common_funcs[] = {
     {"stub_slot", 1, f_stub_slot},     {"stub_target", 1, f_stub_target},
     {"stub_of", 1, f_stub_of},         {"stub_count", 0, f_stub_count},
     {"stubs_start", 0, f_stubs_start}, {"stubs_end", 0, f_stubs_end},
+    {"tls_off", 1, f_tls_off},         {"tls_off_in", 2, f_tls_off_in},
+    {"tls_size", 0, f_tls_size},       {"tls_align", 0, f_tls_align},
+    {"align_up", 2, f_align_up},
 };
+
+/* A function whose first argument is a bare name, not evaluated. */
+static int name_first(const rh_func *f)
+{
+    return f->fn == f_tls_off || f->fn == f_tls_off_in;
+}
 
 static const rh_func *find_func(const char *name)
 {

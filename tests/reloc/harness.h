@@ -188,6 +188,88 @@ got_info got_from(ej_module *m, uint64_t got, uint64_t dso);
 /* The one GOT slot holding S (references to one symbol share a slot). */
 uint64_t got_slot(ej_module *m, const got_info *gi, uint64_t S, const char *what);
 
+/* ---- thread-local storage -------------------------------------------- */
+
+/* The module's TLS block as the linker must lay it out (computed here from
+ * the objects, which must be copies): every SHF_TLS section that is not
+ * SHT_NOBITS (.tdata) in object order then section order, then every
+ * SHT_NOBITS one (.tbss) in the same order, each at its own alignment;
+ * the block's alignment is the largest (at least 1), its size where the
+ * last section ends. */
+#define TLS_MAX_SECS 64
+typedef struct tls_block {
+    uint64_t size, align;
+    size_t n;
+    struct {
+        size_t obj, shndx;
+        uint64_t off;
+    } sec[TLS_MAX_SECS];
+} tls_block;
+
+uint64_t align_up(uint64_t v, uint64_t a);
+void tls_block_of(const obj *objs, size_t n, tls_block *b);
+/* The symbol SYMIDX of OBJS[OI] as a TLS symbol: its offset S in the block
+ * and a key naming its definition (the same for every object referring
+ * to it).  An undefined symbol is looked up among the other objects'
+ * global definitions; _TLS_MODULE_BASE_ (undefined) is the block's start,
+ * S = 0.  Returns 0 when the symbol is not a TLS symbol of the objects. */
+int tls_sym(const tls_block *b, const obj *objs, size_t n, size_t oi, size_t symidx,
+            uint64_t *S, uint64_t *key);
+#define TLS_KEY_MODULE_BASE UINT64_MAX
+
+/* Relocations of the objects' allocated sections whose place an exported
+ * symbol of the same section locates in the image (the C fixtures export
+ * every function): each with what a checker needs. */
+typedef struct placed_rela {
+    size_t oi;          /* the object */
+    size_t shndx;       /* the section relocated */
+    uint64_t off;       /* r_offset */
+    uint32_t type;
+    int64_t A;
+    size_t symidx;
+    const char *name;   /* the symbol's name ("" for none) */
+    int tls;            /* the symbol is a TLS symbol: S and key are set */
+    uint64_t S, key;
+    uint64_t P;         /* the place, in the image */
+    uint64_t orig;      /* the assembled bytes at the place (up to 8) */
+} placed_rela;
+
+typedef struct placed_set {
+    placed_rela *r;
+    size_t n;
+    size_t unplaced; /* relocations of allocated sections with no anchor */
+    tls_block tls;
+} placed_set;
+
+void placed_collect(ej_module *m, const obj *objs, size_t n, placed_set *out);
+void placed_free(placed_set *s);
+/* The relocation of type TYPE (RH_ANY_TYPE: any) at OFF of section SHNDX of
+ * object OI, or NULL. */
+const placed_rela *placed_at(const placed_set *s, size_t oi, size_t shndx, uint64_t off,
+                             uint32_t type);
+
+/* GOT-like TLS slots seen by a checker: one per (symbol key, kind); every
+ * reference must address the same one, and no two may overlap. */
+typedef struct tls_slots {
+    struct {
+        uint64_t key;
+        int kind;
+        uint64_t G;
+        unsigned len;
+        char what[64];
+    } e[256];
+    size_t n;
+} tls_slots;
+
+/* Records that the KIND slot (LEN bytes) of symbol KEY is at G: it must be
+ * the slot every earlier reference to it used (a failed expectation
+ * otherwise); returns 1 when it was new. */
+int slot_note(tls_slots *t, uint64_t key, int kind, uint64_t G, unsigned len, const char *what);
+/* The slot recorded for (KEY, KIND), or 0. */
+uint64_t slot_find(const tls_slots *t, uint64_t key, int kind);
+/* No two recorded slots overlap, and each lies in the image, 8-aligned. */
+void slots_check(ej_module *m, const tls_slots *t);
+
 /* ---- check lines ---------------------------------------------------- */
 
 typedef struct rh_ctx rh_ctx;
@@ -229,6 +311,10 @@ uint64_t rh_read(rh_ctx *c, uint64_t a, unsigned len);
 /* The word the assembler wrote at symbol NAME, from the objects of the
  * link (copies); NAME NULL or unknown is rh_fail. */
 uint32_t rh_orig32(rh_ctx *c, const char *name);
+
+/* Functions of every architecture for TLS (see harness.c): tls_off(name),
+ * tls_off_in(name, i), tls_size(), tls_align(), align_up(v, a): the block
+ * the objects of the link (copies) make. */
 
 /* Evaluates every `let:` and `check:` line of the fixture sources SRCS
  * (file names in EJ_RH_SOURCE_DIR) against M, linked at BASE from OBJS
