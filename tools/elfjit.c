@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "elfjit/elfjit.h"
 #include "traps.h"
@@ -232,6 +233,58 @@ static int link_error(ej_linker *lk)
     return EXIT_LINK;
 }
 
+/* Static TLS.  The C library sizes its spare static TLS space once, at
+ * process start, from the tunable glibc.rtld.optional_static_tls; a
+ * program whose local-exec or initial-exec variables need more (a normal
+ * link puts them in the executable's own block, of any size) is run by
+ * restarting this process once with the tunable raised, the link having
+ * told how much it needs.  The program sees the environment it was given:
+ * the original GLIBC_TUNABLES is carried across the restart in
+ * ELFJIT_SAVED_TUNABLES and put back at start-up. */
+#define SAVED_TUNABLES "ELFJIT_SAVED_TUNABLES"
+static char **tool_argv;
+static int restarted;
+
+static void restore_environment(void)
+{
+    const char *saved = getenv(SAVED_TUNABLES);
+    if (!saved)
+        return;
+    restarted = 1;
+    if (saved[0] == '=')
+        setenv("GLIBC_TUNABLES", saved + 1, 1);
+    else
+        unsetenv("GLIBC_TUNABLES");
+    unsetenv(SAVED_TUNABLES);
+}
+
+/* Returns only when the restart is not possible (or already happened). */
+static void restart_with_static_tls(uint64_t need)
+{
+    if (restarted)
+        return;
+    const char *old = getenv("GLIBC_TUNABLES");
+    const char *key = "glibc.rtld.optional_static_tls=";
+    const char *set = old ? strstr(old, key) : NULL;
+    unsigned long long now = set ? strtoull(set + strlen(key), NULL, 0) : 512;
+    /* Room for what the block needs beyond the spare space already there,
+     * its alignment padding, and what other late TLS users take. */
+    unsigned long long want = now + need + 4096;
+    size_t len = (old ? strlen(old) : 0) + strlen(key) + 32;
+    char *tunables = malloc(len), *saved = malloc(len);
+    if (!tunables || !saved)
+        return;
+    snprintf(tunables, len, "%s%s%s%llu", old ? old : "", old && old[0] ? ":" : "", key, want);
+    snprintf(saved, len, "%s%s", old ? "=" : "-", old ? old : "");
+    if (setenv(SAVED_TUNABLES, saved, 1) == 0 && setenv("GLIBC_TUNABLES", tunables, 1) == 0)
+        execv("/proc/self/exe", tool_argv);
+    /* No restart: the program fails with the link's message. */
+    restore_environment();
+    restarted = 0;
+    free(tunables);
+    free(saved);
+}
+
 /* The linker, the module and the program's argv live until exit(): held here so that
  * leak checkers see them as reachable, not leaked. */
 static ej_module *volatile running_module; /* volatile: stores to write-only */
@@ -254,8 +307,11 @@ static int run(const options *o)
     for (int i = 0; i < o->nfiles; i++)
         if (ej_linker_add_file(lk, o->files[i]) != EJ_OK)
             return link_error(lk);
-    if (ej_linker_link(lk, &m) != EJ_OK)
+    if (ej_linker_link(lk, &m) != EJ_OK) {
+        if (ej_linker_static_tls_size(lk))
+            restart_with_static_tls(ej_linker_static_tls_size(lk));
         return link_error(lk);
+    }
     /* Not freed: unmapping a hundred object files one by one costs more
      * than the whole link, while exit() tears the address space down at
      * once.  Peak memory is unchanged (the objects were resident during
@@ -297,6 +353,8 @@ static int run(const options *o)
 
 int main(int argc, char **argv)
 {
+    tool_argv = argv;
+    restore_environment();
     if (argc < 2)
         return usage_error("missing command", NULL);
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {

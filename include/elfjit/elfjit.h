@@ -179,8 +179,28 @@ ej_status ej_linker_set_code_memory(ej_linker *lk, ej_code_memory kind);
  * A linker links once: afterwards only ej_linker_errmsg and ej_linker_free
  * are valid on it.  On failure nothing stays mapped and *OUT is NULL.
  * Errors: EJ_UNDEFINED, EJ_DUPLICATE, EJ_RANGE, EJ_RELOC, EJ_UNSUPPORTED,
- * EJ_MAP, EJ_NOMEM, EJ_STATE (already linked, or no objects). */
+ * EJ_MAP, EJ_NOMEM, EJ_STATIC_TLS (see below), EJ_IO (the C library could
+ * not load the module's thread-local storage), EJ_STATE (already linked,
+ * or no objects). */
 ej_status ej_linker_link(ej_linker *lk, ej_module **out);
+
+/* Thread-local storage.  A module's __thread / _Thread_local variables
+ * live in a TLS block the C library allocates for every thread (those
+ * running before the link included), initialised from the objects'
+ * .tdata; every access model compilers emit works at the cost it has in a
+ * normally linked program.  Local-exec and initial-exec code needs the
+ * block in the C library's static TLS space, whose spare room for modules
+ * loaded at run time is small (glibc: the tunable
+ * glibc.rtld.optional_static_tls, 512 bytes by default, read at process
+ * start); a block that does not fit fails the link with EJ_STATIC_TLS and
+ * a message naming the variable, the size and the tunable.
+ *
+ * The bytes of static TLS the last ej_linker_link on LK needed (the
+ * module's TLS block, rounded up to its alignment), whether it succeeded
+ * or failed with EJ_STATIC_TLS; 0 when it needed none or has not run.
+ * A process can restart itself with the tunable raised by this much
+ * (`elfjit run` does).  Thread-safe on a linker no other thread uses. */
+uint64_t ej_linker_static_tls_size(const ej_linker *lk);
 
 /* ---- module ---------------------------------------------------------- */
 

@@ -313,3 +313,10 @@ void ej__tls_site(const ej_linker *lk, const ej__sym *s, unsigned needs, uint64_
         break;
     }
 }
+
+EJ_API uint64_t ej_linker_static_tls_size(const ej_linker *lk)
+{
+    if (!lk || !lk->tls.static_user)
+        return 0;
+    return ej__align_up(lk->tls.memsz, lk->tls.align);
+}

@@ -46,6 +46,9 @@
  *   tls_off_in(name, i)             the same, of the one defined by object I
  *   tls_size() tls_align()          the block's size and alignment
  *   align_up(v, a)
+ *   apart(a, alen, b, blen)         the two ranges do not overlap
+ *   tls_slot(g, len)                a TLS slot: 8-aligned, in the image, in
+ *                                   [TLS_SLOTS_FROM, TLS_SLOTS_TO) (lets)
  * and the architecture's own (rh_arch_desc.funcs).
  *
  * A failing check reports FILE:LINE, its text and the values of both
@@ -1645,6 +1648,33 @@ static uint64_t f_align_up(rh_ctx *c, const uint64_t *a, const char *const *n)
     return align_up(a[0], a[1]);
 }
 
+/* apart(a, alen, b, blen): [A, A + ALEN) and [B, B + BLEN) do not overlap. */
+static uint64_t f_apart(rh_ctx *c, const uint64_t *a, const char *const *n)
+{
+    (void)n;
+    if (a[0] + a[1] < a[0] || a[2] + a[3] < a[2])
+        return rh_fail(c, "apart: a range wraps");
+    return a[0] + a[1] <= a[2] || a[2] + a[3] <= a[0];
+}
+
+/* tls_slot(g, len): a TLS slot of LEN bytes at G: 8-aligned, in the image,
+ * within [TLS_SLOTS_FROM, TLS_SLOTS_TO) (lets the fixture defines). */
+static uint64_t f_tls_slot(rh_ctx *c, const uint64_t *a, const char *const *n)
+{
+    rh_parser ps = {c, "", "", 1};
+    (void)n;
+    uint64_t from = lookup_name(&ps, "TLS_SLOTS_FROM"), to = lookup_name(&ps, "TLS_SLOTS_TO");
+    if (c->err[0])
+        return 0;
+    if (a[0] % 8 || !in_image(c->m, a[0], a[1]))
+        return rh_fail(c, "slot 0x%" PRIx64 " (%" PRIu64 " bytes): not 8-aligned in the image",
+                       a[0], a[1]);
+    if (a[0] < from || a[0] + a[1] > to)
+        return rh_fail(c, "slot 0x%" PRIx64 " (%" PRIu64 " bytes) outside [0x%" PRIx64
+                       ", 0x%" PRIx64 ")", a[0], a[1], from, to);
+    return 1;
+}
+
 static const rh_func common_funcs[] = {
     {"read8", 1, f_read8},       {"read16", 1, f_read16},
     {"read32", 1, f_read32},     {"read64", 1, f_read64},
@@ -1660,7 +1690,8 @@ static const rh_func common_funcs[] = {
     {"stubs_start", 0, f_stubs_start}, {"stubs_end", 0, f_stubs_end},
     {"tls_off", 1, f_tls_off},         {"tls_off_in", 2, f_tls_off_in},
     {"tls_size", 0, f_tls_size},       {"tls_align", 0, f_tls_align},
-    {"align_up", 2, f_align_up},
+    {"align_up", 2, f_align_up},       {"apart", 4, f_apart},
+    {"tls_slot", 2, f_tls_slot},
 };
 
 /* A function whose first argument is a bare name, not evaluated. */

@@ -205,8 +205,8 @@ i_desc_tv2:                                 # tv again: the same descriptor
 # check: tls_slot(G_ie_tv, 8) && tls_slot(G_ie_to_a, 8) && tls_slot(G_ie_td16, 8)
 # check: tls_slot(G_gd_tv, 16) && tls_slot(G_gd_odd, 16) && tls_slot(G_gd_ts0, 16) && tls_slot(G_gd_to_b, 16)
 # check: tls_slot(G_ld, 16) && tls_slot(G_desc_tv, 16) && tls_slot(G_desc_to_b, 16)
-# let: RO_END = d_start
-# let: GOT_FLOOR = G_plain + 8
+# let: TLS_SLOTS_FROM = G_plain + 8
+# let: TLS_SLOTS_TO = d_start
 
 # ---- data: TPOFF64/TPOFF32 = T + S + A, DTPOFF64/DTPOFF32 = S + A -----------
         .data
