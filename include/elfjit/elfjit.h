@@ -214,8 +214,10 @@ uint64_t ej_linker_static_tls_size(const ej_linker *lk);
 ej_status ej_module_init(ej_module *m, int argc, char **argv, char **envp);
 
 /* The address of the global or weak symbol NAME defined by the module
- * (hidden symbols are not exported), or NULL when there is none.
- * Thread-safe; allocation-free. */
+ * (hidden symbols are not exported), or NULL when there is none.  For a
+ * thread-local variable, the calling thread's copy (which the C library
+ * may allocate on this first use; NULL in a link-only module).
+ * Thread-safe; allocation-free except for a thread-local variable. */
 void *ej_module_symbol(const ej_module *m, const char *name);
 
 /* As ej_module_symbol, with a status: EJ_NOTFOUND leaves a message on M. */

@@ -27,8 +27,12 @@
 
 enum { EJ_CLS_TEXT, EJ_CLS_RODATA, EJ_CLS_DATA, EJ_CLS_BSS, EJ_CLS_COUNT };
 
+/* An export whose addr is an offset in the module's TLS block, not an
+ * address (a thread-local variable: each thread has its own). */
+#define EJ__EXPORT_TLS ((uint64_t)1 << 63)
+
 typedef struct ej__export {
-    uint64_t addr;
+    uint64_t addr;   /* or EJ__EXPORT_TLS | the offset in the TLS block */
     uint32_t hash;
     uint32_t name;   /* offset in names, UINT32_MAX for an empty slot */
 } ej__export;

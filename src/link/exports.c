@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "link/module.h"
+#include "tls/tlsmod.h"
 
 static int exported(const ej__sym *e)
 {
@@ -56,9 +57,22 @@ ej_status ej__module_exports(ej_module *m, const ej_linker *lk, ej__err *err)
         while (m->img.exports[j].name != UINT32_MAX)
             j = (j + 1) & (cap - 1);
         size_t off = e->obj->names_base + (size_t)(e->name - e->obj->o->strtab);
-        m->img.exports[j] = (ej__export){e->value, e->hash, (uint32_t)off};
+        uint64_t addr = e->kind == EJ_SK_SECTION && e->obj->sec[e->shndx].cls == EJ_CLS_TLS
+                            ? EJ__EXPORT_TLS | e->value
+                            : e->value;
+        m->img.exports[j] = (ej__export){addr, e->hash, (uint32_t)off};
     }
     return EJ_OK;
+}
+
+/* A thread-local variable's address is the calling thread's copy (as
+ * dlsym answers): the C library allocates it on this thread's first use. */
+static void *export_address(const ej_module *m, uint64_t addr)
+{
+    if (!(addr & EJ__EXPORT_TLS))
+        return (void *)(uintptr_t)addr;
+    char *block = ej__tls_module_block(m->tls);
+    return block ? block + (addr & ~EJ__EXPORT_TLS) : NULL;
 }
 
 EJ_API void *ej_module_symbol(const ej_module *m, const char *name)
@@ -69,7 +83,7 @@ EJ_API void *ej_module_symbol(const ej_module *m, const char *name)
     size_t mask = m->img.export_cap - 1;
     for (size_t j = h & mask; m->img.exports[j].name != UINT32_MAX; j = (j + 1) & mask)
         if (m->img.exports[j].hash == h && strcmp(m->img.names + m->img.exports[j].name, name) == 0)
-            return (void *)(uintptr_t)m->img.exports[j].addr;
+            return export_address(m, m->img.exports[j].addr);
     return NULL;
 }
 

@@ -552,16 +552,6 @@ static void check_unsupported(const char *objname, const char *type, const char 
     expect_msg(msg, why);
 }
 
-Test(reloc_x86_64, tls_local_exec_unsupported)
-{
-    check_unsupported("tls.o", "R_X86_64_TPOFF32", "tv", "not supported yet");
-}
-
-Test(reloc_x86_64, tls_general_dynamic_from_c_unsupported)
-{
-    check_unsupported("tls_gd.o", "R_X86_64_TLSGD", "tls_counter", "not supported yet");
-}
-
 Test(reloc_x86_64, dynamic_relocation_unsupported)
 {
     check_unsupported("range_globdat.o", "R_X86_64_GLOB_DAT", "tgt", "dynamic relocation");
@@ -578,7 +568,24 @@ Test(reloc_x86_64, symbolless_tls_and_dynamic_refused)
 {
     check_unsupported("range_relative_nosym.o", "R_X86_64_RELATIVE", NULL,
                       "dynamic relocation");
-    check_unsupported("range_tpoff32_nosym.o", "R_X86_64_TPOFF32", NULL, "not supported yet");
+}
+
+/* A TLS relocation without a symbol has no variable to reach: refused,
+ * never written as if S were 0. */
+Test(reloc_x86_64, symbolless_tls_refused)
+{
+    char msg[1024];
+    res_table rt = {0};
+    const obj path = fx("range_tpoff32_nosym.o");
+    for (size_t bi = 0; bi < NBASES; bi++) {
+        link_result r = do_link(bases[bi], &rt, &path, 1);
+        if (r.m)
+            ej_module_free(r.m);
+        cr_expect(r.st == EJ_RELOC || r.st == EJ_UNSUPPORTED, "status %d: %s", (int)r.st, r.msg);
+        snprintf(msg, sizeof msg, "%s", r.msg);
+        expect_msg(msg, "range_tpoff32_nosym.o");
+        expect_msg(msg, "R_X86_64_TPOFF32");
+    }
 }
 
 /* LIBRARY BUG (src/link/scan.c scan_one returns early for symbol index 0,
