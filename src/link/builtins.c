@@ -1,7 +1,8 @@
 /* Host symbols: the resolver, -l libraries, the process and libm; and the
  * few functions a normal link takes from libc_nonshared.a (atexit and
  * friends), which register handlers against the module that owns them so
- * that unloading the module runs them. */
+ * that unloading the module runs them (thread_local destructors: see
+ * src/runtime/thread_dtors.h). */
 #include <dlfcn.h>
 #include <errno.h>
 #include <link.h>
@@ -11,6 +12,7 @@
 
 #include "link/linker.h"
 #include "runtime/registry.h"
+#include "runtime/thread_dtors.h"
 
 typedef int (*cxa_atexit_fn)(void (*)(void *), void *, void *);
 typedef int (*cxa_at_quick_exit_fn)(void (*)(void *), void *);
@@ -52,6 +54,8 @@ static void *shim_lookup(const char *name)
         return (void *)shim_at_quick_exit;
     if (strcmp(name, "pthread_atfork") == 0)
         return (void *)shim_pthread_atfork;
+    if (strcmp(name, "__cxa_thread_atexit") == 0 || strcmp(name, "__cxa_thread_atexit_impl") == 0)
+        return (void *)ej__thread_atexit;
     return NULL;
 }
 

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "link/module.h"
+#include "runtime/thread_dtors.h"
 #include "tls/tlsmod.h"
 
 typedef void (*cxa_finalize_fn)(void *);
@@ -35,18 +36,31 @@ EJ_API const char *ej_module_errmsg(const ej_module *m)
 
 /* Unloading undoes the link in reverse: destructors (and every handler
  * registered against this module's __dso_handle), registry, mapping. */
+/* The memory, the TLS block and the description: once nothing can run the
+ * module's code any more. */
+static void release(void *module)
+{
+    ej_module *m = module;
+    ej__codemem_release(&m->mem);
+    ej__tls_module_unload(m->tls);
+    ej__image_free(&m->img);
+    free(m);
+}
+
 EJ_API void ej_module_free(ej_module *m)
 {
     if (!m)
         return;
+    /* This thread's thread_local objects first, as at exit. */
+    ej__thread_dtors_run(m->img.dso_handle);
     if (m->initialized) {
         cxa_finalize_fn fin = (cxa_finalize_fn)dlsym(RTLD_DEFAULT, "__cxa_finalize");
         if (fin)
             fin(m->img.dso_handle);
     }
     ej__unregister_image(&m->img, m, m->registration, m->reg_slot, &m->nregistered);
-    ej__codemem_release(&m->mem);
-    ej__tls_module_unload(m->tls);
-    ej__image_free(&m->img);
-    free(m);
+    /* Other threads' thread_local objects still to be destroyed keep the
+     * code mapped until the last destructor has run. */
+    if (!ej__thread_dtors_defer(m->img.dso_handle, release, m))
+        release(m);
 }
