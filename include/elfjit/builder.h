@@ -52,7 +52,9 @@ typedef enum ej_bind { EJ_BIND_LOCAL = 0, EJ_BIND_GLOBAL = 1 } ej_bind;
 typedef enum ej_data_kind {
     EJ_DATA_RODATA, /* .rodata: read-only once published */
     EJ_DATA_DATA,   /* .data: writable */
-    EJ_DATA_BSS     /* .bss: writable, zero-filled, no bytes in the image */
+    EJ_DATA_BSS,    /* .bss: writable, zero-filled, no bytes in the image */
+    EJ_DATA_TLS,    /* .tdata: thread-local, every thread's copy starts as the bytes */
+    EJ_DATA_TLS_BSS /* .tbss: thread-local, zero-filled in every thread */
 } ej_data_kind;
 
 /* Generic relocation kinds; the per-architecture layer maps each to its ELF
@@ -70,6 +72,22 @@ typedef enum ej_data_kind {
  *                    label the builder puts on the auipc).
  *            Where it is a pair of instructions (aarch64, riscv64) it
  *            belongs in a function: in data it is refused (EJ_INVAL).
+ *   TLS_LOAD loading a thread-local target's offset from the thread
+ *            pointer (initial-exec: the variable is at that offset from
+ *            the thread pointer in every thread), from its slot:
+ *            x86_64  the 4-byte field of `mov sym@GOTTPOFF(%rip), %reg`
+ *                    (then `mov %fs:(%reg), ...`; R_X86_64_GOTTPOFF);
+ *            aarch64 `adrp xN, :gottprel:sym; ldr xN, [xN,
+ *                    :gottprel_lo12:sym]` at the offset (then add
+ *                    tpidr_el0; TLSIE_ADR_GOTTPREL_PAGE21 +
+ *                    TLSIE_LD64_GOTTPREL_LO12_NC);
+ *            riscv64 `auipc rd, %tls_ie_pcrel_hi(sym); ld rd,
+ *                    %pcrel_lo(..)(rd)` at the offset (then add tp;
+ *                    TLS_GOT_HI20 + PCREL_LO12_I).
+ *            The target is an EJ_DATA_TLS or EJ_DATA_TLS_BSS object, or an
+ *            import naming another module's thread-local variable; the
+ *            module's TLS block goes in the C library's static TLS space
+ *            (see ej_linker_static_tls_size in elfjit.h).
  * Addends are as the ELF type defines them: on x86_64 a PC-relative field
  * 4 bytes before the next instruction takes -4; GOT_LOAD on aarch64 and
  * riscv64 takes 0. */
@@ -78,6 +96,7 @@ typedef enum ej_reloc_kind {
     EJ_RELOC_PCREL32,
     EJ_RELOC_CALL,
     EJ_RELOC_GOT_LOAD,
+    EJ_RELOC_TLS_LOAD,
     EJ_RELOC_KIND_COUNT
 } ej_reloc_kind;
 

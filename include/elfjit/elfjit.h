@@ -193,7 +193,11 @@ ej_status ej_linker_link(ej_linker *lk, ej_module **out);
  * loaded at run time is small (glibc: the tunable
  * glibc.rtld.optional_static_tls, 512 bytes by default, read at process
  * start); a block that does not fit fails the link with EJ_STATIC_TLS and
- * a message naming the variable, the size and the tunable.
+ * a message naming the variable, the size and the tunable.  Static TLS is
+ * only as aligned as the C library's own (glibc: 64 bytes on x86_64, 16
+ * on aarch64 and riscv64 unless the program's own TLS asks for more): a
+ * block aligned more fails the same way; general-dynamic code (-fPIC,
+ * TLS descriptors) has neither limit.
  *
  * The bytes of static TLS the last ej_linker_link on LK needed (the
  * module's TLS block, rounded up to its alignment), whether it succeeded

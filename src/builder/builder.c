@@ -131,13 +131,14 @@ static ej_status usable(ej_builder *b, const char *what)
     return EJ_OK;
 }
 
-/* Appends LEN bytes (zeros when BYTES is NULL; nothing stored for .bss)
- * to section SEC at a multiple of ALIGN; *OFF receives the offset. */
+/* Appends LEN bytes (zeros when BYTES is NULL; nothing stored for .bss
+ * and .tbss) to section SEC at a multiple of ALIGN; *OFF receives the
+ * offset. */
 static int place(ej__bbuf *s, int sec, const void *bytes, size_t len, uint64_t align,
                  uint64_t *off)
 {
     uint64_t at = ej__align_up(s->len, align);
-    if (sec != EJ_BS_BSS) {
+    if (sec != EJ_BS_BSS && sec != EJ_BS_TBSS) {
         size_t need = (size_t)at + len;
         if (need > s->cap) {
             size_t cap = s->cap ? s->cap : 256;
@@ -226,12 +227,12 @@ EJ_API ej_status ej_builder_add_data(ej_builder *b, const char *name, ej_data_ki
 {
     if (!b)
         return EJ_INVAL;
-    static const int sec_of[] = {EJ_BS_RODATA, EJ_BS_DATA, EJ_BS_BSS};
-    if ((unsigned)kind > EJ_DATA_BSS)
+    static const int sec_of[] = {EJ_BS_RODATA, EJ_BS_DATA, EJ_BS_BSS, EJ_BS_TDATA, EJ_BS_TBSS};
+    if ((unsigned)kind > EJ_DATA_TLS_BSS)
         return ej__fail(&b->err, EJ_INVAL, "ej_builder_add_data: unknown kind %d", (int)kind);
-    if (kind == EJ_DATA_BSS && bytes)
-        return ej__fail(&b->err, EJ_INVAL, "ej_builder_add_data '%s': .bss data has no bytes",
-                        name ? name : "");
+    if ((kind == EJ_DATA_BSS || kind == EJ_DATA_TLS_BSS) && bytes)
+        return ej__fail(&b->err, EJ_INVAL, "ej_builder_add_data '%s': %s data has no bytes",
+                        name ? name : "", kind == EJ_DATA_BSS ? ".bss" : ".tbss");
     return add_symbol(b, "ej_builder_add_data", name, sec_of[kind], bytes, len, align, bind, id);
 }
 
@@ -273,7 +274,7 @@ static ej_status in_symbol(ej_builder *b, const char *what, uint32_t id, uint64_
 EJ_API ej_status ej_builder_add_reloc(ej_builder *b, uint32_t owner, uint64_t offset,
                                       ej_reloc_kind kind, uint32_t target, int64_t addend)
 {
-    static const char *const kinds[] = {"ABS64", "PCREL32", "CALL", "GOT_LOAD"};
+    static const char *const kinds[] = {"ABS64", "PCREL32", "CALL", "GOT_LOAD", "TLS_LOAD"};
     const char *what = "ej_builder_add_reloc";
     if (!b)
         return EJ_INVAL;
@@ -288,9 +289,18 @@ EJ_API ej_status ej_builder_add_reloc(ej_builder *b, uint32_t owner, uint64_t of
     ej_status st = in_symbol(b, what, owner, offset, info->width + (type_lo ? 4u : 0u), 0);
     if (st != EJ_OK)
         return st;
-    if (b->syms.v[owner].sec == EJ_BS_BSS)
-        return ej__fail(&b->err, EJ_INVAL, "%s: '%s' is in .bss, which has no bytes to relocate",
-                        what, b->syms.v[owner].name);
+    if (b->syms.v[owner].sec == EJ_BS_BSS || b->syms.v[owner].sec == EJ_BS_TBSS)
+        return ej__fail(&b->err, EJ_INVAL, "%s: '%s' is in %s, which has no bytes to relocate",
+                        what, b->syms.v[owner].name,
+                        b->syms.v[owner].sec == EJ_BS_BSS ? ".bss" : ".tbss");
+    if (target < b->syms.n && kind != EJ_RELOC_TLS_LOAD &&
+        (b->syms.v[target].sec == EJ_BS_TDATA || b->syms.v[target].sec == EJ_BS_TBSS))
+        return ej__fail(&b->err, EJ_INVAL, "%s: '%s' is thread-local: only EJ_RELOC_TLS_LOAD "
+                        "reaches it", what, b->syms.v[target].name);
+    if (target < b->syms.n && kind == EJ_RELOC_TLS_LOAD && b->syms.v[target].sec != EJ_BS_NONE &&
+        b->syms.v[target].sec != EJ_BS_TDATA && b->syms.v[target].sec != EJ_BS_TBSS)
+        return ej__fail(&b->err, EJ_INVAL, "%s: EJ_RELOC_TLS_LOAD against '%s', which is not "
+                        "thread-local", what, b->syms.v[target].name);
     /* An instruction pair is code: its label must sit in .text (fuzz
      * finding: a riscv64 GOT_LOAD in data put its label past .text). */
     if (type_lo && b->syms.v[owner].sec != EJ_BS_TEXT)

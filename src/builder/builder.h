@@ -12,7 +12,8 @@
 #include "reloc/reloc.h"
 
 /* The sections symbols live in; indices into ej_builder.sec. */
-enum { EJ_BS_TEXT, EJ_BS_RODATA, EJ_BS_DATA, EJ_BS_BSS, EJ_BS_COUNT, EJ_BS_NONE = 0xff };
+enum { EJ_BS_TEXT, EJ_BS_RODATA, EJ_BS_DATA, EJ_BS_BSS, EJ_BS_TDATA, EJ_BS_TBSS, EJ_BS_COUNT,
+       EJ_BS_NONE = 0xff };
 
 typedef struct ej__bbuf {
     uint8_t *p;

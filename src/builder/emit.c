@@ -26,7 +26,7 @@ typedef struct rela_vec {
 
 /* Content sections in section-index order; CONTENT[k] is the index (1-based)
  * of builder section k, or of .eh_frame / traps / addrmap. */
-enum { C_TEXT, C_RODATA, C_DATA, C_BSS, C_EH, C_TRAPS, C_ADDRMAP, C_COUNT };
+enum { C_TEXT, C_RODATA, C_DATA, C_BSS, C_TDATA, C_TBSS, C_EH, C_TRAPS, C_ADDRMAP, C_COUNT };
 
 typedef struct emit_state {
     ej_builder *b;
@@ -70,13 +70,15 @@ static uint32_t str_add(emit_state *e, const char *s)
 static void sym_put(emit_state *e, uint32_t id)
 {
     const ej__bsym *s = &e->b->syms.v[id];
-    static const int content_of[] = {C_TEXT, C_RODATA, C_DATA, C_BSS};
+    static const int content_of[] = {C_TEXT, C_RODATA, C_DATA, C_BSS, C_TDATA, C_TBSS};
     Elf64_Sym *o = &e->syms[e->nsyms];
     o->st_name = str_add(e, s->name);
     if (s->sec == EJ_BS_NONE) {
         o->st_info = ELF64_ST_INFO(STB_GLOBAL, STT_NOTYPE);
     } else {
-        int type = s->sec == EJ_BS_TEXT ? STT_FUNC : STT_OBJECT;
+        int type = s->sec == EJ_BS_TEXT                               ? STT_FUNC
+                   : s->sec == EJ_BS_TDATA || s->sec == EJ_BS_TBSS ? STT_TLS
+                                                                   : STT_OBJECT;
         o->st_info = ELF64_ST_INFO(s->bind == EJ_BIND_GLOBAL ? STB_GLOBAL : STB_LOCAL, type);
         o->st_shndx = (uint16_t)e->index[content_of[s->sec]];
         o->st_value = s->off;
@@ -175,8 +177,8 @@ static int by_offset(const void *a, const void *b)
 static ej_status code_relocs(emit_state *e)
 {
     ej_builder *b = e->b;
-    static const int content_of[] = {C_TEXT, C_RODATA, C_DATA};
-    static const char *const names[] = {".text", ".rodata", ".data"};
+    static const int content_of[] = {C_TEXT, C_RODATA, C_DATA, C_BSS, C_TDATA};
+    static const char *const names[] = {".text", ".rodata", ".data", ".bss", ".tdata"};
     for (size_t i = 0; i < b->rels.n; i++) {
         const ej__brel *r = &b->rels.v[i];
         int c = content_of[b->syms.v[r->owner].sec];
@@ -189,7 +191,7 @@ static ej_status code_relocs(emit_state *e)
                                     r->type_lo, 0))
             return nomem(b);
     }
-    for (int c = C_TEXT; c <= C_DATA; c++) {
+    for (int c = C_TEXT; c <= C_TDATA; c++) {
         rela_vec *v = &e->rela[c];
         if (v->n)
             qsort(v->v, v->n, sizeof *v->v, by_offset);
@@ -263,6 +265,18 @@ static void content_sections(emit_state *e)
     e->index[C_BSS] = add_sec(e, (ej__wsec){".bss", SHT_NOBITS, SHF_ALLOC | SHF_WRITE,
                                             s[EJ_BS_BSS].align, 0, 0, 0, NULL,
                                             s[EJ_BS_BSS].len, 0});
+    /* Thread-local sections only when used: a module with a TLS block
+     * costs a module of the C library's. */
+    if (s[EJ_BS_TDATA].len)
+        e->index[C_TDATA] = add_sec(e, (ej__wsec){".tdata", SHT_PROGBITS,
+                                                  SHF_ALLOC | SHF_WRITE | SHF_TLS,
+                                                  s[EJ_BS_TDATA].align, 0, 0, 0,
+                                                  s[EJ_BS_TDATA].p, s[EJ_BS_TDATA].len, 0});
+    if (s[EJ_BS_TBSS].len)
+        e->index[C_TBSS] = add_sec(e, (ej__wsec){".tbss", SHT_NOBITS,
+                                                 SHF_ALLOC | SHF_WRITE | SHF_TLS,
+                                                 s[EJ_BS_TBSS].align, 0, 0, 0, NULL,
+                                                 s[EJ_BS_TBSS].len, 0});
     if (e->eh)
         e->index[C_EH] = add_sec(e, (ej__wsec){".eh_frame", SHT_PROGBITS, SHF_ALLOC, 8, 0, 0,
                                                0, e->eh, e->eh_len, 0});
@@ -280,6 +294,7 @@ static void content_sections(emit_state *e)
 static void table_sections(emit_state *e)
 {
     static const char *const rela_names[] = {".rela.text", ".rela.rodata", ".rela.data", "",
+                                             ".rela.tdata", "",
                                              ".rela.eh_frame", ".rela." EJ_TRAPS_SECTION,
                                              ".rela." EJ_ADDRMAP_SECTION};
     uint32_t symtab = (uint32_t)e->nsecs + 1;

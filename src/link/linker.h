@@ -148,6 +148,7 @@ typedef struct ej__tls_plan {
     uint32_t ld;          /* the module's {id, 0} pair, + 1 */
     uint64_t filesz, memsz, align;
     const ej__sym *static_user; /* the first variable that needs static TLS, for messages */
+    int over_aligned;     /* the block is aligned more than static TLS can be */
     int64_t T;            /* the block's thread-pointer offset, once bound */
     uint64_t *table;      /* the values, once bound */
 } ej__tls_plan;

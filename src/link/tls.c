@@ -64,6 +64,14 @@ static int is_own(const ej__sym *s)
     return s->kind == EJ_SK_SECTION;
 }
 
+/* Remembers a variable that needs static TLS, for messages: the first
+ * one with a name a reader knows (not an assembler's .L anchor). */
+static void note_static_user(ej__tls_plan *t, const ej__sym *s)
+{
+    if (!t->static_user || (t->static_user->name[0] == '.' && s->name[0] != '.'))
+        t->static_user = s;
+}
+
 /* The symbol's entries of kind KIND (reloc.h), added once. */
 static ej_status need_entries(ej_linker *lk, ej__sym *s, unsigned kind)
 {
@@ -77,8 +85,7 @@ static ej_status need_entries(ej_linker *lk, ej__sym *s, unsigned kind)
     if (kind == EJ_TLS_TP && is_own(s)) {
         if (!t->own_tp && !(t->own_tp = add_entry(lk, EJ_TLSW_TPOFF, NULL)))
             return nomem(lk);
-        if (!t->static_user)
-            t->static_user = s;
+        note_static_user(t, s);
         return EJ_OK;
     }
     if (kind == EJ_TLS_DTP || kind == EJ_TLS_MARK || kind == EJ_TLS_NONE)
@@ -90,8 +97,8 @@ static ej_status need_entries(ej_linker *lk, ej__sym *s, unsigned kind)
         uint32_t *at = kind == EJ_TLS_IE ? &u->ie : &u->tp;
         if (!*at && !(*at = add_entry(lk, EJ_TLSW_TPOFF, s)))
             return nomem(lk);
-        if (is_own(s) && !t->static_user)
-            t->static_user = s;
+        if (is_own(s))
+            note_static_user(t, s);
     } else if (kind == EJ_TLS_GD && !u->gd) {
         if (!(u->gd = add_entry(lk, EJ_TLSW_MODID, s)) || !add_entry(lk, EJ_TLSW_DTPOFF, s))
             return nomem(lk);
@@ -246,6 +253,22 @@ static ej_status no_static_room(ej_linker *lk)
                     (unsigned long long)ej__align_up(t->memsz + t->align + 1024, 1024));
 }
 
+/* A block aligned beyond what the C library's static TLS guarantees
+ * cannot be placed there: the thread pointer of a new thread is only that
+ * aligned, so no fixed offset from it is aligned more in every thread. */
+static ej_status over_aligned(ej_linker *lk, uint64_t salign)
+{
+    const ej__tls_plan *t = &lk->tls;
+    const ej__sym *s = t->static_user;
+    return ej__fail(&lk->err, EJ_STATIC_TLS,
+                    "%s%s'%s' is reached by local-exec or initial-exec code, which needs the "
+                    "module's TLS block in static TLS, but the block is aligned to %llu bytes "
+                    "and the C library's static TLS only to %llu: compile with -fPIC or "
+                    "-ftls-model=global-dynamic (or align the variables less)",
+                    s->obj ? s->obj->o->name : "", s->obj ? ": " : "", s->name,
+                    (unsigned long long)t->align, (unsigned long long)salign);
+}
+
 ej_status ej__tls_bind(ej_linker *lk, uint8_t *wbase, uint64_t vbase, struct ej__tls_module **mod)
 {
     ej__tls_plan *t = &lk->tls;
@@ -264,7 +287,11 @@ ej_status ej__tls_bind(ej_linker *lk, uint8_t *wbase, uint64_t vbase, struct ej_
         w[i] = (ej__tls_word){t->ents[i].what, own ? NULL : s->name, s && own ? s->value : 0};
     }
     ej__tls_block block = {init, t->filesz, t->memsz, t->align};
-    if (st == EJ_OK && lk->fake_base)
+    uint64_t salign = st == EJ_OK && t->static_user && !lk->fake_base ? ej__tls_static_align() : 0;
+    if (salign && t->align > salign) {
+        t->over_aligned = 1;
+        st = over_aligned(lk, salign);
+    } else if (st == EJ_OK && lk->fake_base)
         executable_values(lk, w, t->nents, t->table);
     else if (st == EJ_OK) {
         st = ej__tls_module_load(lk->arch->machine, &lk->arch->tls, &block, w, t->nents,
@@ -316,7 +343,7 @@ void ej__tls_site(const ej_linker *lk, const ej__sym *s, unsigned needs, uint64_
 
 EJ_API uint64_t ej_linker_static_tls_size(const ej_linker *lk)
 {
-    if (!lk || !lk->tls.static_user)
+    if (!lk || !lk->tls.static_user || lk->tls.over_aligned)
         return 0;
     return ej__align_up(lk->tls.memsz, lk->tls.align);
 }

@@ -677,9 +677,11 @@ const ej__arch ej__arch_aarch64 = {
     .stub_align = 16,
     .write_stub = aarch64_write_stub,
     .kind_type = {[EJ_RELOC_ABS64] = R_AARCH64_ABS64, [EJ_RELOC_PCREL32] = R_AARCH64_PREL32,
-                  [EJ_RELOC_CALL] = R_AARCH64_CALL26, [EJ_RELOC_GOT_LOAD] = R_AARCH64_ADR_GOT_PAGE},
-    /* adrp xN, :got:sym; ldr xN, [xN, :got_lo12:sym] */
-    .kind_type_lo = {[EJ_RELOC_GOT_LOAD] = R_AARCH64_LD64_GOT_LO12_NC},
+                  [EJ_RELOC_CALL] = R_AARCH64_CALL26, [EJ_RELOC_GOT_LOAD] = R_AARCH64_ADR_GOT_PAGE,
+                  [EJ_RELOC_TLS_LOAD] = R_AARCH64_TLSIE_ADR_GOTTPREL_PAGE21},
+    /* adrp xN, :got:sym; ldr xN, [xN, :got_lo12:sym] (and :gottprel:) */
+    .kind_type_lo = {[EJ_RELOC_GOT_LOAD] = R_AARCH64_LD64_GOT_LO12_NC,
+                     [EJ_RELOC_TLS_LOAD] = R_AARCH64_TLSIE_LD64_GOTTPREL_LO12_NC},
     .insn_align = 4,
     /* TLS variant I: an executable's block follows the 16-byte TCB. */
     .tls = {R_AARCH64_TLS_TPREL, R_AARCH64_TLS_DTPMOD, R_AARCH64_TLS_DTPREL,

@@ -731,9 +731,11 @@ const ej__arch ej__arch_riscv64 = {
     .align_type = R_RISCV_ALIGN,
     .write_nops = riscv64_write_nops,
     .kind_type = {[EJ_RELOC_ABS64] = R_RISCV_64, [EJ_RELOC_PCREL32] = R_RISCV_32_PCREL,
-                  [EJ_RELOC_CALL] = R_RISCV_CALL_PLT, [EJ_RELOC_GOT_LOAD] = R_RISCV_GOT_HI20},
-    /* 1: auipc rd, %got_pcrel_hi(sym); ld rd, %pcrel_lo(1b)(rd) */
-    .kind_type_lo = {[EJ_RELOC_GOT_LOAD] = R_RISCV_PCREL_LO12_I},
+                  [EJ_RELOC_CALL] = R_RISCV_CALL_PLT, [EJ_RELOC_GOT_LOAD] = R_RISCV_GOT_HI20,
+                  [EJ_RELOC_TLS_LOAD] = R_RISCV_TLS_GOT_HI20},
+    /* 1: auipc rd, %got_pcrel_hi(sym) (or %tls_ie_pcrel_hi); ld rd, %pcrel_lo(1b)(rd) */
+    .kind_type_lo = {[EJ_RELOC_GOT_LOAD] = R_RISCV_PCREL_LO12_I,
+                     [EJ_RELOC_TLS_LOAD] = R_RISCV_PCREL_LO12_I},
     .kind_lo_label = 1,
     .insn_align = 4,
     /* TLS variant I with no TCB before the block; offsets handed to

@@ -186,7 +186,8 @@ const ej__arch ej__arch_x86_64 = {
     .stub_align = 8,
     .write_stub = x86_64_write_stub,
     .kind_type = {[EJ_RELOC_ABS64] = R_X86_64_64, [EJ_RELOC_PCREL32] = R_X86_64_PC32,
-                  [EJ_RELOC_CALL] = R_X86_64_PLT32, [EJ_RELOC_GOT_LOAD] = R_X86_64_GOTPCREL},
+                  [EJ_RELOC_CALL] = R_X86_64_PLT32, [EJ_RELOC_GOT_LOAD] = R_X86_64_GOTPCREL,
+                  [EJ_RELOC_TLS_LOAD] = R_X86_64_GOTTPOFF},
     .insn_align = 1,
     /* TLS variant II: an executable's block ends at the thread pointer. */
     .tls = {R_X86_64_TPOFF64, R_X86_64_DTPMOD64, R_X86_64_DTPOFF64, R_X86_64_TLSDESC, 1, 0, 0},

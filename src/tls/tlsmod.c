@@ -90,6 +90,17 @@ void *ej__tls_module_block(const ej__tls_module *mod)
     return mod && mod->memsz ? dlsym(mod->handle, EJ_TLS_BLOCK_SYMBOL) : NULL;
 }
 
+uint64_t ej__tls_static_align(void)
+{
+    /* glibc's loader exports it (GLIBC_PRIVATE: looked up, not linked). */
+    void (*info)(size_t *, size_t *) =
+        (void (*)(size_t *, size_t *))dlsym(RTLD_DEFAULT, "_dl_get_tls_static_info");
+    size_t size = 0, align = 0;
+    if (info)
+        info(&size, &align);
+    return align;
+}
+
 void ej__tls_module_unload(ej__tls_module *mod)
 {
     if (!mod)

@@ -75,6 +75,11 @@ ej_status ej__tls_module_load(uint16_t machine, const struct ej__tls_abi *a,
  * the C library cannot allocate it. */
 void *ej__tls_module_block(const ej__tls_module *mod);
 
+/* The alignment of the C library's static TLS (glibc: that of the
+ * initial threads' blocks), which no block placed in static TLS later may
+ * exceed; 0 when the C library does not say. */
+uint64_t ej__tls_static_align(void);
+
 /* Releases MOD: the C library reclaims the module id, and the static TLS
  * space when it is the last allocated (glibc).  NULL is a no-op. */
 void ej__tls_module_unload(ej__tls_module *mod);

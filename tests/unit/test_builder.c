@@ -6,6 +6,7 @@
  * trap. */
 #include <criterion/criterion.h>
 #include <elf.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -455,4 +456,76 @@ Test(builder, unwind_information_lets_the_unwinder_through)
     ej_module_free(m);
     ej_builder_free(b);
 #endif
+}
+
+/* ---- thread-local data ------------------------------------------------- */
+
+/* get() returns the 4-byte thread-local 'tv' through EJ_RELOC_TLS_LOAD,
+ * whose relocation is at TLS_AT with TLS_ADDEND. */
+#if defined(__x86_64__)
+/* mov tv@gottpoff(%rip), %rax; mov %fs:(%rax), %eax; ret */
+static const uint8_t tls_get[] = {0x48, 0x8b, 0x05, 0, 0, 0, 0, 0x64, 0x8b, 0x00, 0xc3};
+enum { TLS_AT = 3, TLS_ADDEND = -4 };
+#elif defined(__aarch64__)
+/* adrp x0, :gottprel:tv; ldr x0, [x0, :gottprel_lo12:tv]; mrs x1, tpidr_el0;
+ * ldr w0, [x1, x0]; ret */
+static const uint8_t tls_get[] = {0x00, 0x00, 0x00, 0x90, 0x00, 0x00, 0x40, 0xf9, 0x41, 0xd0,
+                                  0x3b, 0xd5, 0x20, 0x68, 0x60, 0xb8, 0xc0, 0x03, 0x5f, 0xd6};
+enum { TLS_AT = 0, TLS_ADDEND = 0 };
+#else
+/* auipc a0, %tls_ie_pcrel_hi(tv); ld a0, %pcrel_lo(1b)(a0); add a0, a0, tp;
+ * lw a0, 0(a0); ret */
+static const uint8_t tls_get[] = {0x17, 0x05, 0x00, 0x00, 0x03, 0x35, 0x05, 0x00, 0x33, 0x05,
+                                  0x45, 0x00, 0x03, 0x25, 0x05, 0x00, 0x67, 0x80, 0x00, 0x00};
+enum { TLS_AT = 0, TLS_ADDEND = 0 };
+#endif
+
+static int (*tls_get_fn)(void);
+
+static void *tls_thread(void *arg)
+{
+    (void)arg;
+    return (void *)(intptr_t)tls_get_fn();
+}
+
+Test(builder, thread_local_data_is_per_thread_and_initialised)
+{
+    ej_builder *b;
+    uint32_t tv, zero, get;
+    const int32_t init = 42;
+    cr_assert_eq(ej_builder_create(&b, 0), EJ_OK);
+    cr_assert_eq(ej_builder_add_data(b, "tv", EJ_DATA_TLS, &init, 4, 4, EJ_BIND_GLOBAL, &tv),
+                 EJ_OK, "%s", ej_builder_errmsg(b));
+    /* (16: what static TLS is aligned to everywhere; see elfjit.h.) */
+    cr_assert_eq(ej_builder_add_data(b, "tzero", EJ_DATA_TLS_BSS, NULL, 64, 16, EJ_BIND_GLOBAL,
+                                     &zero), EJ_OK, "%s", ej_builder_errmsg(b));
+    cr_assert_eq(ej_builder_add_function(b, "get", tls_get, sizeof tls_get, 0, EJ_BIND_GLOBAL,
+                                         &get), EJ_OK);
+    /* Only TLS_LOAD reaches thread-local data; TLS_LOAD only reaches it. */
+    cr_assert_eq(ej_builder_add_reloc(b, get, TLS_AT, EJ_RELOC_GOT_LOAD, tv, TLS_ADDEND),
+                 EJ_INVAL);
+    cr_assert(strstr(ej_builder_errmsg(b), "thread-local"), "%s", ej_builder_errmsg(b));
+    cr_assert_eq(ej_builder_add_reloc(b, get, TLS_AT, EJ_RELOC_TLS_LOAD, get, TLS_ADDEND),
+                 EJ_INVAL);
+    cr_assert_eq(ej_builder_add_reloc(b, get, TLS_AT, EJ_RELOC_TLS_LOAD, tv, TLS_ADDEND), EJ_OK,
+                 "%s", ej_builder_errmsg(b));
+    ej_module *m = load(b);
+    tls_get_fn = (int (*)(void))ej_module_symbol(m, "get");
+    int *mine = ej_module_symbol(m, "tv");
+    unsigned char *z = ej_module_symbol(m, "tzero");
+    cr_assert(tls_get_fn && mine && z);
+    cr_assert_eq(tls_get_fn(), 42);
+    cr_assert_eq((uintptr_t)z % 16, 0);
+    for (int i = 0; i < 64; i++)
+        cr_assert_eq(z[i], 0);
+    *mine = 7;
+    cr_assert_eq(tls_get_fn(), 7, "the code and ej_module_symbol see one copy");
+    pthread_t t;
+    void *r;
+    cr_assert_eq(pthread_create(&t, NULL, tls_thread, NULL), 0);
+    cr_assert_eq(pthread_join(t, &r), 0);
+    cr_assert_eq((intptr_t)r, 42, "a new thread starts from the initial value");
+    cr_assert_eq(tls_get_fn(), 7);
+    ej_module_free(m);
+    ej_builder_free(b);
 }
