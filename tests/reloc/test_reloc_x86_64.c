@@ -560,11 +560,10 @@ Test(reloc_x86_64, dynamic_relocation_unsupported)
 /* LIBRARY BUG (src/link/scan.c, scan_one): `if (!s) return EJ_OK;` comes
  * before the EJ_RN_TLS / EJ_RN_DYNAMIC check, so a TLS or dynamic
  * relocation without a symbol (symbol index 0, e.g. R_X86_64_RELATIVE with
- * only an addend, or R_X86_64_TPOFF32 against an absolute offset) is not
- * refused: the link succeeds and the field keeps its original bytes
+ * only an addend) is not refused: the link succeeds and the field keeps its original bytes
  * (h_none), against DESIGN.md's "unsupported relocation types are an error
  * naming the type, never skipped". */
-Test(reloc_x86_64, symbolless_tls_and_dynamic_refused)
+Test(reloc_x86_64, symbolless_dynamic_refused)
 {
     check_unsupported("range_relative_nosym.o", "R_X86_64_RELATIVE", NULL,
                       "dynamic relocation");
@@ -638,6 +637,380 @@ Test(reloc_x86_64, size_of_host_symbol)
         ej_module_free(m);
     }
 }
+
+/* ================================================================== */
+/* Thread-local storage (link-only: an executable's own block, TLS     */
+/* variant II: T = -align_up(size, align), module id 1).               */
+/* ================================================================== */
+
+/* Every TLS type in the sequences of every access model (tls.s +
+ * tls_other.s: the expectations are their check lines), __tls_get_addr
+ * placed by the resolver at TGA_OFF from the base (near: called directly;
+ * far: through a stub). */
+static void check_tls_all(uint64_t base, uint64_t tga_off)
+{
+    res_table rt = {0};
+    res_set(&rt, "__tls_get_addr", base + tga_off);
+    obj objs[2] = {fx_copy("tls.o"), fx_copy("tls_other.o")};
+    ej_module *m = link_ok_(base, &rt, objs, 2);
+    run_checks(m, base, &rt, objs, 2, "tls.s", "tls_other.s");
+    ej_module_free(m);
+    obj_free(&objs[0]);
+    obj_free(&objs[1]);
+}
+
+Test(reloc_x86_64, tls_all_types_low_base)
+{
+    check_tls_all(LOW_BASE, 0x20000000);
+}
+
+Test(reloc_x86_64, tls_all_types_high_base)
+{
+    check_tls_all(HIGH_BASE, 0x20000000);
+}
+
+Test(reloc_x86_64, tls_all_types_far_tls_get_addr)
+{
+    for (size_t bi = 0; bi < NBASES; bi++)
+        check_tls_all(bases[bi], FAR);
+}
+
+/* A TLS relocation the linker must refuse (tls_bad.S case CASE): the
+ * status is EJ_RELOC (a relocation that cannot mean anything) or
+ * EJ_UNSUPPORTED (a meaning link-only mode cannot give), the message names
+ * the object, the type and the symbol (SYM, or none), nothing stays mapped. */
+static void tls_refused(int kase, const char *type, const char *sym, ej_status want)
+{
+    char name[64], msg[1024], quoted[128];
+    snprintf(name, sizeof name, "tls_bad_%d.o", kase);
+    res_table rt = {0};
+    res_set(&rt, "tgt", LOW_BASE + 0x100000);
+    res_set(&rt, "ext_tv", LOW_BASE + 0x200000); /* an address: still not usable */
+    for (size_t bi = 0; bi < NBASES; bi++) {
+        link_fails(bases[bi], &rt, want, msg, fx(name));
+        expect_msg(msg, name);
+        expect_msg(msg, type);
+        if (sym) {
+            snprintf(quoted, sizeof quoted, "'%s'", sym);
+            expect_msg(msg, quoted);
+        }
+    }
+}
+
+Test(reloc_x86_64, tls_relocation_against_non_tls_symbol_refused)
+{
+    tls_refused(1, "R_X86_64_TPOFF32", "plain", EJ_RELOC);
+    tls_refused(3, "R_X86_64_TLSGD", "plain", EJ_RELOC);
+    tls_refused(13, "R_X86_64_TPOFF64", NULL, EJ_RELOC); /* .data's section symbol */
+    tls_refused(14, "R_X86_64_GOTPC32_TLSDESC", "plain", EJ_RELOC);
+    tls_refused(15, "R_X86_64_DTPOFF32", "plain", EJ_RELOC);
+    tls_refused(16, "R_X86_64_TLSLD", "plain", EJ_RELOC);
+}
+
+Test(reloc_x86_64, tls_relocation_against_resolver_symbol_refused)
+{
+    /* tgt has no STT_TLS type and the resolver gives it an address: not
+     * a variable of the block, and link-only mode binds no other module's. */
+    char msg[1024];
+    res_table rt = {0};
+    res_set(&rt, "tgt", LOW_BASE + 0x100000);
+    link_result r = do_link(LOW_BASE, &rt, OBJS(fx("tls_bad_2.o")));
+    if (r.m)
+        ej_module_free(r.m);
+    cr_expect(r.st == EJ_RELOC || r.st == EJ_UNSUPPORTED, "status %d: %s", (int)r.st, r.msg);
+    snprintf(msg, sizeof msg, "%s", r.msg);
+    expect_msg(msg, "R_X86_64_GOTTPOFF");
+    expect_msg(msg, "'tgt'");
+}
+
+Test(reloc_x86_64, non_tls_relocation_against_tls_symbol_refused)
+{
+    tls_refused(4, "R_X86_64_PC32", "tv", EJ_RELOC);
+    tls_refused(5, "R_X86_64_64", "tv", EJ_RELOC);
+    tls_refused(6, "R_X86_64_GOTPCREL", "tv", EJ_RELOC);
+    tls_refused(7, "R_X86_64_PLT32", "tv", EJ_RELOC);
+}
+
+Test(reloc_x86_64, tls_host_variable_refused_in_link_only_mode)
+{
+    tls_refused(8, "R_X86_64_GOTTPOFF", "ext_tv", EJ_UNSUPPORTED);
+    tls_refused(9, "R_X86_64_TLSGD", "ext_tv", EJ_UNSUPPORTED);
+    tls_refused(10, "R_X86_64_TPOFF32", "ext_tv", EJ_UNSUPPORTED);
+}
+
+Test(reloc_x86_64, tls_dynamic_types_refused)
+{
+    tls_refused(11, "R_X86_64_DTPMOD64", "tv", EJ_UNSUPPORTED);
+    tls_refused(12, "R_X86_64_TLSDESC", "tv", EJ_UNSUPPORTED);
+    char msg[1024];
+    link_fails(LOW_BASE, NULL, EJ_UNSUPPORTED, msg, fx("tls_bad_11.o"));
+    expect_msg(msg, "dynamic relocation");
+}
+
+/* Local-exec and local-dynamic offsets in 32-bit fields: signed, checked.
+ * tls_range_*.o: tv at S = 0 in a 4-byte block aligned to 4 (T = -4); the
+ * addend is rewritten to put the value at each limit. */
+static void tls_range(const char *objname, const char *type, int64_t T)
+{
+    const int64_t in[] = {INT32_MAX, INT32_MIN, -1, 0};
+    const int64_t out[] = {(int64_t)INT32_MAX + 1, (int64_t)INT32_MIN - 1};
+    char msg[1024];
+    for (size_t bi = 0; bi < NBASES; bi++) {
+        for (size_t k = 0; k < sizeof in / sizeof in[0]; k++) {
+            obj o = fx_copy(objname);
+            set_addend(&o, 0, in[k] - T);
+            ej_module *m = link_ok(bases[bi], NULL, o);
+            check_field(m, "field", 4, (uint64_t)in[k]);
+            ej_module_free(m);
+            obj_free(&o);
+        }
+        for (size_t k = 0; k < sizeof out / sizeof out[0]; k++) {
+            obj o = fx_copy(objname);
+            set_addend(&o, 0, out[k] - T);
+            link_fails(bases[bi], NULL, EJ_RANGE, msg, o);
+            expect_msg(msg, objname);
+            expect_msg(msg, ".data+0x10");
+            expect_msg(msg, type);
+            expect_msg(msg, "'tv'");
+            expect_msg(msg, "out of range");
+            obj_free(&o);
+        }
+    }
+}
+
+Test(reloc_x86_64, tls_range_tpoff32)
+{
+    tls_range("tls_range_tpoff32.o", "R_X86_64_TPOFF32", -4);
+}
+
+Test(reloc_x86_64, tls_range_dtpoff32)
+{
+    tls_range("tls_range_dtpoff32.o", "R_X86_64_DTPOFF32", 0);
+}
+
+/* ---- C compiled with several flag sets ---------------------------- */
+
+/* Slot kinds (tls_slots). */
+enum { K_IE, K_GD, K_LD, K_DESC };
+
+typedef struct tls_check {
+    ej_module *m;
+    uint64_t T, tga, got;
+    tls_slots slots;
+    unsigned seen[64]; /* how many relocations of each type were checked */
+} tls_check;
+
+static const char *type_name(uint32_t t)
+{
+    static const char *const names[] = {
+        [R_X86_64_TPOFF32] = "TPOFF32",   [R_X86_64_TPOFF64] = "TPOFF64",
+        [R_X86_64_DTPOFF32] = "DTPOFF32", [R_X86_64_DTPOFF64] = "DTPOFF64",
+        [R_X86_64_GOTTPOFF] = "GOTTPOFF", [R_X86_64_TLSGD] = "TLSGD",
+        [R_X86_64_TLSLD] = "TLSLD",       [R_X86_64_GOTPC32_TLSDESC] = "GOTPC32_TLSDESC",
+        [R_X86_64_TLSDESC_CALL] = "TLSDESC_CALL",
+    };
+    return t < sizeof names / sizeof names[0] && names[t] ? names[t] : "?";
+}
+
+/* The slot a G + A - P field at R's place addresses. */
+static uint64_t slot_at(tls_check *k, const placed_rela *r)
+{
+    return r->P + (uint64_t)rds32(k->m, r->P) - (uint64_t)r->A;
+}
+
+/* Where a call or address of __tls_get_addr must lead: the function, or a
+ * stub jumping to it. */
+static void expect_tga(tls_check *k, uint64_t target)
+{
+    if (target != k->tga)
+        check_stub(k->m, target, k->tga);
+}
+
+static void check_one(tls_check *k, const placed_rela *r)
+{
+    ej_module *m = k->m;
+    char what[160];
+    snprintf(what, sizeof what, "R_X86_64_%s %s%+" PRId64 " at 0x%" PRIx64, type_name(r->type),
+             r->name, r->A, r->P);
+    int is_tls_type = r->type >= R_X86_64_DTPMOD64 && r->type <= R_X86_64_TPOFF32;
+    is_tls_type |= r->type == R_X86_64_GOTPC32_TLSDESC || r->type == R_X86_64_TLSDESC_CALL;
+    if (!is_tls_type) {
+        if (strcmp(r->name, "__tls_get_addr") != 0)
+            return;
+        if (r->type == R_X86_64_PLT32 || r->type == R_X86_64_PC32)
+            expect_tga(k, r->P + (uint64_t)rds32(m, r->P) - (uint64_t)r->A);
+        else if (r->type == R_X86_64_GOTPCRELX || r->type == R_X86_64_REX_GOTPCRELX ||
+                 r->type == R_X86_64_GOTPCREL)
+            cr_expect_eq(rd64(m, slot_at(k, r)), k->tga, "%s: the GOT slot", r->name);
+        else if (r->type == R_X86_64_PLTOFF64)
+            expect_tga(k, rd64(m, r->P) + k->got - (uint64_t)r->A);
+        else
+            cr_expect_fail("unexpected relocation type %u against __tls_get_addr", r->type);
+        return;
+    }
+    if (r->type < 64)
+        k->seen[r->type]++;
+    cr_assert(r->tls || r->type == R_X86_64_TLSLD, "%s: not a TLS symbol of the objects", what);
+    uint64_t v = r->S + (uint64_t)r->A, G;
+    switch (r->type) {
+    case R_X86_64_TPOFF32:
+        cr_expect_eq(rds32(m, r->P), (int64_t)(k->T + v), "%s", what);
+        break;
+    case R_X86_64_TPOFF64:
+        cr_expect_eq(rd64(m, r->P), k->T + v, "%s", what);
+        break;
+    case R_X86_64_DTPOFF32:
+        cr_expect_eq(rds32(m, r->P), (int64_t)v, "%s", what);
+        break;
+    case R_X86_64_DTPOFF64:
+        cr_expect_eq(rd64(m, r->P), v, "%s", what);
+        break;
+    case R_X86_64_GOTTPOFF:
+        G = slot_at(k, r);
+        slot_note(&k->slots, r->key, K_IE, G, 8, what);
+        cr_expect_eq(rd64(m, G), k->T + r->S, "%s: the slot 0x%" PRIx64 " holds T + S", what, G);
+        break;
+    case R_X86_64_TLSGD:
+        G = slot_at(k, r);
+        slot_note(&k->slots, r->key, K_GD, G, 16, what);
+        cr_expect(rd64(m, G) == 1 && rd64(m, G + 8) == r->S,
+                  "%s: the pair at 0x%" PRIx64 " holds {0x%" PRIx64 ", 0x%" PRIx64
+                  "}, want {1, 0x%" PRIx64 "}", what, G, rd64(m, G), rd64(m, G + 8), r->S);
+        break;
+    case R_X86_64_TLSLD:
+        G = slot_at(k, r);
+        slot_note(&k->slots, 0, K_LD, G, 16, what);
+        cr_expect(rd64(m, G) == 1 && rd64(m, G + 8) == 0,
+                  "%s: the module's pair at 0x%" PRIx64 " holds {0x%" PRIx64 ", 0x%" PRIx64
+                  "}, want {1, 0}", what, G, rd64(m, G), rd64(m, G + 8));
+        break;
+    case R_X86_64_GOTPC32_TLSDESC:
+        G = slot_at(k, r);
+        slot_note(&k->slots, r->key, K_DESC, G, 16, what);
+        cr_expect(rd64(m, G) == 0 && rd64(m, G + 8) == k->T + r->S,
+                  "%s: the descriptor at 0x%" PRIx64 " holds {0x%" PRIx64 ", 0x%" PRIx64
+                  "}, want {0, 0x%" PRIx64 "}", what, G, rd64(m, G), rd64(m, G + 8),
+                  k->T + r->S);
+        break;
+    case R_X86_64_TLSDESC_CALL:
+        cr_expect_eq(rd16(m, r->P), (uint16_t)r->orig, "%s: written", what);
+        break;
+    default:
+        cr_expect_fail("%s: a TLS type the fixtures should not have", what);
+    }
+}
+
+/* tls_c_VARIANT.o + tls_c2_VARIANT.o (../tls_c.c, ../tls_c2.c): every TLS
+ * relocation of their code checked from the psABI formula, and every type
+ * of WANT (0-terminated) met at least once. */
+static void check_tls_c(const char *variant, const uint32_t *want)
+{
+    char n1[64], n2[64];
+    snprintf(n1, sizeof n1, "tls_c_%s.o", variant);
+    snprintf(n2, sizeof n2, "tls_c2_%s.o", variant);
+    for (size_t bi = 0; bi < NBASES; bi++) {
+        uint64_t base = bases[bi];
+        res_table rt = {0};
+        res_set(&rt, "__tls_get_addr", base + 0x20000000);
+        obj objs[2] = {fx_copy(n1), fx_copy(n2)};
+        ej_module *m = link_ok_(base, &rt, objs, 2);
+        placed_set ps;
+        placed_collect(m, objs, 2, &ps);
+        tls_check *k = calloc(1, sizeof *k);
+        cr_assert_not_null(k);
+        k->m = m;
+        k->T = -align_up(ps.tls.size, ps.tls.align);
+        k->tga = base + 0x20000000;
+        /* The large code model finds the GOT with GOTPC64. */
+        for (size_t i = 0; i < ps.n; i++)
+            if (ps.r[i].type == R_X86_64_GOTPC64)
+                k->got = rd64(m, ps.r[i].P) + ps.r[i].P - (uint64_t)ps.r[i].A;
+        for (size_t i = 0; i < ps.n; i++)
+            check_one(k, &ps.r[i]);
+        slots_check(m, &k->slots);
+        unsigned total = 0;
+        for (size_t t = 0; t < 64; t++)
+            total += k->seen[t];
+        cr_expect_gt(total, 10, "%s: only %u TLS relocations checked", n1, total);
+        for (size_t i = 0; want[i]; i++)
+            cr_expect_gt(k->seen[want[i]], 0, "%s: no R_X86_64_%s checked", n1,
+                         type_name(want[i]));
+        cr_log_info("%s at 0x%" PRIx64 ": %u TLS relocations, %zu slots", n1, base, total,
+                    k->slots.n);
+        free(k);
+        placed_free(&ps);
+        ej_module_free(m);
+        obj_free(&objs[0]);
+        obj_free(&objs[1]);
+    }
+}
+
+Test(reloc_x86_64, tls_c_gcc_pic)
+{
+    const uint32_t want[] = {R_X86_64_TLSGD, R_X86_64_TLSLD, R_X86_64_DTPOFF32,
+                             R_X86_64_GOTTPOFF, R_X86_64_TPOFF32, 0};
+    check_tls_c("pic", want);
+}
+
+Test(reloc_x86_64, tls_c_gcc_nopic)
+{
+    const uint32_t want[] = {R_X86_64_TPOFF32, R_X86_64_GOTTPOFF, R_X86_64_TLSGD,
+                             R_X86_64_TLSLD, 0};
+    check_tls_c("nopic", want);
+}
+
+Test(reloc_x86_64, tls_c_gcc_pie)
+{
+    const uint32_t want[] = {R_X86_64_TPOFF32, R_X86_64_GOTTPOFF, 0};
+    check_tls_c("pie", want);
+}
+
+Test(reloc_x86_64, tls_c_gcc_O0g)
+{
+    const uint32_t want[] = {R_X86_64_TLSGD, R_X86_64_GOTTPOFF, R_X86_64_TPOFF32, 0};
+    check_tls_c("O0g", want);
+}
+
+Test(reloc_x86_64, tls_c_gcc_large_pic)
+{
+    const uint32_t want[] = {R_X86_64_TLSGD, R_X86_64_TLSLD, R_X86_64_GOTTPOFF, 0};
+    check_tls_c("large_pic", want);
+}
+
+Test(reloc_x86_64, tls_c_gcc_large_nopic)
+{
+    const uint32_t want[] = {R_X86_64_TPOFF32, R_X86_64_GOTTPOFF, 0};
+    check_tls_c("large_nopic", want);
+}
+
+/* Descriptors; local-dynamic through _TLS_MODULE_BASE_, which the linker
+ * defines as the block's start (S = 0). */
+Test(reloc_x86_64, tls_c_gcc_gnu2)
+{
+    const uint32_t want[] = {R_X86_64_GOTPC32_TLSDESC, R_X86_64_TLSDESC_CALL,
+                             R_X86_64_DTPOFF32, R_X86_64_GOTTPOFF, 0};
+    check_tls_c("gnu2", want);
+}
+
+#if EJ_RX_HAVE_CLANG
+Test(reloc_x86_64, tls_c_clang_pic)
+{
+    const uint32_t want[] = {R_X86_64_TLSGD, R_X86_64_TLSLD, R_X86_64_DTPOFF32, 0};
+    check_tls_c("clang_pic", want);
+}
+
+Test(reloc_x86_64, tls_c_clang_large_pic)
+{
+    const uint32_t want[] = {R_X86_64_TLSGD, R_X86_64_TLSLD, R_X86_64_GOTTPOFF, 0};
+    check_tls_c("clang_large_pic", want);
+}
+
+Test(reloc_x86_64, tls_c_clang_large_nopic)
+{
+    const uint32_t want[] = {R_X86_64_TPOFF32, R_X86_64_GOTTPOFF, 0};
+    check_tls_c("clang_large_nopic", want);
+}
+#endif
 
 /* ================================================================== */
 /* A real link that runs: placement near libc.                         */
