@@ -212,9 +212,8 @@ ej_status ej__layout(ej_linker *lk, size_t page)
     if (st != EJ_OK)
         return st;
     p->max_align = page;
-    if (ej__tls_layout(lk) > MAX_IMAGE)
-        return ej__fail(&lk->err, EJ_RANGE, "the thread-local storage block would exceed %llu bytes",
-                        (unsigned long long)MAX_IMAGE);
+    if ((st = ej__tls_layout(lk)) != EJ_OK)
+        return st;
     for (int cls = 0; cls < EJ_CLS_COUNT; cls++) {
         off = ej__align_up(off, page);
         p->cls_off[cls] = off;

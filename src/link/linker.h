@@ -148,6 +148,7 @@ typedef struct ej__tls_plan {
     uint32_t ld;          /* the module's {id, 0} pair, + 1 */
     uint64_t filesz, memsz, align;
     const ej__sym *static_user; /* the first variable that needs static TLS, for messages */
+    const ej__sym *static_host; /* the first other module's variable reached so */
     int over_aligned;     /* the block is aligned more than static TLS can be */
     int64_t T;            /* the block's thread-pointer offset, once bound */
     uint64_t *table;      /* the values, once bound */
@@ -219,7 +220,7 @@ void ej__assign_addresses(ej_linker *lk, uint64_t vbase);
  * instead), its table written into the image at W. */
 ej_status ej__tls_scan(ej_linker *lk, ej__lobj *lo, size_t r, const Elf64_Rela *rel,
                        ej__sym *s, const ej__reloc_info *info);
-uint64_t ej__tls_layout(ej_linker *lk);
+ej_status ej__tls_layout(ej_linker *lk);
 struct ej__tls_module;
 ej_status ej__tls_bind(ej_linker *lk, uint8_t *wbase, uint64_t vbase, struct ej__tls_module **mod);
 /* Puts what TLS relocation SITE needs into its S or G (see reloc.h). */
@@ -243,6 +244,10 @@ void ej__relocate_debug(ej_linker *lk, ej__lobj *lo, size_t r, uint8_t *w, uint6
  * symbols (imagesyms.c) and combined, relocated DWARF (dwarf.c). */
 ej_status ej__image_symbols(ej__image *img, const ej_linker *lk, ej__err *err);
 ej_status ej__image_debug_info(ej__image *img, ej_linker *lk, ej__err *err);
+
+/* The first place LO refers to E, as "obj: .text+0x1c" (or LO's name),
+ * for messages. */
+void ej__first_reference(const ej__sym *e, const ej__lobj *lo, char *buf, size_t len);
 
 /* Fills L with what local symbol I of LO stands for (before layout:
  * value is st_value). */

@@ -111,6 +111,8 @@ static ej_status bind_global(ej_linker *lk, ej__lobj *lo, size_t i)
     int discarded = shndx < obj->shnum && shndx != SHN_UNDEF && lo->sec[shndx].discarded;
     if (shndx == SHN_UNDEF || discarded) {
         note_reference(e, ELF64_ST_BIND(s->st_info));
+        if (e->kind == EJ_SK_UNDEF && ELF64_ST_TYPE(s->st_info) == STT_TLS)
+            e->type = STT_TLS; /* what resolve_undefined must not look up */
         return EJ_OK;
     }
     return merge_definition(lk, e, lo, i);
@@ -164,8 +166,7 @@ static ej_status bind_object(ej_linker *lk, ej__lobj *lo)
     return EJ_OK;
 }
 
-/* The first place OBJ refers to E, as "obj: .text+0x1c", for messages. */
-static void first_reference(const ej__sym *e, const ej__lobj *lo, char *buf, size_t len)
+void ej__first_reference(const ej__sym *e, const ej__lobj *lo, char *buf, size_t len)
 {
     const ej__object *obj = lo->o;
     snprintf(buf, len, "%s", obj->name);
@@ -187,6 +188,16 @@ static ej_status resolve_undefined(ej_linker *lk, ej__sym *e, const ej__lobj *lo
 {
     if (ej__synth_bind(lk, e))
         return EJ_OK;
+    /* Another module's thread-local variable: the C library binds the
+     * name itself when the TLS block is loaded (src/tls) and reports it
+     * undefined then.  Looking it up here (dlsym) would allocate this
+     * thread's copy, which makes that module's TLS dynamic for good, and
+     * initial-exec code could no longer reach it. */
+    if (e->type == STT_TLS) {
+        e->kind = EJ_SK_HOST;
+        e->value = 0;
+        return EJ_OK;
+    }
     void *addr = ej__host_lookup(lk, e->name, e->strong_ref);
     if (addr) {
         e->kind = EJ_SK_HOST;
@@ -202,7 +213,7 @@ static ej_status resolve_undefined(ej_linker *lk, ej__sym *e, const ej__lobj *lo
     char where[512];
     int nomem;
     const char *why = ej__host_lookup_failure(&nomem);
-    first_reference(e, lo, where, sizeof where);
+    ej__first_reference(e, lo, where, sizeof where);
     return ej__fail(&lk->err, nomem ? EJ_NOMEM : EJ_UNDEFINED, "%s: undefined symbol '%s'%s%s%s",
                     where, e->name, why[0] ? " (" : "", why, why[0] ? ")" : "");
 }

@@ -99,6 +99,8 @@ static ej_status need_entries(ej_linker *lk, ej__sym *s, unsigned kind)
             return nomem(lk);
         if (is_own(s))
             note_static_user(t, s);
+        else if (!t->static_host)
+            t->static_host = s;
     } else if (kind == EJ_TLS_GD && !u->gd) {
         if (!(u->gd = add_entry(lk, EJ_TLSW_MODID, s)) || !add_entry(lk, EJ_TLSW_DTPOFF, s))
             return nomem(lk);
@@ -154,9 +156,16 @@ ej_status ej__tls_scan(ej_linker *lk, ej__lobj *lo, size_t r, const Elf64_Rela *
     return need_entries(lk, s, kind);
 }
 
+/* What the C library is asked to allocate for every thread: a hostile
+ * object's terabyte .tbss or 2^40 alignment would make it abort the
+ * process on a thread's first access, so the block is bounded (far above
+ * what programs use). */
+#define MAX_TLS_BLOCK ((uint64_t)256 << 20)
+#define MAX_TLS_ALIGN ((uint64_t)64 << 10)
+
 /* The block: every TLS section with contents, then every one without, each
- * at its alignment, offsets from 0.  Returns the block's size. */
-uint64_t ej__tls_layout(ej_linker *lk)
+ * at its alignment, offsets from 0. */
+ej_status ej__tls_layout(ej_linker *lk)
 {
     ej__tls_plan *t = &lk->tls;
     uint64_t off = 0;
@@ -169,16 +178,26 @@ uint64_t ej__tls_layout(ej_linker *lk)
                 if (l->cls != EJ_CLS_TLS || (s->shdr.sh_type == SHT_NOBITS) != nobits)
                     continue;
                 uint64_t align = s->shdr.sh_addralign ? s->shdr.sh_addralign : 1;
+                if (align > MAX_TLS_ALIGN || s->size > MAX_TLS_BLOCK)
+                    return ej__fail(&lk->err, EJ_RANGE, "%s: %s: a thread-local section of "
+                                    "%llu bytes aligned to %llu exceeds the limits (%llu bytes, "
+                                    "alignment %llu)", lk->objs[o].o->name, s->name,
+                                    (unsigned long long)s->size, (unsigned long long)align,
+                                    (unsigned long long)MAX_TLS_BLOCK,
+                                    (unsigned long long)MAX_TLS_ALIGN);
                 if (align > t->align)
                     t->align = align;
                 l->off = ej__align_up(off, align);
                 off = l->off + s->size;
+                if (off > MAX_TLS_BLOCK)
+                    return ej__fail(&lk->err, EJ_RANGE, "the thread-local storage block would "
+                                    "exceed %llu bytes", (unsigned long long)MAX_TLS_BLOCK);
             }
         if (!nobits)
             t->filesz = off;
     }
     t->memsz = off;
-    return off;
+    return EJ_OK;
 }
 
 /* The block's initial image: .tdata's bytes, relocated (a pointer to a
@@ -235,6 +254,14 @@ static ej_status no_static_room(ej_linker *lk)
 {
     const ej__tls_plan *t = &lk->tls;
     const ej__sym *s = t->static_user;
+    if (!s && t->static_host)
+        return ej__fail(&lk->err, EJ_STATIC_TLS,
+                        "'%s' is reached by local-exec or initial-exec code, which needs the TLS "
+                        "block of the module that defines it in static TLS, and the C library "
+                        "cannot put it there (it is already dynamic, e.g. a library loaded at "
+                        "run time whose variables some thread used, or there is no room): "
+                        "compile with -fPIC (general-dynamic access), or load the library at "
+                        "start-up (LD_PRELOAD)", t->static_host->name);
     const char *tun = getenv("GLIBC_TUNABLES");
     const char *set = tun ? strstr(tun, "glibc.rtld.optional_static_tls=") : NULL;
     char now[64] = "512 bytes by default";
@@ -269,6 +296,24 @@ static ej_status over_aligned(ej_linker *lk, uint64_t salign)
                     (unsigned long long)t->align, (unsigned long long)salign);
 }
 
+/* Prefixes the C library's "undefined" with where the name is used. */
+static void name_the_reference(ej_linker *lk, const ej__tls_plan *t)
+{
+    for (size_t i = 0; i < t->nents; i++) {
+        const ej__sym *s = t->ents[i].sym;
+        if (!s || s->kind != EJ_SK_HOST || !strstr(lk->err.msg, s->name))
+            continue;
+        for (size_t o = 0; o < lk->nobjs; o++) {
+            char where[512] = "";
+            ej__first_reference(s, &lk->objs[o], where, sizeof where);
+            if (strchr(where, '+')) {
+                ej__err_prefix(&lk->err, "%s", where);
+                return;
+            }
+        }
+    }
+}
+
 ej_status ej__tls_bind(ej_linker *lk, uint8_t *wbase, uint64_t vbase, struct ej__tls_module **mod)
 {
     ej__tls_plan *t = &lk->tls;
@@ -298,6 +343,8 @@ ej_status ej__tls_bind(ej_linker *lk, uint8_t *wbase, uint64_t vbase, struct ej_
                                  t->table, mod, &lk->err);
         if (st == EJ_STATIC_TLS)
             st = no_static_room(lk);
+        else if (st == EJ_UNDEFINED)
+            name_the_reference(lk, t);
     }
     if (st == EJ_OK) {
         memcpy(wbase + lk->plan.tls_off, t->table, t->table_size);

@@ -39,6 +39,9 @@ static ej_status load_failed(const char *why, const ej__tls_block *b, ej__err *e
     if (strstr(why, "static TLS"))
         return ej__fail(err, EJ_STATIC_TLS, "the C library has no static TLS space left for "
                         "a %llu-byte thread-local block: %s", (unsigned long long)b->memsz, why);
+    if (access("/proc/self/fd", X_OK) != 0)
+        return ej__fail(err, EJ_IO, "the C library cannot load the thread-local storage module "
+                        "(through /proc/self/fd, which is not there: is /proc mounted?): %s", why);
     const char *u = strstr(why, "undefined symbol: ");
     if (u)
         return ej__fail(err, EJ_UNDEFINED, "undefined thread-local variable '%s'",
