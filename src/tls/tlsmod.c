@@ -33,8 +33,9 @@ static ej_status open_memfd(int *fd, char *path, size_t len, ej__err *err)
 }
 
 /* What the loader said, as a status: the static TLS space is exhausted, a
- * name is undefined, or anything else. */
-static ej_status load_failed(const char *why, const ej__tls_block *b, ej__err *err)
+ * name is undefined, memory ran out (ERRNO, as dlopen left it: the
+ * loader's message for that is not always its own), or anything else. */
+static ej_status load_failed(const char *why, int errno_, const ej__tls_block *b, ej__err *err)
 {
     if (strstr(why, "static TLS"))
         return ej__fail(err, EJ_STATIC_TLS, "the C library has no static TLS space left for "
@@ -46,8 +47,12 @@ static ej_status load_failed(const char *why, const ej__tls_block *b, ej__err *e
     if (u)
         return ej__fail(err, EJ_UNDEFINED, "undefined thread-local variable '%s'",
                         u + strlen("undefined symbol: "));
-    return ej__fail(err, strstr(why, "out of memory") || strstr(why, "Cannot allocate memory") ? EJ_NOMEM : EJ_IO,
-                    "the C library cannot load the thread-local storage module: %s", why);
+    if (errno_ == ENOMEM || strstr(why, "out of memory") || strstr(why, "Cannot allocate memory") ||
+        strstr(why, "cannot create shared object descriptor"))
+        return ej__fail(err, EJ_NOMEM, "the C library cannot load the thread-local storage "
+                        "module: out of memory (%s)", why);
+    return ej__fail(err, EJ_IO, "the C library cannot load the thread-local storage module: %s%s%s",
+                    why, errno_ ? ": " : "", errno_ ? strerror(errno_) : "");
 }
 
 ej_status ej__tls_module_load(uint16_t machine, const struct ej__tls_abi *a,
@@ -65,10 +70,12 @@ ej_status ej__tls_module_load(uint16_t machine, const struct ej__tls_abi *a,
     if (st == EJ_OK)
         st = ej__tls_module_write(m->fd, machine, a, b, w, n, &table, err);
     if (st == EJ_OK) {
+        errno = 0;
         m->handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
         if (!m->handle) {
+            int e = errno;
             const char *why = dlerror();
-            st = load_failed(why ? why : "unknown reason", b, err);
+            st = load_failed(why ? why : "unknown reason", e, b, err);
         }
     }
     struct link_map *lm = NULL;

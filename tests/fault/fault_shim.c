@@ -1678,7 +1678,7 @@ __attribute__((destructor)) static void preload_fini(void)
         gdb++;
     report_line("gdb=%zu", gdb);
     int fds[256];
-    size_t nf = fault_open_fds(fds, 256), extra = 0;
+    size_t nf = fault_open_fds(fds, 256), extra = 0, tls = 0;
     for (size_t i = 0; i < nf && i < 256; i++) {
         int known = 0;
         for (size_t k = 0; k < nbaseline_fds; k++)
@@ -1688,11 +1688,18 @@ __attribute__((destructor)) static void preload_fini(void)
             snprintf(link, sizeof link, "/proc/self/fd/%d", fds[i]);
             ssize_t r = readlink(link, target, sizeof target - 1);
             target[r > 0 ? r : 0] = '\0';
+            /* A live module's TLS block (src/tls) keeps its memfd open. */
+            if (strncmp(target, "/memfd:elfjit-tls", 17) == 0) {
+                report_line("fd.tls=%d %s", fds[i], target);
+                tls++;
+                continue;
+            }
             report_line("fd.extra=%d %s", fds[i], target);
             extra++;
         }
     }
     report_line("fds=%zu", extra);
+    report_line("fds_tls=%zu", tls);
     char leaks[1024];
     /* At exit the stack holds only exit()'s frames and dead ones: what the
      * tool keeps until exit it keeps in statics (tools/elfjit.c), so the

@@ -302,6 +302,9 @@ static int check_run(int family, const run *r, const char **site_out)
             failf("%ld region(s) still in the PC registry at exit", rep_num(r, "registry"));
         if (!linked && rep_num(r, "gdb"))
             failf("%ld entries left in GDB's JIT list at exit", rep_num(r, "gdb"));
+        if (!linked && rep_num(r, "fds_tls"))
+            failf("the TLS module's descriptor left open after a failed link: %s",
+                  rep_get(r, "fd.tls", line, sizeof line));
     } else if (r->status == 2) {
         failf("status 2 (bad usage) for a failing system: stderr '%s'", r->err);
     } else if (r->status == 23) {
@@ -314,6 +317,7 @@ static int check_run(int family, const run *r, const char **site_out)
               rep_get(r, "violation", line, sizeof line));
     if (rep_num(r, "fds"))
         failf("descriptor left open: %s", rep_get(r, "fd.extra", line, sizeof line));
+
     if (rep_num(r, "leaks"))
         failf("%ld block(s) leaked: %s", rep_num(r, "leaks"), rep_get(r, "leak", line, sizeof line));
     return nfail;
