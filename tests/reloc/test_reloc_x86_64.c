@@ -704,6 +704,12 @@ Test(reloc_x86_64, tls_relocation_against_non_tls_symbol_refused)
     tls_refused(13, "R_X86_64_TPOFF64", NULL, EJ_RELOC); /* .data's section symbol */
     tls_refused(14, "R_X86_64_GOTPC32_TLSDESC", "plain", EJ_RELOC);
     tls_refused(15, "R_X86_64_DTPOFF32", "plain", EJ_RELOC);
+}
+
+/* The module's pair is named through a variable of the module: against a
+ * data symbol, the relocation means nothing. */
+Test(reloc_x86_64, tls_local_dynamic_against_non_tls_symbol_refused)
+{
     tls_refused(16, "R_X86_64_TLSLD", "plain", EJ_RELOC);
 }
 
@@ -736,6 +742,12 @@ Test(reloc_x86_64, tls_host_variable_refused_in_link_only_mode)
     tls_refused(8, "R_X86_64_GOTTPOFF", "ext_tv", EJ_UNSUPPORTED);
     tls_refused(9, "R_X86_64_TLSGD", "ext_tv", EJ_UNSUPPORTED);
     tls_refused(10, "R_X86_64_TPOFF32", "ext_tv", EJ_UNSUPPORTED);
+    /* With no resolver either: named, whatever the status. */
+    link_result r = do_link(LOW_BASE, NULL, OBJS(fx("tls_bad_8.o")));
+    if (r.m)
+        ej_module_free(r.m);
+    cr_expect_neq(r.st, EJ_OK);
+    expect_msg(r.msg, "'ext_tv'");
 }
 
 Test(reloc_x86_64, tls_dynamic_types_refused)

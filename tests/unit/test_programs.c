@@ -264,8 +264,10 @@ ParameterizedTestParameters(programs, run)
         if (!works) {
             char msg[256];
             snprintf(msg, sizeof msg,
-                     "%s: threads do not work under %s (%s did not finish)",
-                     cases[i].name, ej_test_emulator(), cases[i].threads_probe);
+                     "%s: threads do not work under %s (%s did not exit 0 "
+                     "within %d ms)",
+                     cases[i].name, ej_test_emulator(), cases[i].threads_probe,
+                     PROBE_TIMEOUT_MS);
             cases[i].skip = cr_dup(msg);
         }
     }

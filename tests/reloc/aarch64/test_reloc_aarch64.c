@@ -1086,37 +1086,6 @@ static void check_unsupported(const char *objname, const char *type, const char 
     }
 }
 
-Test(reloc_aarch64, tls_unsupported)
-{
-    check_unsupported("tls.o", "R_AARCH64_TLSLE_ADD_TPREL_HI12", "tv", "not supported yet");
-}
-
-Test(reloc_aarch64, tls_general_dynamic_from_c_unsupported)
-{
-    check_unsupported("tls_gd.o", "R_AARCH64_TLSDESC_ADR_PAGE21", "tls_counter",
-                      "not supported yet");
-}
-
-Test(reloc_aarch64, every_tls_type_unsupported)
-{
-    /* Every TLS type of the table, on one field (a rewritten fixture). */
-    for (uint32_t t = R_AARCH64_TLSGD_ADR_PREL21; t <= R_AARCH64_TLSLD_LDST128_DTPREL_LO12_NC; t++) {
-        fixture fx;
-        char msg[1024];
-        fixture_open(&fx, "r_x_movw.o", t);
-        res_table rt = {0};
-        res_set(&rt, "tgt", LOW_BASE + 0x1000);
-        link_result r = do_link(LOW_BASE, &rt, OBJS(fx.e));
-        if (r.m)
-            ej_module_free(r.m);
-        cr_expect_eq(r.st, EJ_UNSUPPORTED, "type %u: status %d: %s", t, (int)r.st, r.msg);
-        snprintf(msg, sizeof msg, "%s", r.msg);
-        expect_msg(msg, "R_AARCH64_TLS");
-        expect_msg(msg, "thread-local storage is not supported yet");
-        obj_free(&fx.e);
-    }
-}
-
 Test(reloc_aarch64, dynamic_relocation_unsupported)
 {
     check_unsupported("r_globdat.o", "R_AARCH64_GLOB_DAT", "tgt", "dynamic relocation");
@@ -1148,6 +1117,607 @@ Test(reloc_aarch64, none_writes_nothing)
         obj_free(&fx.e);
     }
 }
+
+/* ================================================================== */
+/* Thread-local storage (link-only: an executable's own block, TLS     */
+/* variant I: T = align_up(16, align), module id 1).                   */
+/* ================================================================== */
+
+/* Every TLS type (tls.s + tls_other.s: the expectations are their check
+ * lines), __tls_get_addr placed by the resolver TGA_OFF from the base. */
+static void check_tls_all(uint64_t base, uint64_t tga_off)
+{
+    static const struct {
+        const char *at;
+        uint32_t type;
+    } retypes[] = {
+        {"x_le_ld128", R_AARCH64_TLSLE_LDST128_TPREL_LO12},
+        {"x_le_ld128_nc", R_AARCH64_TLSLE_LDST128_TPREL_LO12_NC},
+        {"x_ld_g1", R_AARCH64_TLSLD_MOVW_G1},
+        {"x_ld_g0_nc", R_AARCH64_TLSLD_MOVW_G0_NC},
+        {"x_ld_prel19", R_AARCH64_TLSLD_LD_PREL19},
+        {"x_dtp_ld128", R_AARCH64_TLSLD_LDST128_DTPREL_LO12},
+        {"x_dtp_ld128_nc", R_AARCH64_TLSLD_LDST128_DTPREL_LO12_NC},
+    };
+    res_table rt = {0};
+    res_set(&rt, "__tls_get_addr", base + tga_off);
+    obj objs[2] = {fx_copy("tls.o"), fx_copy("tls_other.o")};
+    for (size_t i = 0; i < sizeof retypes / sizeof retypes[0]; i++)
+        retype_at(&objs[0], retypes[i].at, retypes[i].type);
+    ej_module *m = link_ok_(base, &rt, objs, 2);
+    run_checks(m, base, &rt, objs, 2, "tls.s", "tls_other.s");
+    ej_module_free(m);
+    obj_free(&objs[0]);
+    obj_free(&objs[1]);
+}
+
+Test(reloc_aarch64, tls_all_types_low_base)
+{
+    check_tls_all(LOW_BASE, 64 * MIB);
+}
+
+Test(reloc_aarch64, tls_all_types_high_base)
+{
+    check_tls_all(HIGH_BASE, 64 * MIB);
+}
+
+Test(reloc_aarch64, tls_all_types_far_tls_get_addr)
+{
+    for (size_t bi = 0; bi < NBASES; bi++)
+        check_tls_all(bases[bi], 100 * GIB);
+}
+
+/* tls_site_<what>.o (tls_site.S) with its relocation rewritten to TYPE must
+ * be refused with WANT, the message naming the object, the type, the
+ * symbol and WHY (when not NULL); nothing stays mapped. */
+static void tls_refused(const char *objname, uint32_t type, const char *sym, ej_status want,
+                        const char *why)
+{
+    char msg[1024], quoted[128];
+    obj o = fx_copy(objname);
+    retype_at(&o, "field", type);
+    res_table rt = {0};
+    res_set(&rt, "ext_tv", LOW_BASE + 0x200000); /* an address: still not usable */
+    res_set(&rt, "tgt", LOW_BASE + 0x200000);
+    snprintf(quoted, sizeof quoted, "'%s'", sym);
+    for (size_t bi = 0; bi < NBASES; bi++) {
+        link_fails(bases[bi], &rt, want, msg, o);
+        expect_msg(msg, objname);
+        expect_msg(msg, ".text+0x10");
+        expect_msg(msg, quoted);
+        if (why)
+            expect_msg(msg, why);
+    }
+    obj_free(&o);
+}
+
+Test(reloc_aarch64, tls_relocation_against_non_tls_symbol_refused)
+{
+    static const uint32_t add[] = {
+        R_AARCH64_TLSLE_ADD_TPREL_LO12_NC, R_AARCH64_TLSLE_ADD_TPREL_HI12,
+        R_AARCH64_TLSGD_ADD_LO12_NC,       R_AARCH64_TLSDESC_ADD_LO12,
+        R_AARCH64_TLSLD_ADD_DTPREL_LO12_NC};
+    static const uint32_t adrp[] = {R_AARCH64_TLSIE_ADR_GOTTPREL_PAGE21,
+                                    R_AARCH64_TLSGD_ADR_PAGE21, R_AARCH64_TLSDESC_ADR_PAGE21};
+    for (size_t i = 0; i < sizeof add / sizeof add[0]; i++)
+        tls_refused("tls_site_plain_add.o", add[i], "plain", EJ_RELOC, NULL);
+    for (size_t i = 0; i < sizeof adrp / sizeof adrp[0]; i++)
+        tls_refused("tls_site_plain_adrp.o", adrp[i], "plain", EJ_RELOC, NULL);
+}
+
+/* The module's pair is named through a variable of the module: against a
+ * data symbol, the relocation means nothing. */
+Test(reloc_aarch64, tls_local_dynamic_against_non_tls_symbol_refused)
+{
+    tls_refused("tls_site_plain_adrp.o", R_AARCH64_TLSLD_ADR_PAGE21, "plain", EJ_RELOC, NULL);
+    tls_refused("tls_site_plain_add.o", R_AARCH64_TLSLD_ADD_LO12_NC, "plain", EJ_RELOC, NULL);
+}
+
+Test(reloc_aarch64, non_tls_relocation_against_tls_symbol_refused)
+{
+    tls_refused("tls_site_tv_adrp.o", R_AARCH64_ADR_PREL_PG_HI21, "tv", EJ_RELOC, NULL);
+    tls_refused("tls_site_tv_adrp.o", R_AARCH64_ADR_GOT_PAGE, "tv", EJ_RELOC, NULL);
+    tls_refused("tls_site_tv_add.o", R_AARCH64_ADD_ABS_LO12_NC, "tv", EJ_RELOC, NULL);
+    tls_refused("tls_site_tv_bl.o", R_AARCH64_CALL26, "tv", EJ_RELOC, NULL);
+    tls_refused("tls_site_tv_movz0.o", R_AARCH64_MOVW_UABS_G0, "tv", EJ_RELOC, NULL);
+}
+
+Test(reloc_aarch64, tls_host_variable_refused_in_link_only_mode)
+{
+    tls_refused("tls_site_ext_adrp.o", R_AARCH64_TLSIE_ADR_GOTTPREL_PAGE21, "ext_tv",
+                EJ_UNSUPPORTED, NULL);
+    tls_refused("tls_site_ext_adrp.o", R_AARCH64_TLSDESC_ADR_PAGE21, "ext_tv", EJ_UNSUPPORTED,
+                NULL);
+    tls_refused("tls_site_ext_adrp.o", R_AARCH64_TLSGD_ADR_PAGE21, "ext_tv", EJ_UNSUPPORTED,
+                NULL);
+    tls_refused("tls_site_ext_add.o", R_AARCH64_TLSLE_ADD_TPREL_HI12, "ext_tv", EJ_UNSUPPORTED,
+                NULL);
+}
+
+/* A slot is per symbol: an addend on a GOT-type TLS relocation has no slot
+ * to address (as for the ordinary GOT relocations). */
+Test(reloc_aarch64, tls_got_relocation_with_addend_refused)
+{
+    static const struct {
+        const char *obj;
+        uint32_t type;
+    } cases[] = {
+        {"tls_site_tv_adrp_a8.o", R_AARCH64_TLSIE_ADR_GOTTPREL_PAGE21},
+        {"tls_site_tv_adrp_a8.o", R_AARCH64_TLSGD_ADR_PAGE21},
+        {"tls_site_tv_adrp_a8.o", R_AARCH64_TLSDESC_ADR_PAGE21},
+        {"tls_site_tv_ldr64_a8.o", R_AARCH64_TLSIE_LD64_GOTTPREL_LO12_NC},
+        {"tls_site_tv_ldr64_a8.o", R_AARCH64_TLSDESC_LD64_LO12},
+        {"tls_site_tv_add_a8.o", R_AARCH64_TLSGD_ADD_LO12_NC},
+        {"tls_site_tv_add_a8.o", R_AARCH64_TLSDESC_ADD_LO12},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        tls_refused(cases[i].obj, cases[i].type, "tv", EJ_RELOC, "addend 8");
+}
+
+Test(reloc_aarch64, tls_dynamic_types_refused)
+{
+    for (uint32_t t = R_AARCH64_TLS_DTPMOD; t <= R_AARCH64_TLSDESC; t++)
+        tls_refused("tls_site_tv_adrp.o", t, "tv", EJ_UNSUPPORTED, "dynamic relocation");
+}
+
+/* Local-exec and local-dynamic fields at their limits: tls_site_tv_*.o,
+ * tv at S = 0, T = 16; the addend rewritten to make X each value. */
+enum { V_TP = 100, V_DTP };
+
+static void tls_range_case(const range_case *c)
+{
+    fixture fx;
+    char msg[1024];
+    const int64_t T = c->value == V_TP ? 16 : 0;
+    for (size_t bi = 0; bi < NBASES; bi++) {
+        for (int k = 0; k < 4; k++) {
+            int in = k < 2;
+            int64_t x = in ? c->in[k] : c->out[k - 2];
+            if (!in && x == 0)
+                continue;
+            fixture_open(&fx, c->obj, c->retype);
+            set_addend(&fx.e, 0, x - T);
+            if (in) {
+                ej_module *m = link_ok(bases[bi], NULL, fx.e);
+                expect_value(m, c, &fx, sym(m, "field"), x);
+                ej_module_free(m);
+            } else {
+                link_fails(bases[bi], NULL, EJ_RANGE, msg, fx.e);
+                expect_msg(msg, c->obj);
+                expect_msg(msg, ".text+0x10");
+                expect_msg(msg, c->type);
+                expect_msg(msg, "'tv'");
+                expect_msg(msg, "out of range");
+            }
+            obj_free(&fx.e);
+        }
+    }
+}
+
+Test(reloc_aarch64, tls_range_le_add)
+{
+    /* HI12: bits [23:12] of X, 0 <= X < 2^24; LO12: 0 <= X < 2^12. */
+    range_case hi = {"tls_site_tv_addhi.o", "R_AARCH64_TLSLE_ADD_TPREL_HI12",
+                     R_AARCH64_TLSLE_ADD_TPREL_HI12, V_TP, F_LO12, 0, 0,
+                     {S2(24) - 1, 0}, {S2(24), -1}};
+    range_case lo = {"tls_site_tv_add.o", "R_AARCH64_TLSLE_ADD_TPREL_LO12",
+                     R_AARCH64_TLSLE_ADD_TPREL_LO12, V_TP, F_LO12, 0, 0,
+                     {S2(12) - 1, 0}, {S2(12), -1}};
+    range_case dlo = {"tls_site_tv_add.o", "R_AARCH64_TLSLD_ADD_DTPREL_LO12",
+                      R_AARCH64_TLSLD_ADD_DTPREL_LO12, V_DTP, F_LO12, 0, 0,
+                      {S2(12) - 1, 0}, {S2(12), -1}};
+    tls_range_case(&lo);
+    tls_range_case(&dlo);
+    /* expect_value's F_LO12 compares the low 12 bits: the field holds X >> 12. */
+    fixture fx;
+    for (size_t bi = 0; bi < NBASES; bi++) {
+        const int64_t xs[] = {S2(24) - 1, 0x123456, 0};
+        for (size_t k = 0; k < 3; k++) {
+            fixture_open(&fx, hi.obj, hi.retype);
+            set_addend(&fx.e, 0, xs[k] - 16);
+            ej_module *m = link_ok(bases[bi], NULL, fx.e);
+            uint32_t w = insn_at(m, hi.type, sym(m, "field"), fx.orig, M_IMM12);
+            cr_expect_eq(dec_imm12(w), ((uint64_t)xs[k] >> 12) & 0xfff, "%s: X 0x%" PRIx64,
+                         hi.type, (uint64_t)xs[k]);
+            ej_module_free(m);
+            obj_free(&fx.e);
+        }
+    }
+    hi.in[0] = hi.in[1] = 0; /* checked above */
+    tls_range_case(&hi);
+}
+
+Test(reloc_aarch64, tls_range_le_movw)
+{
+    range_case g0 = {"tls_site_tv_movz0.o", "R_AARCH64_TLSLE_MOVW_TPREL_G0",
+                     R_AARCH64_TLSLE_MOVW_TPREL_G0, V_TP, F_MOVW_S, 0, 0,
+                     {S2(16) - 1, -S2(16)}, {S2(16), -S2(16) - 1}};
+    range_case g1 = {"tls_site_tv_movz1.o", "R_AARCH64_TLSLE_MOVW_TPREL_G1",
+                     R_AARCH64_TLSLE_MOVW_TPREL_G1, V_TP, F_MOVW_S, 1, 0,
+                     {S2(32) - 1, -S2(32)}, {S2(32), -S2(32) - 1}};
+    range_case g2 = {"tls_site_tv_movz2.o", "R_AARCH64_TLSLE_MOVW_TPREL_G2",
+                     R_AARCH64_TLSLE_MOVW_TPREL_G2, V_TP, F_MOVW_S, 2, 0,
+                     {S2(48) - 1, -S2(48)}, {S2(48), -S2(48) - 1}};
+    range_case d0 = {"tls_site_tv_movz0.o", "R_AARCH64_TLSLD_MOVW_DTPREL_G0",
+                     R_AARCH64_TLSLD_MOVW_DTPREL_G0, V_DTP, F_MOVW_S, 0, 0,
+                     {S2(16) - 1, -S2(16)}, {S2(16), -S2(16) - 1}};
+    range_case d1 = {"tls_site_tv_movz1.o", "R_AARCH64_TLSLD_MOVW_DTPREL_G1",
+                     R_AARCH64_TLSLD_MOVW_DTPREL_G1, V_DTP, F_MOVW_S, 1, 0,
+                     {S2(32) - 1, -S2(32)}, {S2(32), -S2(32) - 1}};
+    tls_range_case(&g0);
+    tls_range_case(&g1);
+    tls_range_case(&g2);
+    tls_range_case(&d0);
+    tls_range_case(&d1);
+}
+
+Test(reloc_aarch64, tls_le_nc_are_not_checked)
+{
+    range_case lo = {"tls_site_tv_add.o", "R_AARCH64_TLSLE_ADD_TPREL_LO12_NC",
+                     R_AARCH64_TLSLE_ADD_TPREL_LO12_NC, V_TP, F_LO12, 0, 0,
+                     {0x12345fff, -1}, {0, 0}};
+    range_case g1 = {"tls_site_tv_movk1.o", "R_AARCH64_TLSLE_MOVW_TPREL_G1_NC",
+                     R_AARCH64_TLSLE_MOVW_TPREL_G1_NC, V_TP, F_MOVW_U, 1, 0,
+                     {0x123456789abc, -2}, {0, 0}};
+    range_case l64 = {"tls_site_tv_ldr64.o", "R_AARCH64_TLSLE_LDST64_TPREL_LO12_NC",
+                      R_AARCH64_TLSLE_LDST64_TPREL_LO12_NC, V_TP, F_LO12, 3, 0,
+                      {0x12345ff8, 0x1000}, {0, 0}};
+    tls_range_case(&lo);
+    tls_range_case(&g1);
+    tls_range_case(&l64);
+}
+
+Test(reloc_aarch64, tls_range_le_ldst)
+{
+    range_case l32 = {"tls_site_tv_ldr32.o", "R_AARCH64_TLSLE_LDST32_TPREL_LO12",
+                      R_AARCH64_TLSLE_LDST32_TPREL_LO12, V_TP, F_LO12, 2, 0,
+                      {0xffc, 0}, {0x1000, -4}};
+    range_case l64 = {"tls_site_tv_ldr64.o", "R_AARCH64_TLSLD_LDST64_DTPREL_LO12",
+                      R_AARCH64_TLSLD_LDST64_DTPREL_LO12, V_DTP, F_LO12, 3, 0,
+                      {0xff8, 8}, {0x1000, -8}};
+    tls_range_case(&l32);
+    tls_range_case(&l64);
+}
+
+Test(reloc_aarch64, tls_ldst_misaligned_refused)
+{
+    static const struct {
+        const char *obj;
+        uint32_t type;
+        const char *name;
+        int64_t x;
+        int dtp;
+        const char *why;
+    } cases[] = {
+        {"tls_site_tv_ldr32.o", R_AARCH64_TLSLE_LDST32_TPREL_LO12,
+         "R_AARCH64_TLSLE_LDST32_TPREL_LO12", 0x12, 0, "not a multiple of 4"},
+        {"tls_site_tv_ldr64.o", R_AARCH64_TLSLE_LDST64_TPREL_LO12_NC,
+         "R_AARCH64_TLSLE_LDST64_TPREL_LO12_NC", 0x14, 0, "not a multiple of 8"},
+        {"tls_site_tv_ldr64.o", R_AARCH64_TLSLD_LDST64_DTPREL_LO12,
+         "R_AARCH64_TLSLD_LDST64_DTPREL_LO12", 0x4, 1, "not a multiple of 8"},
+    };
+    char msg[1024];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        fixture fx;
+        fixture_open(&fx, cases[i].obj, cases[i].type);
+        set_addend(&fx.e, 0, cases[i].x - (cases[i].dtp ? 0 : 16));
+        link_fails(LOW_BASE, NULL, EJ_RELOC, msg, fx.e);
+        expect_msg(msg, cases[i].name);
+        expect_msg(msg, "'tv'");
+        expect_msg(msg, "misaligned");
+        expect_msg(msg, cases[i].why);
+        obj_free(&fx.e);
+    }
+}
+
+/* ---- C compiled with several flag sets ---------------------------- */
+
+/* What a TLS type's value is and where its field is. */
+enum { TV_TP, TV_DTP, TV_IE, TV_GD, TV_LD, TV_DESC, TV_MARK };
+enum { TF_ADRP, TF_ADR, TF_PREL19, TF_ADD_HI12, TF_ADD_LO12, TF_LDST, TF_MOVW, TF_NONE };
+
+typedef struct tls_type {
+    int value, field;
+    unsigned arg;  /* TF_LDST: log2 of the access size; TF_MOVW: group */
+    int is_signed; /* TF_MOVW: MOVN/MOVZ by sign */
+} tls_type;
+
+static int a64_tls_type(uint32_t t, tls_type *d)
+{
+    static const struct {
+        uint32_t lo, hi;
+        tls_type d;
+    } tab[] = {
+        {512, 512, {TV_GD, TF_ADR, 0, 0}},       {513, 513, {TV_GD, TF_ADRP, 0, 0}},
+        {514, 514, {TV_GD, TF_ADD_LO12, 0, 0}},  {515, 515, {TV_GD, TF_MOVW, 1, 1}},
+        {516, 516, {TV_GD, TF_MOVW, 0, 0}},      {517, 517, {TV_LD, TF_ADR, 0, 0}},
+        {518, 518, {TV_LD, TF_ADRP, 0, 0}},      {519, 519, {TV_LD, TF_ADD_LO12, 0, 0}},
+        {520, 520, {TV_LD, TF_MOVW, 1, 1}},      {521, 521, {TV_LD, TF_MOVW, 0, 0}},
+        {522, 522, {TV_LD, TF_PREL19, 0, 0}},    {523, 523, {TV_DTP, TF_MOVW, 2, 1}},
+        {524, 524, {TV_DTP, TF_MOVW, 1, 1}},     {525, 525, {TV_DTP, TF_MOVW, 1, 0}},
+        {526, 526, {TV_DTP, TF_MOVW, 0, 1}},     {527, 527, {TV_DTP, TF_MOVW, 0, 0}},
+        {528, 528, {TV_DTP, TF_ADD_HI12, 0, 0}}, {529, 530, {TV_DTP, TF_ADD_LO12, 0, 0}},
+        {531, 532, {TV_DTP, TF_LDST, 0, 0}},     {533, 534, {TV_DTP, TF_LDST, 1, 0}},
+        {535, 536, {TV_DTP, TF_LDST, 2, 0}},     {537, 538, {TV_DTP, TF_LDST, 3, 0}},
+        {539, 539, {TV_IE, TF_MOVW, 1, 1}},      {540, 540, {TV_IE, TF_MOVW, 0, 0}},
+        {541, 541, {TV_IE, TF_ADRP, 0, 0}},      {542, 542, {TV_IE, TF_LDST, 3, 0}},
+        {543, 543, {TV_IE, TF_PREL19, 0, 0}},    {544, 544, {TV_TP, TF_MOVW, 2, 1}},
+        {545, 545, {TV_TP, TF_MOVW, 1, 1}},      {546, 546, {TV_TP, TF_MOVW, 1, 0}},
+        {547, 547, {TV_TP, TF_MOVW, 0, 1}},      {548, 548, {TV_TP, TF_MOVW, 0, 0}},
+        {549, 549, {TV_TP, TF_ADD_HI12, 0, 0}},  {550, 551, {TV_TP, TF_ADD_LO12, 0, 0}},
+        {552, 553, {TV_TP, TF_LDST, 0, 0}},      {554, 555, {TV_TP, TF_LDST, 1, 0}},
+        {556, 557, {TV_TP, TF_LDST, 2, 0}},      {558, 559, {TV_TP, TF_LDST, 3, 0}},
+        {560, 560, {TV_DESC, TF_PREL19, 0, 0}},  {561, 561, {TV_DESC, TF_ADR, 0, 0}},
+        {562, 562, {TV_DESC, TF_ADRP, 0, 0}},    {563, 563, {TV_DESC, TF_LDST, 3, 0}},
+        {564, 564, {TV_DESC, TF_ADD_LO12, 0, 0}}, {565, 565, {TV_DESC, TF_MOVW, 1, 1}},
+        {566, 566, {TV_DESC, TF_MOVW, 0, 0}},    {567, 569, {TV_MARK, TF_NONE, 0, 0}},
+        {570, 571, {TV_TP, TF_LDST, 4, 0}},      {572, 573, {TV_DTP, TF_LDST, 4, 0}},
+    };
+    for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++)
+        if (t >= tab[i].lo && t <= tab[i].hi) {
+            *d = tab[i].d;
+            return 1;
+        }
+    return 0;
+}
+
+typedef struct a64_tls_check {
+    ej_module *m;
+    const placed_set *ps;
+    uint64_t T, tga;
+    tls_slots slots;
+    unsigned seen[64]; /* by type - 512 */
+} a64_tls_check;
+
+static uint32_t field_mask(const tls_type *d, uint32_t orig)
+{
+    switch (d->field) {
+    case TF_ADRP:
+    case TF_ADR: return M_ADR;
+    case TF_PREL19: return M_IMM19;
+    case TF_MOVW: return M_IMM16 | (d->is_signed && mov_opc(orig) != MOVK ? M_MOVOPC : 0);
+    case TF_NONE: return 0;
+    default: return M_IMM12;
+    }
+}
+
+/* The low 12 bits a LO12 field holds (scaled back). */
+static uint64_t lo12_of(const tls_type *d, uint32_t w)
+{
+    return d->field == TF_LDST ? (uint64_t)dec_imm12(w) << d->arg : dec_imm12(w);
+}
+
+static const char *a64_name(uint32_t t, char *buf, size_t len)
+{
+    snprintf(buf, len, "R_AARCH64 type %u", t);
+    return buf;
+}
+
+/* Pass 1 (FIRST): page relocations with their low-12 partner (the next
+ * relocation of the same symbol and addend in the section with a LO12
+ * field of the same kind) give each slot; ADR and PREL19 give it whole.
+ * Pass 2: every field checked against the value or slot. */
+static void a64_check_one(a64_tls_check *k, const placed_rela *r, int first)
+{
+    ej_module *m = k->m;
+    tls_type d = {0, 0, 0, 0};
+    char what[160], tn[32];
+    if (!a64_tls_type(r->type, &d)) {
+        if (!first && strcmp(r->name, "__tls_get_addr") == 0) {
+            cr_expect(r->type == R_AARCH64_CALL26 || r->type == R_AARCH64_JUMP26,
+                      "relocation type %u against __tls_get_addr", r->type);
+            uint64_t L = r->P + (uint64_t)dec_imm26(rd32(m, r->P));
+            if (L != k->tga)
+                check_stub(m, L, k->tga);
+        }
+        return;
+    }
+    snprintf(what, sizeof what, "%s %s%+" PRId64 " at 0x%" PRIx64, a64_name(r->type, tn, sizeof tn),
+             r->name, r->A, r->P);
+    cr_assert(r->tls || d.value == TV_LD, "%s: not a TLS symbol of the objects", what);
+    uint32_t orig = (uint32_t)r->orig;
+    uint32_t w = insn_at(m, what, r->P, orig, field_mask(&d, orig));
+    int slot = d.value == TV_IE || d.value == TV_GD || d.value == TV_LD || d.value == TV_DESC;
+    uint64_t key = d.value == TV_LD ? 0 : r->key;
+    unsigned len = d.value == TV_IE ? 8 : 16;
+    if (first) {
+        if (!slot)
+            return;
+        uint64_t G;
+        if (d.field == TF_ADR)
+            G = r->P + (uint64_t)dec_adr(w);
+        else if (d.field == TF_PREL19)
+            G = r->P + (uint64_t)dec_imm19(w);
+        else if (d.field == TF_ADRP) {
+            const placed_rela *lo = NULL;
+            for (size_t i = 0; i < k->ps->n; i++) {
+                const placed_rela *c = &k->ps->r[i];
+                tls_type cd = {0, 0, 0, 0};
+                if (c->oi == r->oi && c->shndx == r->shndx && c->off > r->off &&
+                    c->symidx == r->symidx && c->A == r->A && a64_tls_type(c->type, &cd) &&
+                    cd.value == d.value && (cd.field == TF_ADD_LO12 || cd.field == TF_LDST) &&
+                    (!lo || c->off < lo->off))
+                    lo = c;
+            }
+            cr_assert_not_null(lo, "%s: no low-12 partner", what);
+            tls_type ld = {0, 0, 0, 0};
+            a64_tls_type(lo->type, &ld);
+            G = page4k(r->P) + (uint64_t)dec_adrp(w) + lo12_of(&ld, rd32(m, lo->P));
+        } else {
+            return; /* MOVW: G - GOT, not met in compiler output */
+        }
+        slot_note(&k->slots, key, d.value, G, len, what);
+        return;
+    }
+    if (r->type - 512 < 64)
+        k->seen[r->type - 512]++;
+    uint64_t X = (d.value == TV_TP ? k->T : 0) + r->S + (uint64_t)r->A;
+    if (slot) {
+        uint64_t G = slot_find(&k->slots, key, d.value);
+        cr_assert_neq(G, 0, "%s: no slot found for it", what);
+        switch (d.value) {
+        case TV_IE:
+            cr_expect_eq(rd64(m, G), k->T + r->S, "%s: the slot at 0x%" PRIx64, what, G);
+            break;
+        case TV_GD:
+            cr_expect(rd64(m, G) == 1 && rd64(m, G + 8) == r->S,
+                      "%s: the pair at 0x%" PRIx64 " holds {0x%" PRIx64 ", 0x%" PRIx64 "}", what,
+                      G, rd64(m, G), rd64(m, G + 8));
+            break;
+        case TV_LD:
+            cr_expect(rd64(m, G) == 1 && rd64(m, G + 8) == 0, "%s: the module's pair", what);
+            break;
+        default:
+            cr_expect(rd64(m, G) == 0 && rd64(m, G + 8) == k->T + r->S,
+                      "%s: the descriptor at 0x%" PRIx64 " holds {0x%" PRIx64 ", 0x%" PRIx64 "}",
+                      what, G, rd64(m, G), rd64(m, G + 8));
+            break;
+        }
+        if (d.field == TF_ADD_LO12 || d.field == TF_LDST)
+            cr_expect_eq(lo12_of(&d, w), G & 0xfff, "%s: low 12 bits of the slot", what);
+        else if (d.field == TF_ADRP)
+            cr_expect_eq(page4k(r->P) + (uint64_t)dec_adrp(w), page4k(G), "%s: page", what);
+        else if (d.field == TF_MOVW)
+            cr_expect_fail("%s: MOVW against a slot (not expected from compilers)", what);
+        return;
+    }
+    switch (d.field) {
+    case TF_ADD_HI12:
+        cr_expect_eq(dec_imm12(w), (X >> 12) & 0xfff, "%s: X 0x%" PRIx64, what, X);
+        break;
+    case TF_ADD_LO12:
+    case TF_LDST:
+        cr_expect_eq(lo12_of(&d, w), X & 0xfff, "%s: X 0x%" PRIx64, what, X);
+        break;
+    case TF_MOVW:
+        expect_movw(m, what, r->P, orig, d.arg, (int64_t)X, d.is_signed);
+        break;
+    case TF_NONE:
+        cr_expect_eq(w, orig, "%s: a marker wrote", what);
+        break;
+    default:
+        cr_expect_fail("%s: unexpected field", what);
+    }
+}
+
+/* tls_c_VARIANT.o + tls_c2_VARIANT.o (../tls_c.c, ../tls_c2.c): every TLS
+ * relocation of their code checked from the AAELF64 formula, every type
+ * of WANT (0-terminated) met. */
+static void check_tls_c(const char *variant, const uint32_t *want)
+{
+    char n1[64], n2[64];
+    snprintf(n1, sizeof n1, "tls_c_%s.o", variant);
+    snprintf(n2, sizeof n2, "tls_c2_%s.o", variant);
+    for (size_t bi = 0; bi < NBASES; bi++) {
+        uint64_t base = bases[bi];
+        res_table rt = {0};
+        res_set(&rt, "__tls_get_addr", base + 64 * MIB);
+        obj objs[2] = {fx_copy(n1), fx_copy(n2)};
+        ej_module *m = link_ok_(base, &rt, objs, 2);
+        placed_set ps;
+        placed_collect(m, objs, 2, &ps);
+        a64_tls_check *k = calloc(1, sizeof *k);
+        cr_assert_not_null(k);
+        k->m = m;
+        k->ps = &ps;
+        k->T = align_up(16, ps.tls.align);
+        k->tga = base + 64 * MIB;
+        for (int pass = 0; pass < 2; pass++)
+            for (size_t i = 0; i < ps.n; i++)
+                a64_check_one(k, &ps.r[i], pass == 0);
+        slots_check(m, &k->slots);
+        unsigned total = 0;
+        for (size_t t = 0; t < 64; t++)
+            total += k->seen[t];
+        cr_expect_gt(total, 10, "%s: only %u TLS relocations checked", n1, total);
+        for (size_t i = 0; want[i]; i++)
+            cr_expect_gt(k->seen[want[i] - 512], 0, "%s: no relocation of type %u checked", n1,
+                         want[i]);
+        cr_log_info("%s at 0x%" PRIx64 ": %u TLS relocations, %zu slots", n1, base, total,
+                    k->slots.n);
+        free(k);
+        placed_free(&ps);
+        ej_module_free(m);
+        obj_free(&objs[0]);
+        obj_free(&objs[1]);
+    }
+}
+
+Test(reloc_aarch64, tls_c_gcc_pic)
+{
+    const uint32_t want[] = {R_AARCH64_TLSDESC_ADR_PAGE21, R_AARCH64_TLSDESC_LD64_LO12,
+                             R_AARCH64_TLSDESC_ADD_LO12, R_AARCH64_TLSDESC_CALL,
+                             R_AARCH64_TLSIE_ADR_GOTTPREL_PAGE21,
+                             R_AARCH64_TLSIE_LD64_GOTTPREL_LO12_NC,
+                             R_AARCH64_TLSLE_ADD_TPREL_HI12, R_AARCH64_TLSLE_ADD_TPREL_LO12_NC, 0};
+    check_tls_c("pic", want);
+}
+
+Test(reloc_aarch64, tls_c_gcc_nopic)
+{
+    const uint32_t want[] = {R_AARCH64_TLSLE_ADD_TPREL_HI12, R_AARCH64_TLSLE_ADD_TPREL_LO12_NC,
+                             R_AARCH64_TLSIE_ADR_GOTTPREL_PAGE21, R_AARCH64_TLSDESC_ADR_PAGE21,
+                             0};
+    check_tls_c("nopic", want);
+}
+
+Test(reloc_aarch64, tls_c_gcc_trad_pic)
+{
+    const uint32_t want[] = {R_AARCH64_TLSGD_ADR_PAGE21, R_AARCH64_TLSGD_ADD_LO12_NC,
+                             R_AARCH64_TLSIE_ADR_GOTTPREL_PAGE21, R_AARCH64_TLSLE_ADD_TPREL_HI12,
+                             0};
+    check_tls_c("trad_pic", want);
+}
+
+Test(reloc_aarch64, tls_c_gcc_trad_nopic)
+{
+    const uint32_t want[] = {R_AARCH64_TLSGD_ADR_PAGE21, R_AARCH64_TLSLE_ADD_TPREL_HI12, 0};
+    check_tls_c("trad_nopic", want);
+}
+
+Test(reloc_aarch64, tls_c_gcc_large_nopic)
+{
+    const uint32_t want[] = {R_AARCH64_TLSLE_ADD_TPREL_HI12, R_AARCH64_TLSIE_ADR_GOTTPREL_PAGE21,
+                             0};
+    check_tls_c("large_nopic", want);
+}
+
+Test(reloc_aarch64, tls_c_gcc_tls_size32)
+{
+    const uint32_t want[] = {R_AARCH64_TLSLE_MOVW_TPREL_G1, R_AARCH64_TLSLE_MOVW_TPREL_G0_NC,
+                             R_AARCH64_TLSGD_ADR_PAGE21, 0};
+    check_tls_c("tls_size32", want);
+}
+
+Test(reloc_aarch64, tls_c_gcc_tls_size48)
+{
+    const uint32_t want[] = {R_AARCH64_TLSLE_MOVW_TPREL_G1, R_AARCH64_TLSLE_MOVW_TPREL_G0_NC,
+                             R_AARCH64_TLSDESC_ADR_PAGE21, 0};
+    check_tls_c("tls_size48", want);
+}
+
+Test(reloc_aarch64, tls_c_gcc_O0g)
+{
+    const uint32_t want[] = {R_AARCH64_TLSDESC_ADR_PAGE21, R_AARCH64_TLSIE_ADR_GOTTPREL_PAGE21, 0};
+    check_tls_c("O0g", want);
+}
+
+#if EJ_A64_HAVE_CLANG
+Test(reloc_aarch64, tls_c_clang_pic)
+{
+    const uint32_t want[] = {R_AARCH64_TLSDESC_ADR_PAGE21, R_AARCH64_TLSDESC_CALL,
+                             R_AARCH64_TLSIE_ADR_GOTTPREL_PAGE21, R_AARCH64_TLSLE_ADD_TPREL_HI12,
+                             0};
+    check_tls_c("clang_pic", want);
+}
+
+Test(reloc_aarch64, tls_c_clang_nopic)
+{
+    const uint32_t want[] = {R_AARCH64_TLSLE_ADD_TPREL_HI12, R_AARCH64_TLSLE_ADD_TPREL_LO12_NC,
+                             R_AARCH64_TLSIE_ADR_GOTTPREL_PAGE21, 0};
+    check_tls_c("clang_nopic", want);
+}
+#endif
 
 /* ================================================================== */
 /* Real compiler output: multi-object C programs.                      */

@@ -1060,33 +1060,14 @@ static void check_unsupported(const char *objname, const char *type, const char 
     expect_msg(msg, why);
 }
 
-Test(reloc_riscv64, tls_local_exec_unsupported)
-{
-    check_unsupported("tls.o", "R_RISCV_TPREL_HI20", "tv", "not supported yet");
-}
-
-Test(reloc_riscv64, tls_general_dynamic_from_c_unsupported)
-{
-    check_unsupported("tls_gd.o", "R_RISCV_TLS_GD_HI20", "tls_counter", "not supported yet");
-}
-
 Test(reloc_riscv64, dynamic_relocation_unsupported)
 {
     check_unsupported("dyn.o", "R_RISCV_JUMP_SLOT", "tgt", "dynamic relocation");
 }
 
-Test(reloc_riscv64, tls_types_unsupported)
+/* The dynamic types are refused in an object. */
+Test(reloc_riscv64, dynamic_types_refused)
 {
-    /* Every TLS type the list names, on a relocation against `tgt`. */
-    static const struct {
-        uint32_t t;
-        const char *name;
-    } tls[] = {{8, "R_RISCV_TLS_DTPREL32"}, {9, "R_RISCV_TLS_DTPREL64"},
-               {21, "R_RISCV_TLS_GOT_HI20"}, {22, "R_RISCV_TLS_GD_HI20"},
-               {29, "R_RISCV_TPREL_HI20"}, {30, "R_RISCV_TPREL_LO12_I"},
-               {31, "R_RISCV_TPREL_LO12_S"}, {32, "R_RISCV_TPREL_ADD"},
-               {62, "R_RISCV_TLSDESC_HI20"}, {63, "R_RISCV_TLSDESC_LOAD_LO12"},
-               {64, "R_RISCV_TLSDESC_ADD_LO12"}, {65, "R_RISCV_TLSDESC_CALL"}};
     static const struct {
         uint32_t t;
         const char *name;
@@ -1097,19 +1078,387 @@ Test(reloc_riscv64, tls_types_unsupported)
     char msg[1024];
     res_table rt = {0};
     res_set(&rt, "tgt", LOW_BASE + 0x800);
-    for (size_t i = 0; i < sizeof tls / sizeof tls[0] + sizeof dyn / sizeof dyn[0]; i++) {
-        int is_tls = i < sizeof tls / sizeof tls[0];
-        uint32_t t = is_tls ? tls[i].t : dyn[i - sizeof tls / sizeof tls[0]].t;
-        const char *name = is_tls ? tls[i].name : dyn[i - sizeof tls / sizeof tls[0]].name;
+    for (size_t i = 0; i < sizeof dyn / sizeof dyn[0]; i++) {
         obj o = fx_copy("range_none.o");
-        retype(&o, R_RISCV_NONE, t);
+        retype(&o, R_RISCV_NONE, dyn[i].t);
         link_fails(LOW_BASE, &rt, EJ_UNSUPPORTED, msg, o);
-        expect_msg(msg, name);
+        expect_msg(msg, dyn[i].name);
         expect_msg(msg, "'tgt'");
-        expect_msg(msg, is_tls ? "not supported yet" : "dynamic relocation");
+        expect_msg(msg, "dynamic relocation");
         obj_free(&o);
     }
 }
+
+/* ==================================================================== */
+/* Thread-local storage (link-only: an executable's own block, TLS      */
+/* variant I with no TCB: T = 0; module id 1; offsets handed to         */
+/* __tls_get_addr biased by -0x800).                                    */
+/* ==================================================================== */
+
+/* Every TLS type (tls.s + tls_other.s: the expectations are their check
+ * lines), __tls_get_addr placed by the resolver TGA_OFF from the base. */
+static void check_tls_all(uint64_t base, uint64_t tga_off)
+{
+    res_table rt = {0};
+    res_set(&rt, "__tls_get_addr", base + tga_off);
+    obj objs[2] = {fx_copy("tls.o"), fx_copy("tls_other.o")};
+    ej_module *m = link_ok_(base, &rt, objs, 2);
+    run_checks(m, base, &rt, objs, 2, "tls.s", "tls_other.s");
+    ej_module_free(m);
+    obj_free(&objs[0]);
+    obj_free(&objs[1]);
+}
+
+Test(reloc_riscv64, tls_all_types_low_base)
+{
+    check_tls_all(LOW_BASE, 0x20000000);
+}
+
+Test(reloc_riscv64, tls_all_types_high_base)
+{
+    check_tls_all(HIGH_BASE, 0x20000000);
+}
+
+Test(reloc_riscv64, tls_all_types_far_tls_get_addr)
+{
+    for (size_t bi = 0; bi < 2; bi++)
+        check_tls_all(bases[bi], FAR);
+}
+
+/* tls_site_<what>.o (tls_site.S) with its relocation rewritten to TYPE must
+ * be refused with WANT, the message naming the object, the type, the symbol
+ * and WHY (when not NULL); nothing stays mapped. */
+static void tls_refused(const char *objname, uint32_t type, const char *tname, const char *sym,
+                        ej_status want, const char *why)
+{
+    char msg[1024], q[128];
+    obj o = fx_copy(objname);
+    retype(&o, R_RISCV_NONE, type);
+    res_table rt = {0};
+    res_set(&rt, "ext_tv", LOW_BASE + 0x200000); /* an address: still not usable */
+    snprintf(q, sizeof q, "'%s'", sym);
+    for (size_t bi = 0; bi < 2; bi++) {
+        link_fails(bases[bi], &rt, want, msg, o);
+        expect_msg(msg, objname);
+        expect_msg(msg, ".text+0x10");
+        expect_msg(msg, tname);
+        expect_msg(msg, q);
+        if (why)
+            expect_msg(msg, why);
+    }
+    obj_free(&o);
+}
+
+Test(reloc_riscv64, tls_relocation_against_non_tls_symbol_refused)
+{
+    tls_refused("tls_site_plain_lui.o", R_RISCV_TPREL_HI20, "R_RISCV_TPREL_HI20", "plain",
+                EJ_RELOC, NULL);
+    tls_refused("tls_site_plain_addi.o", R_RISCV_TPREL_LO12_I, "R_RISCV_TPREL_LO12_I", "plain",
+                EJ_RELOC, NULL);
+    tls_refused("tls_site_plain_sw.o", R_RISCV_TPREL_LO12_S, "R_RISCV_TPREL_LO12_S", "plain",
+                EJ_RELOC, NULL);
+    tls_refused("tls_site_plain_auipc.o", R_RISCV_TLS_GOT_HI20, "R_RISCV_TLS_GOT_HI20", "plain",
+                EJ_RELOC, NULL);
+    tls_refused("tls_site_plain_auipc.o", R_RISCV_TLS_GD_HI20, "R_RISCV_TLS_GD_HI20", "plain",
+                EJ_RELOC, NULL);
+    tls_refused("tls_site_plain_word.o", R_RISCV_TLS_DTPREL32, "R_RISCV_TLS_DTPREL32", "plain",
+                EJ_RELOC, NULL);
+}
+
+/* Every TLS type against `tgt`, which only the resolver gives (an address,
+ * no STT_TLS): not a variable of the block, and link-only mode binds no
+ * other module's.  (TPREL_ADD, a marker on the add of tp, uses no value.) */
+Test(reloc_riscv64, tls_types_against_resolver_symbol_refused)
+{
+    static const struct {
+        uint32_t t;
+        const char *name;
+    } tls[] = {{8, "R_RISCV_TLS_DTPREL32"}, {9, "R_RISCV_TLS_DTPREL64"},
+               {21, "R_RISCV_TLS_GOT_HI20"}, {22, "R_RISCV_TLS_GD_HI20"},
+               {29, "R_RISCV_TPREL_HI20"}, {30, "R_RISCV_TPREL_LO12_I"},
+               {31, "R_RISCV_TPREL_LO12_S"}};
+    res_table rt = {0};
+    res_set(&rt, "tgt", LOW_BASE + 0x800);
+    for (size_t i = 0; i < sizeof tls / sizeof tls[0]; i++) {
+        obj o = fx_copy("range_none.o");
+        retype(&o, R_RISCV_NONE, tls[i].t);
+        link_result r = do_link(LOW_BASE, &rt, &o, 1);
+        if (r.m)
+            ej_module_free(r.m);
+        cr_expect(r.st == EJ_RELOC || r.st == EJ_UNSUPPORTED, "%s: status %d: %s", tls[i].name,
+                  (int)r.st, r.msg);
+        expect_msg(r.msg, tls[i].name);
+        expect_msg(r.msg, "'tgt'");
+        obj_free(&o);
+    }
+}
+
+Test(reloc_riscv64, non_tls_relocation_against_tls_symbol_refused)
+{
+    tls_refused("tls_site_tv_lui.o", R_RISCV_HI20, "R_RISCV_HI20", "tv", EJ_RELOC, NULL);
+    tls_refused("tls_site_tv_auipc.o", R_RISCV_PCREL_HI20, "R_RISCV_PCREL_HI20", "tv", EJ_RELOC,
+                NULL);
+    tls_refused("tls_site_tv_auipc.o", R_RISCV_GOT_HI20, "R_RISCV_GOT_HI20", "tv", EJ_RELOC,
+                NULL);
+    tls_refused("tls_site_tv_auipc.o", R_RISCV_CALL_PLT, "R_RISCV_CALL_PLT", "tv", EJ_RELOC,
+                NULL);
+    tls_refused("tls_site_tv_word.o", R_RISCV_32, "R_RISCV_32", "tv", EJ_RELOC, NULL);
+    tls_refused("tls_site_tv_word.o", R_RISCV_64, "R_RISCV_64", "tv", EJ_RELOC, NULL);
+}
+
+Test(reloc_riscv64, tls_host_variable_refused_in_link_only_mode)
+{
+    tls_refused("tls_site_ext_auipc.o", R_RISCV_TLS_GOT_HI20, "R_RISCV_TLS_GOT_HI20", "ext_tv",
+                EJ_UNSUPPORTED, NULL);
+    tls_refused("tls_site_ext_auipc.o", R_RISCV_TLS_GD_HI20, "R_RISCV_TLS_GD_HI20", "ext_tv",
+                EJ_UNSUPPORTED, NULL);
+    tls_refused("tls_site_ext_lui.o", R_RISCV_TPREL_HI20, "R_RISCV_TPREL_HI20", "ext_tv",
+                EJ_UNSUPPORTED, NULL);
+}
+
+/* TLS descriptors: the C library has none for riscv64 (glibc 2.36), so
+ * elfjit refuses them, naming the type and the variable. */
+Test(reloc_riscv64, tls_descriptors_refused)
+{
+    static const struct {
+        uint32_t t;
+        const char *name, *obj;
+    } desc[] = {{62, "R_RISCV_TLSDESC_HI20", "tls_site_tv_auipc.o"},
+                {63, "R_RISCV_TLSDESC_LOAD_LO12", "tls_site_tv_ld.o"},
+                {64, "R_RISCV_TLSDESC_ADD_LO12", "tls_site_tv_addi.o"},
+                {65, "R_RISCV_TLSDESC_CALL", "tls_site_tv_word.o"}};
+    for (size_t i = 0; i < sizeof desc / sizeof desc[0]; i++)
+        tls_refused(desc[i].obj, desc[i].t, desc[i].name, "tv", EJ_UNSUPPORTED, "not supported");
+}
+
+/* TPREL_HI20 at its limits: X = T + S + A = A (tv at 0, T = 0), the addend
+ * rewritten in a copy; the LO12 parts never overflow. */
+Test(reloc_riscv64, tls_range_tprel_hi20)
+{
+    const int64_t in[] = {HI20_MAX, HI20_MIN, 0x7ff, -0x800};
+    const int64_t out[] = {HI20_MAX + 1, HI20_MIN - 1};
+    char msg[1024];
+    for (size_t bi = 0; bi < 2; bi++) {
+        uint64_t P = bases[bi] + 0x10;
+        for (size_t i = 0; i < 6; i++) {
+            int ok = i < 4;
+            int64_t v = ok ? in[i] : out[i - 4];
+            obj o = fx_copy("tls_site_tv_lui.o");
+            retype(&o, R_RISCV_NONE, R_RISCV_TPREL_HI20);
+            set_addend(&o, 0, v);
+            if (ok) {
+                ej_module *m = link_ok(bases[bi], NULL, o);
+                cr_assert_eq(sym(m, "field"), P);
+                check_kind(m, K_LUI, "R_RISCV_TPREL_HI20", P, v);
+                ej_module_free(m);
+            } else {
+                link_fails(bases[bi], NULL, EJ_RANGE, msg, o);
+                expect_range_msg(msg, "tls_site_tv_lui.o", "R_RISCV_TPREL_HI20", "tv");
+            }
+            obj_free(&o);
+        }
+        const struct {
+            const char *obj;
+            uint32_t t;
+            kind k;
+        } lo[] = {{"tls_site_tv_addi.o", R_RISCV_TPREL_LO12_I, K_LO_I},
+                  {"tls_site_tv_sw.o", R_RISCV_TPREL_LO12_S, K_LO_S}};
+        for (size_t i = 0; i < 2; i++)
+            for (size_t j = 0; j < 4; j++) {
+                const int64_t vs[] = {0x7fffffff, -0x80000000LL, 0x123456789abc, -1};
+                obj o = fx_copy(lo[i].obj);
+                retype(&o, R_RISCV_NONE, lo[i].t);
+                set_addend(&o, 0, vs[j]);
+                ej_module *m = link_ok(bases[bi], NULL, o);
+                check_kind(m, lo[i].k, lo[i].obj, P, vs[j]);
+                ej_module_free(m);
+                obj_free(&o);
+            }
+    }
+}
+
+/* ---- C compiled with several flag sets ------------------------------ */
+
+enum { K_IE, K_GD };
+
+typedef struct rv_tls_check {
+    ej_module *m;
+    const obj *objs;
+    const placed_set *ps;
+    uint64_t tga;
+    tls_slots slots;
+    unsigned seen[64];
+    unsigned paired[2]; /* high parts reached through their PCREL_LO12 */
+    unsigned highs[2];
+} rv_tls_check;
+
+static void rv_check_one(rv_tls_check *k, const placed_rela *r)
+{
+    ej_module *m = k->m;
+    char what[160];
+    snprintf(what, sizeof what, "type %u %s%+" PRId64 " at 0x%" PRIx64, r->type, r->name, r->A,
+             r->P);
+    uint32_t w = rd32(m, r->P), orig = (uint32_t)r->orig;
+    uint64_t X = r->S + (uint64_t)r->A; /* T = 0 */
+    switch (r->type) {
+    case R_RISCV_TPREL_HI20:
+        cr_assert(r->tls, "%s: not a TLS symbol", what);
+        cr_expect_eq(w & KEEP_U, orig & KEEP_U, "%s: 0x%08x", what, w);
+        cr_expect_eq(dec_u(w), hi_part((int64_t)X), "%s: X 0x%" PRIx64, what, X);
+        break;
+    case R_RISCV_TPREL_LO12_I:
+        cr_assert(r->tls, "%s: not a TLS symbol", what);
+        cr_expect_eq(w & KEEP_I, orig & KEEP_I, "%s: 0x%08x", what, w);
+        cr_expect_eq(dec_i(w), sext(X, 12), "%s: X 0x%" PRIx64, what, X);
+        break;
+    case R_RISCV_TPREL_LO12_S:
+        cr_assert(r->tls, "%s: not a TLS symbol", what);
+        cr_expect_eq(w & KEEP_SB, orig & KEEP_SB, "%s: 0x%08x", what, w);
+        cr_expect_eq(dec_s(w), sext(X, 12), "%s: X 0x%" PRIx64, what, X);
+        break;
+    case R_RISCV_TPREL_ADD:
+        cr_expect_eq(w, orig, "%s: the marker wrote", what);
+        break;
+    case R_RISCV_TLS_GOT_HI20:
+    case R_RISCV_TLS_GD_HI20:
+        cr_assert(r->tls, "%s: not a TLS symbol", what);
+        cr_expect_eq(w & KEEP_U, orig & KEEP_U, "%s: 0x%08x", what, w);
+        k->highs[r->type == R_RISCV_TLS_GD_HI20]++;
+        break;
+    case R_RISCV_PCREL_LO12_I: {
+        /* Its symbol labels the high part's place. */
+        const Elf64_Sym *l = &k->objs[r->oi].sym[r->symidx];
+        const placed_rela *hi = placed_at(k->ps, r->oi, l->st_shndx, l->st_value, RH_ANY_TYPE);
+        for (size_t i = 0; hi && i < k->ps->n; i++) /* the high part, not its RELAX */
+            if (k->ps->r[i].oi == r->oi && k->ps->r[i].shndx == l->st_shndx &&
+                k->ps->r[i].off == l->st_value && k->ps->r[i].type != R_RISCV_RELAX)
+                hi = &k->ps->r[i];
+        if (!hi || (hi->type != R_RISCV_TLS_GOT_HI20 && hi->type != R_RISCV_TLS_GD_HI20))
+            return;
+        int gd = hi->type == R_RISCV_TLS_GD_HI20;
+        uint64_t G = hi->P + (uint64_t)dec_u(rd32(m, hi->P)) + (uint64_t)dec_i(w);
+        snprintf(what, sizeof what, "%s %s at 0x%" PRIx64 " (+ lo at 0x%" PRIx64 ")",
+                 gd ? "TLS_GD_HI20" : "TLS_GOT_HI20", hi->name, hi->P, r->P);
+        slot_note(&k->slots, hi->key, gd ? K_GD : K_IE, G, gd ? 16 : 8, what);
+        k->paired[gd]++;
+        if (gd)
+            cr_expect(rd64(m, G) == 1 && rd64(m, G + 8) == hi->S - 0x800,
+                      "%s: the pair at 0x%" PRIx64 " holds {0x%" PRIx64 ", 0x%" PRIx64
+                      "}, want {1, 0x%" PRIx64 "}", what, G, rd64(m, G), rd64(m, G + 8),
+                      hi->S - 0x800);
+        else
+            cr_expect_eq(rd64(m, G), hi->S, "%s: the slot at 0x%" PRIx64, what, G);
+        return; /* counted as its high part's */
+    }
+    case R_RISCV_CALL_PLT:
+    case R_RISCV_CALL:
+        if (strcmp(r->name, "__tls_get_addr") == 0) {
+            uint64_t L = r->P + (uint64_t)dec_u(w) + (uint64_t)dec_i(rd32(m, r->P + 4));
+            if (L != k->tga)
+                check_stub(m, L, k->tga);
+        }
+        return;
+    default:
+        cr_expect(!(r->type >= 6 && r->type <= 12) && r->type != 62 && r->type != 63 &&
+                      r->type != 64 && r->type != 65,
+                  "%s: a TLS type the fixture should not have", what);
+        return;
+    }
+    if (r->type < 64)
+        k->seen[r->type]++;
+}
+
+/* tls_c_VARIANT.o + tls_c2_VARIANT.o (../tls_c.c, ../tls_c2.c): every TLS
+ * relocation of their code checked from the psABI formula, every type of
+ * WANT (0-terminated) met, every high part paired. */
+static void check_tls_c(const char *variant, const uint32_t *want)
+{
+    char n1[64], n2[64];
+    snprintf(n1, sizeof n1, "tls_c_%s.o", variant);
+    snprintf(n2, sizeof n2, "tls_c2_%s.o", variant);
+    for (size_t bi = 0; bi < 2; bi++) {
+        uint64_t base = bases[bi];
+        res_table rt = {0};
+        res_set(&rt, "__tls_get_addr", base + 0x20000000);
+        obj objs[2] = {fx_copy(n1), fx_copy(n2)};
+        ej_module *m = link_ok_(base, &rt, objs, 2);
+        placed_set ps;
+        placed_collect(m, objs, 2, &ps);
+        rv_tls_check *k = calloc(1, sizeof *k);
+        cr_assert_not_null(k);
+        k->m = m;
+        k->objs = objs;
+        k->ps = &ps;
+        k->tga = base + 0x20000000;
+        for (size_t i = 0; i < ps.n; i++)
+            rv_check_one(k, &ps.r[i]);
+        slots_check(m, &k->slots);
+        cr_expect_eq(k->paired[0], k->highs[0], "%s: %u TLS_GOT_HI20, %u paired", n1,
+                     k->highs[0], k->paired[0]);
+        cr_expect_eq(k->paired[1], k->highs[1], "%s: %u TLS_GD_HI20, %u paired", n1,
+                     k->highs[1], k->paired[1]);
+        unsigned total = 0;
+        for (size_t t = 0; t < 64; t++)
+            total += k->seen[t];
+        cr_expect_gt(total, 5, "%s: only %u TLS relocations checked", n1, total);
+        for (size_t i = 0; want[i]; i++)
+            cr_expect_gt(k->seen[want[i]], 0, "%s: no relocation of type %u checked", n1,
+                         want[i]);
+        cr_log_info("%s at 0x%" PRIx64 ": %u TLS relocations, %zu slots", n1, base, total,
+                    k->slots.n);
+        free(k);
+        placed_free(&ps);
+        ej_module_free(m);
+        obj_free(&objs[0]);
+        obj_free(&objs[1]);
+    }
+}
+
+Test(reloc_riscv64, tls_c_gcc_pic)
+{
+    const uint32_t want[] = {R_RISCV_TLS_GD_HI20, R_RISCV_TLS_GOT_HI20, R_RISCV_TPREL_HI20,
+                             R_RISCV_TPREL_LO12_S, R_RISCV_TPREL_ADD, 0};
+    check_tls_c("pic", want);
+}
+
+Test(reloc_riscv64, tls_c_gcc_nopic)
+{
+    const uint32_t want[] = {R_RISCV_TPREL_HI20, R_RISCV_TPREL_LO12_I, R_RISCV_TPREL_LO12_S,
+                             R_RISCV_TLS_GOT_HI20, R_RISCV_TLS_GD_HI20, 0};
+    check_tls_c("nopic", want);
+}
+
+Test(reloc_riscv64, tls_c_gcc_pie)
+{
+    const uint32_t want[] = {R_RISCV_TPREL_HI20, R_RISCV_TLS_GOT_HI20, R_RISCV_TLS_GD_HI20, 0};
+    check_tls_c("pie", want);
+}
+
+Test(reloc_riscv64, tls_c_gcc_medany_pic)
+{
+    const uint32_t want[] = {R_RISCV_TLS_GD_HI20, R_RISCV_TLS_GOT_HI20, 0};
+    check_tls_c("medany_pic", want);
+}
+
+Test(reloc_riscv64, tls_c_gcc_O0g)
+{
+    const uint32_t want[] = {R_RISCV_TLS_GD_HI20, R_RISCV_TLS_GOT_HI20, R_RISCV_TPREL_HI20, 0};
+    check_tls_c("O0g", want);
+}
+
+#if EJ_RV_HAVE_CLANG
+Test(reloc_riscv64, tls_c_clang_pic)
+{
+    const uint32_t want[] = {R_RISCV_TLS_GD_HI20, R_RISCV_TLS_GOT_HI20, R_RISCV_TPREL_HI20, 0};
+    check_tls_c("clang_pic", want);
+}
+
+Test(reloc_riscv64, tls_c_clang_nopic)
+{
+    const uint32_t want[] = {R_RISCV_TPREL_HI20, R_RISCV_TLS_GOT_HI20, 0};
+    check_tls_c("clang_nopic", want);
+}
+#endif
 
 /* ==================================================================== */
 /* Real compiler output: prog_main.c + prog_util.c at -O2 and -O0 -g.    */
