@@ -234,32 +234,63 @@ static int link_error(ej_linker *lk)
 }
 
 /* Static TLS.  The C library sizes its spare static TLS space once, at
- * process start, from the tunable glibc.rtld.optional_static_tls; a
+ * process start, from the tunable glibc.rtld.optional_static_tls, and
+ * aligns it to the largest alignment of the modules loaded then; a
  * program whose local-exec or initial-exec variables need more (a normal
- * link puts them in the executable's own block, of any size) is run by
- * restarting this process once with the tunable raised, the link having
- * told how much it needs.  The program sees the environment it was given:
- * the original GLIBC_TUNABLES is carried across the restart in
- * ELFJIT_SAVED_TUNABLES and put back at start-up. */
+ * link puts them in the executable's own block, of any size and
+ * alignment) is run by restarting this process once with the tunable
+ * raised and, for the alignment, a one-byte TLS block of that alignment
+ * preloaded (ej_static_tls_preload), the link having told what it needs.
+ * The program sees the environment it was given: GLIBC_TUNABLES and
+ * LD_PRELOAD as they were are carried across the restart in
+ * ELFJIT_SAVED_TUNABLES / ELFJIT_SAVED_PRELOAD and put back at start-up. */
 #define SAVED_TUNABLES "ELFJIT_SAVED_TUNABLES"
+#define SAVED_PRELOAD "ELFJIT_SAVED_PRELOAD"
 static char **tool_argv;
 static int restarted;
 
-static void restore_environment(void)
+/* NAME as SAVED holds it: "=VALUE", or "-" for unset. */
+static void put_back(const char *name, const char *saved_name)
 {
-    const char *saved = getenv(SAVED_TUNABLES);
+    const char *saved = getenv(saved_name);
     if (!saved)
         return;
-    restarted = 1;
     if (saved[0] == '=')
-        setenv("GLIBC_TUNABLES", saved + 1, 1);
+        setenv(name, saved + 1, 1);
     else
-        unsetenv("GLIBC_TUNABLES");
-    unsetenv(SAVED_TUNABLES);
+        unsetenv(name);
+    unsetenv(saved_name);
+}
+
+static void restore_environment(void)
+{
+    if (!getenv(SAVED_TUNABLES))
+        return;
+    restarted = 1;
+    put_back("GLIBC_TUNABLES", SAVED_TUNABLES);
+    put_back("LD_PRELOAD", SAVED_PRELOAD);
+}
+
+/* Sets NAME to its old value (if any), SEP and ADD; remembers the old one
+ * in SAVED_NAME.  0 on success. */
+static int extend(const char *name, const char *saved_name, const char *sep, const char *add)
+{
+    const char *old = getenv(name);
+    size_t len = (old ? strlen(old) : 0) + strlen(add) + 8;
+    char *value = malloc(len), *saved = malloc(len);
+    int rc = -1;
+    if (value && saved) {
+        snprintf(value, len, "%s%s%s", old && old[0] ? old : "", old && old[0] ? sep : "", add);
+        snprintf(saved, len, "%s%s", old ? "=" : "-", old ? old : "");
+        rc = setenv(saved_name, saved, 1) == 0 && setenv(name, value, 1) == 0 ? 0 : -1;
+    }
+    free(value);
+    free(saved);
+    return rc;
 }
 
 /* Returns only when the restart is not possible (or already happened). */
-static void restart_with_static_tls(uint64_t need)
+static void restart_with_static_tls(uint64_t need, uint64_t align)
 {
     if (restarted)
         return;
@@ -269,20 +300,20 @@ static void restart_with_static_tls(uint64_t need)
     unsigned long long now = set ? strtoull(set + strlen(key), NULL, 0) : 512;
     /* Room for what the block needs beyond the spare space already there,
      * its alignment padding, and what other late TLS users take. */
-    unsigned long long want = now + need + 4096;
-    size_t len = (old ? strlen(old) : 0) + strlen(key) + 32;
-    char *tunables = malloc(len), *saved = malloc(len);
-    if (!tunables || !saved)
+    char tunable[96], preload[64];
+    snprintf(tunable, sizeof tunable, "%s%llu", key, now + need + align + 4096);
+    int fd = -1;
+    if (align > 16 && ej_static_tls_preload(align, &fd) != EJ_OK)
         return;
-    snprintf(tunables, len, "%s%s%s%llu", old ? old : "", old && old[0] ? ":" : "", key, want);
-    snprintf(saved, len, "%s%s", old ? "=" : "-", old ? old : "");
-    if (setenv(SAVED_TUNABLES, saved, 1) == 0 && setenv("GLIBC_TUNABLES", tunables, 1) == 0)
+    snprintf(preload, sizeof preload, "/proc/self/fd/%d", fd);
+    if (extend("GLIBC_TUNABLES", SAVED_TUNABLES, ":", tunable) == 0 &&
+        (fd < 0 || extend("LD_PRELOAD", SAVED_PRELOAD, ":", preload) == 0))
         execv("/proc/self/exe", tool_argv);
     /* No restart: the program fails with the link's message. */
     restore_environment();
     restarted = 0;
-    free(tunables);
-    free(saved);
+    if (fd >= 0)
+        close(fd);
 }
 
 /* The linker, the module and the program's argv live until exit(): held here so that
@@ -309,7 +340,7 @@ static int run(const options *o)
             return link_error(lk);
     if (ej_linker_link(lk, &m) != EJ_OK) {
         if (ej_linker_static_tls_size(lk))
-            restart_with_static_tls(ej_linker_static_tls_size(lk));
+            restart_with_static_tls(ej_linker_static_tls_size(lk), ej_linker_static_tls_align(lk));
         return link_error(lk);
     }
     /* Not freed: unmapping a hundred object files one by one costs more

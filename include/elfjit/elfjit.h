@@ -202,9 +202,22 @@ ej_status ej_linker_link(ej_linker *lk, ej_module **out);
  * The bytes of static TLS the last ej_linker_link on LK needed (the
  * module's TLS block, rounded up to its alignment), whether it succeeded
  * or failed with EJ_STATIC_TLS; 0 when it needed none or has not run.
- * A process can restart itself with the tunable raised by this much
- * (`elfjit run` does).  Thread-safe on a linker no other thread uses. */
+ * Its alignment: what the C library's static TLS must be aligned to.
+ * A process can restart itself with the tunable raised by SIZE and
+ * ej_static_tls_preload(ALIGN) preloaded (`elfjit run` does).
+ * Thread-safe on a linker no other thread uses. */
 uint64_t ej_linker_static_tls_size(const ej_linker *lk);
+uint64_t ej_linker_static_tls_align(const ej_linker *lk);
+
+/* Writes, into a new memory file *FD (not close-on-exec), a shared object
+ * with a thread-local block aligned to ALIGN (a power of two, at most
+ * 65536).  Preloaded at a program's start (through
+ * LD_PRELOAD=/proc/self/fd/FD across an exec), it makes the C library
+ * align its static TLS, and so every thread pointer, to ALIGN, which
+ * later modules' initial-exec and local-exec blocks aligned that much
+ * need.  Keep FD open for the life of the process (the loader knows the
+ * object by that name).  Errors: EJ_INVAL, EJ_IO, EJ_NOMEM.  Thread-safe. */
+ej_status ej_static_tls_preload(uint64_t align, int *fd);
 
 /* ---- module ---------------------------------------------------------- */
 

@@ -171,8 +171,10 @@ static ej_status place_extras(ej_linker *lk, int cls, uint64_t *off)
         p->got_off = ej__align_up(*off, a->got_entry_size);
         *off = p->got_off + (uint64_t)p->ngot * a->got_entry_size;
         /* The TLS table (slots, pairs, descriptors: tls.c). */
-        p->tls_off = ej__align_up(*off, 16);
-        *off = p->tls_off + lk->tls.table_size;
+        if (lk->tls.table_size) {
+            p->tls_off = ej__align_up(*off, 16);
+            *off = p->tls_off + lk->tls.table_size;
+        }
         p->dso_off = ej__align_up(*off, 8);
         *off = p->dso_off + 8;
     } else if (cls == EJ_CLS_BSS) {
@@ -237,6 +239,8 @@ static uint64_t synth_value(const ej__plan *p, const ej__sym *e, uint64_t vbase)
         return vbase + p->got_off;
     case EJ_SYN_DSO_HANDLE:
         return vbase + p->dso_off;
+    case EJ_SYN_TLS_BASE:
+        return 0; /* an offset in the TLS block, as every TLS symbol's value */
     case EJ_SYN_SEC_START:
     case EJ_SYN_SEC_STOP: {
         const char *name = e->name + (e->synth == EJ_SYN_SEC_START ? 8 : 7);

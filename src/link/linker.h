@@ -63,6 +63,7 @@ enum ej__synth {
     EJ_SYN_DSO_HANDLE,   /* __dso_handle: one per module */
     EJ_SYN_SEC_START,    /* __start_SEC */
     EJ_SYN_SEC_STOP,     /* __stop_SEC */
+    EJ_SYN_TLS_BASE,     /* _TLS_MODULE_BASE_: offset 0 of the TLS block */
 };
 
 typedef struct ej__sym {
@@ -130,6 +131,7 @@ typedef struct ej__secgroup {
 
 typedef struct ej__tls_ent {
     uint8_t what;        /* enum ej__tls_what (src/tls/tlsmod.h) */
+    uint8_t optional;    /* a slot for relaxation only (see tls.c) */
     const ej__sym *sym;  /* NULL: the module's own block, offset 0 */
 } ej__tls_ent;
 
@@ -150,6 +152,7 @@ typedef struct ej__tls_plan {
     const ej__sym *static_user; /* the first variable that needs static TLS, for messages */
     const ej__sym *static_host; /* the first other module's variable reached so */
     int over_aligned;     /* the block is aligned more than static TLS can be */
+    int relax;            /* general-dynamic and descriptor sequences become initial-exec */
     int64_t T;            /* the block's thread-pointer offset, once bound */
     uint64_t *table;      /* the values, once bound */
 } ej__tls_plan;

@@ -126,15 +126,18 @@ static ej_status apply_section(ej_linker *lk, const ej__lobj *lo, size_t r, uint
     const ej__section *t = &obj->sec[obj->sec[r].shdr.sh_info];
     size_t n;
     const Elf64_Rela *rel = ej__object_relas(obj, r, &n);
-    ej__reloc_site site = {.GOT = vbase + lk->plan.got_off, .end = wsec + t->size};
+    ej__reloc_site site = {.GOT = vbase + lk->plan.got_off, .begin = wsec, .end = wsec + t->size};
     ej__reloc_site pair = site;
     ej__reloc_fail fail;
+    uint64_t consumed = 0; /* the end of a relaxed TLS sequence */
     if (!best_effort)
         lk->stats.nrelocs += n;
     for (size_t k = 0; k < n; k++) {
         site.type = (uint32_t)ELF64_R_TYPE(rel[k].r_info);
         site.loc = wsec + rel[k].r_offset;
         site.P = vsec + rel[k].r_offset;
+        if (site.P < consumed && site.P >= consumed - 16)
+            continue; /* inside a sequence relaxed away (its call) */
         /* Validated when the object was read: the type is known (in a
          * loaded section; a debug section may name an unknown one). */
         const ej__reloc_info *info = best_effort ? ej__reloc_info_of(a, site.type)
@@ -144,10 +147,12 @@ static ej_status apply_section(ej_linker *lk, const ej__lobj *lo, size_t r, uint
         int got = fill_symbol(lk, lo, t, &rel[k], vbase, info->needs, &site);
         if (got == SITE_SKIP || (got == SITE_FAIL && best_effort))
             continue;
+        site.IE = 0;
         if (info->needs & EJ_RN_TLS)
             ej__tls_site(lk, lo->symp[ELF64_R_SYM(rel[k].r_info)], info->needs, vbase, &site);
         fail.why = NULL;
         fail.has_range = 0;
+        fail.consumed = 0;
         if (got == SITE_FAIL) {
             fail.why = "refers to a discarded COMDAT section";
             return reloc_failed(lk, lo, r, &rel[k], info, &site, &fail);
@@ -172,6 +177,8 @@ static ej_status apply_section(ej_linker *lk, const ej__lobj *lo, size_t r, uint
         }
         if (a->handlers[site.type](&site, &fail) != EJ_OK && !best_effort)
             return reloc_failed(lk, lo, r, &rel[k], info, &site, &fail);
+        if (fail.consumed)
+            consumed = fail.consumed;
     }
     return EJ_OK;
 }

@@ -33,6 +33,11 @@ int ej__synth_bind(ej_linker *lk, ej__sym *e)
         lk->plan.need_got = 1;
     } else if (strcmp(e->name, "__dso_handle") == 0) {
         synth = EJ_SYN_DSO_HANDLE;
+    } else if (strcmp(e->name, "_TLS_MODULE_BASE_") == 0) {
+        /* The start of the module's TLS block (x86-64 TLS descriptors'
+         * local-dynamic base): offset 0 in it. */
+        synth = EJ_SYN_TLS_BASE;
+        e->type = STT_TLS;
     } else if (strncmp(e->name, "__start_", 8) == 0 &&
                ej__is_c_identifier(e->name + 8) && section_exists(lk, e->name + 8)) {
         synth = EJ_SYN_SEC_START;

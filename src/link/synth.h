@@ -1,7 +1,7 @@
 /* Symbols the loader synthesises inside the image, as a normal link gets
  * them from crt files and the linker script: _GLOBAL_OFFSET_TABLE_,
- * __dso_handle, and __start_SEC / __stop_SEC for sections whose names are
- * C identifiers. */
+ * __dso_handle, _TLS_MODULE_BASE_ (the TLS block's start), and
+ * __start_SEC / __stop_SEC for sections whose names are C identifiers. */
 #ifndef EJ_LINK_SYNTH_H
 #define EJ_LINK_SYNTH_H
 

@@ -10,15 +10,27 @@
  * where the code finds its slots, pairs and descriptors as it would in a
  * normally linked program.
  *
+ * Relaxation.  In an executable, the system linker rewrites
+ * general-dynamic and descriptor sequences into initial-exec ones, which
+ * cost one load instead of a call.  elfjit does the same when it can: the
+ * scan gives each variable of the module reached so an initial-exec slot
+ * as well, marked optional; those slots ask for the block in static TLS,
+ * and when the C library has no room, the block is loaded again without
+ * them, dynamic, and the sequences keep their model.  The backends'
+ * handlers rewrite only the exact sequences the psABIs define.
+ *
  * Link-only links involve no C library: they get the values an
  * executable's own block would have (module 1, at the ABI's offset from
- * the thread pointer), so their output can be checked against the psABI. */
+ * the thread pointer), so their output can be checked against the psABI;
+ * they are not relaxed. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "link/linker.h"
 #include "tls/tlsmod.h"
+
+static uint32_t add_entry_opt(ej_linker *lk, uint8_t what, const ej__sym *sym, int optional);
 
 static ej_status nomem(ej_linker *lk)
 {
@@ -29,6 +41,11 @@ static ej_status nomem(ej_linker *lk)
  * of memory. */
 static uint32_t add_entry(ej_linker *lk, uint8_t what, const ej__sym *sym)
 {
+    return add_entry_opt(lk, what, sym, 0);
+}
+
+static uint32_t add_entry_opt(ej_linker *lk, uint8_t what, const ej__sym *sym, int optional)
+{
     ej__tls_plan *t = &lk->tls;
     if ((t->nents & (t->nents - 1)) == 0) { /* grow at powers of two */
         ej__tls_ent *e = realloc(t->ents, (t->nents ? t->nents * 2 : 8) * sizeof *e);
@@ -36,7 +53,7 @@ static uint32_t add_entry(ej_linker *lk, uint8_t what, const ej__sym *sym)
             return 0;
         t->ents = e;
     }
-    t->ents[t->nents++] = (ej__tls_ent){what, sym};
+    t->ents[t->nents++] = (ej__tls_ent){what, (uint8_t)optional, sym};
     uint64_t at = t->table_size;
     t->table_size += what == EJ_TLSW_DESC ? 16 : 8;
     return (uint32_t)at + 1;
@@ -59,9 +76,10 @@ static ej__tls_use *use_of(ej_linker *lk, ej__sym *s)
     return &t->uses[s->tls - 1];
 }
 
+/* A variable of the module's own block (or the block's start). */
 static int is_own(const ej__sym *s)
 {
-    return s->kind == EJ_SK_SECTION;
+    return s->kind == EJ_SK_SECTION || (s->kind == EJ_SK_IMAGE && s->synth == EJ_SYN_TLS_BASE);
 }
 
 /* Remembers a variable that needs static TLS, for messages: the first
@@ -108,6 +126,11 @@ static ej_status need_entries(ej_linker *lk, ej__sym *s, unsigned kind)
         if (!(u->desc = add_entry(lk, EJ_TLSW_DESC, s)))
             return nomem(lk);
     }
+    /* A slot to relax to (see the file comment): the module's own
+     * variables only; another module's static TLS is not ours to ask for. */
+    if ((kind == EJ_TLS_GD || kind == EJ_TLS_DESC) && is_own(s) && !u->ie && !lk->fake_base &&
+        !(u->ie = add_entry_opt(lk, EJ_TLSW_TPOFF, s, 1)))
+        return nomem(lk);
     return EJ_OK;
 }
 
@@ -127,7 +150,7 @@ static int is_tls_symbol(const ej__sym *s)
 {
     if (s->kind == EJ_SK_SECTION)
         return s->type == STT_TLS && s->obj->sec[s->shndx].cls == EJ_CLS_TLS;
-    return s->kind == EJ_SK_HOST;
+    return s->kind == EJ_SK_HOST || (s->kind == EJ_SK_IMAGE && s->synth == EJ_SYN_TLS_BASE);
 }
 
 ej_status ej__tls_scan(ej_linker *lk, ej__lobj *lo, size_t r, const Elf64_Rela *rel,
@@ -141,13 +164,13 @@ ej_status ej__tls_scan(ej_linker *lk, ej__lobj *lo, size_t r, const Elf64_Rela *
         return refuse(lk, lo, r, rel, EJ_UNSUPPORTED, info, s,
                       "this thread-local access is not supported for this architecture (the C "
                       "library has no TLS descriptors for it: use the traditional dialect)");
-    if (kind != EJ_TLS_LD && kind != EJ_TLS_MARK && !is_tls_symbol(s)) {
+    if (!is_tls_symbol(s)) {
         if (s->kind == EJ_SK_ABS && !s->strong_ref)
             return refuse(lk, lo, r, rel, EJ_UNSUPPORTED, info, s,
                           "an undefined weak thread-local variable is not supported");
         return refuse(lk, lo, r, rel, EJ_RELOC, info, s, "the symbol is not thread-local");
     }
-    if (s->kind == EJ_SK_HOST && kind == EJ_TLS_DTP)
+    if (s->kind == EJ_SK_HOST && (kind == EJ_TLS_DTP || kind == EJ_TLS_LD))
         return refuse(lk, lo, r, rel, EJ_RELOC, info, s,
                       "a local-dynamic offset of a variable another module defines");
     if (s->kind == EJ_SK_HOST && lk->fake_base)
@@ -290,10 +313,34 @@ static ej_status over_aligned(ej_linker *lk, uint64_t salign)
     return ej__fail(&lk->err, EJ_STATIC_TLS,
                     "%s%s'%s' is reached by local-exec or initial-exec code, which needs the "
                     "module's TLS block in static TLS, but the block is aligned to %llu bytes "
-                    "and the C library's static TLS only to %llu: compile with -fPIC or "
-                    "-ftls-model=global-dynamic (or align the variables less)",
+                    "and the C library's static TLS only to %llu: compile with -fPIC "
+                    "(general-dynamic access), or start the process with a library of TLS "
+                    "that aligned preloaded (ej_static_tls_preload; elfjit run does)",
                     s->obj ? s->obj->o->name : "", s->obj ? ": " : "", s->name,
                     (unsigned long long)t->align, (unsigned long long)salign);
+}
+
+/* Hands the block to the C library, with the relaxation slots if it has
+ * room for them in static TLS, else without (see the file comment). */
+static ej_status load_block(ej_linker *lk, const ej__tls_block *block, ej__tls_word *w,
+                            struct ej__tls_module **mod)
+{
+    ej__tls_plan *t = &lk->tls;
+    int optional = 0;
+    for (size_t i = 0; i < t->nents; i++)
+        optional |= t->ents[i].optional;
+    ej_status st = ej__tls_module_load(lk->arch->machine, &lk->arch->tls, block, w, t->nents,
+                                       t->table, mod, &lk->err);
+    t->relax = st == EJ_OK && optional;
+    if (st != EJ_STATIC_TLS || !optional || t->static_user)
+        return st;
+    /* The same table, the slots now plain block offsets nothing reads. */
+    for (size_t i = 0; i < t->nents; i++)
+        if (t->ents[i].optional)
+            w[i].what = EJ_TLSW_DTPOFF;
+    ej__err_clear(&lk->err);
+    return ej__tls_module_load(lk->arch->machine, &lk->arch->tls, block, w, t->nents, t->table,
+                               mod, &lk->err);
 }
 
 /* Prefixes the C library's "undefined" with where the name is used. */
@@ -339,8 +386,7 @@ ej_status ej__tls_bind(ej_linker *lk, uint8_t *wbase, uint64_t vbase, struct ej_
     } else if (st == EJ_OK && lk->fake_base)
         executable_values(lk, w, t->nents, t->table);
     else if (st == EJ_OK) {
-        st = ej__tls_module_load(lk->arch->machine, &lk->arch->tls, &block, w, t->nents,
-                                 t->table, mod, &lk->err);
+        st = load_block(lk, &block, w, mod);
         if (st == EJ_STATIC_TLS)
             st = no_static_room(lk);
         else if (st == EJ_UNDEFINED)
@@ -376,9 +422,11 @@ void ej__tls_site(const ej_linker *lk, const ej__sym *s, unsigned needs, uint64_
         break;
     case EJ_TLS_GD:
         site->G = u && u->gd ? table + u->gd - 1 : 0;
+        site->IE = t->relax && u && u->ie ? table + u->ie - 1 : 0;
         break;
     case EJ_TLS_DESC:
         site->G = u && u->desc ? table + u->desc - 1 : 0;
+        site->IE = t->relax && u && u->ie ? table + u->ie - 1 : 0;
         break;
     case EJ_TLS_LD:
         site->G = t->ld ? table + t->ld - 1 : 0;
@@ -390,7 +438,12 @@ void ej__tls_site(const ej_linker *lk, const ej__sym *s, unsigned needs, uint64_
 
 EJ_API uint64_t ej_linker_static_tls_size(const ej_linker *lk)
 {
-    if (!lk || !lk->tls.static_user || lk->tls.over_aligned)
+    if (!lk || !lk->tls.static_user)
         return 0;
     return ej__align_up(lk->tls.memsz, lk->tls.align);
+}
+
+EJ_API uint64_t ej_linker_static_tls_align(const ej_linker *lk)
+{
+    return lk && lk->tls.static_user ? lk->tls.align : 0;
 }

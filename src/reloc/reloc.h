@@ -93,8 +93,14 @@ typedef struct ej__reloc_site {
     uint64_t G;   /* address of the symbol's GOT slot, 0 when none */
     uint64_t GOT; /* address of the GOT, 0 when there is none */
     uint64_t L;   /* address of the symbol's stub, 0 when none */
-    const uint8_t *end; /* end of the section being relocated (variable-width fields) */
+    const uint8_t *begin, *end; /* the section being relocated (variable-width fields,
+                                 * sequences around the place) */
     const struct ej__reloc_site *pair; /* EJ_RN_PAIR_LO: the high part's site */
+    /* TLS_GD and TLS_DESC: the variable's initial-exec slot when its block
+     * is in static TLS, so that the handler may relax the sequence to
+     * initial-exec as the system linker does in an executable (0: keep
+     * the model). */
+    uint64_t IE;
 } ej__reloc_site;
 
 /* Filled by a handler that fails, for the error message. */
@@ -103,6 +109,10 @@ typedef struct ej__reloc_fail {
     uint64_t value;    /* the value that did not fit */
     int64_t min, max;  /* the range it had to fit (when why is a range) */
     int has_range;
+    /* Set by a handler that rewrote a whole instruction sequence (TLS
+     * relaxation): the sequence's end, as an address; relocations at
+     * places below it (the call the sequence made) are not applied. */
+    uint64_t consumed;
 } ej__reloc_fail;
 
 typedef ej_status (*ej__reloc_apply_fn)(const ej__reloc_site *s,

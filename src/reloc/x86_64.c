@@ -2,6 +2,7 @@
  * handler computes its psABI formula, checks that the result fits its field
  * and only then writes it. */
 #include <elf.h>
+#include <string.h>
 
 #include "reloc/reloc.h"
 
@@ -156,6 +157,71 @@ static ej_status h_size32(const ej__reloc_site *s, ej__reloc_fail *f)
 static ej_status h_size64(const ej__reloc_site *s, ej__reloc_fail *f)
 {
     ej__put64(s->loc, s->Z + (uint64_t)s->A);
+    return EJ_OK;
+}
+
+/* ---- thread-local storage ----------------------------------------------- */
+
+/* TLS relocations share the GOT handlers (the generic code passes the
+ * slot as G), except where a sequence can be relaxed to initial-exec (IE
+ * set: the variable's block is in static TLS), as the system linker does
+ * in an executable (x86-64 psABI, "Thread-Local Storage", and Drepper's
+ * "ELF Handling For Thread-Local Storage"). */
+
+/* General dynamic, 16 bytes (the TLSGD field at +4, the call at +8):
+ *     66 48 8d 3d ..     data16 lea x@tlsgd(%rip), %rdi
+ *     66 66 48 e8 ..     data16 data16 rex.W call __tls_get_addr@plt
+ *  or 66 48 ff 15 ..     data16 rex.W call *__tls_get_addr@gotpcrel(%rip)
+ * becomes
+ *     64 48 8b 04 25 00 00 00 00   mov %fs:0, %rax
+ *     48 03 05 ..                  add x@gottpoff(%rip), %rax */
+static ej_status h_tlsgd(const ej__reloc_site *s, ej__reloc_fail *f)
+{
+    static const uint8_t lea[] = {0x66, 0x48, 0x8d, 0x3d};
+    static const uint8_t plt[] = {0x66, 0x66, 0x48, 0xe8}, got[] = {0x66, 0x48, 0xff, 0x15};
+    const uint8_t *q = s->loc - 4;
+    if (!s->IE || s->loc - s->begin < 4 || s->end - s->loc < 12 || memcmp(q, lea, 4) != 0 ||
+        (memcmp(q + 8, plt, 4) != 0 && memcmp(q + 8, got, 4) != 0))
+        return h_gotpcrel(s, f);
+    int64_t v = (int64_t)(s->IE - (s->P + 12));
+    if (!ej__fits_signed(v, 32))
+        return h_gotpcrel(s, f);
+    static const uint8_t ie[] = {0x64, 0x48, 0x8b, 0x04, 0x25, 0, 0, 0, 0, 0x48, 0x03, 0x05};
+    uint8_t *w = s->loc - 4;
+    memcpy(w, ie, sizeof ie);
+    ej__put32(w + 12, (uint32_t)v);
+    f->consumed = s->P + 12;
+    return EJ_OK;
+}
+
+/* Descriptor: `lea x@tlsdesc(%rip), %reg` (REX.W 8d, RIP-relative; the
+ * compiler may use any register and share it between calls) becomes `mov
+ * x@gottpoff(%rip), %reg`, and each `call *x@tlscall(%rax)` (ff 10)
+ * becomes `xchg %ax, %ax` (66 90): the register, then %rax, holds the
+ * offset from the thread pointer, as the call would have returned. */
+static ej_status h_tlsdesc_lea(const ej__reloc_site *s, ej__reloc_fail *f)
+{
+    if (!s->IE)
+        return h_gotpcrel(s, f);
+    if (s->loc - s->begin < 3 || (s->loc[-3] & 0xfb) != 0x48 || s->loc[-2] != 0x8d ||
+        (s->loc[-1] & 0xc7) != 0x05) {
+        f->why = "the instruction before the field is not `lea x@tlsdesc(%rip), %reg`";
+        return EJ_RELOC;
+    }
+    s->loc[-2] = 0x8b;
+    return put_s32(s, f, (int64_t)(s->IE + (uint64_t)s->A - s->P));
+}
+
+static ej_status h_tlsdesc_call(const ej__reloc_site *s, ej__reloc_fail *f)
+{
+    if (!s->IE)
+        return EJ_OK;
+    if (s->end - s->loc < 2 || s->loc[0] != 0xff || s->loc[1] != 0x10) {
+        f->why = "the instruction at the place is not `call *(%rax)`";
+        return EJ_RELOC;
+    }
+    s->loc[0] = 0x66;
+    s->loc[1] = 0x90;
     return EJ_OK;
 }
 
