@@ -2,6 +2,7 @@
 # bench/run.sh — elfjit against the peers, in one command.  See bench/README.md.
 #
 #   bench/run.sh [--quick] [--elfjit PATH] [--workloads small,medium,large,sqlite,libcdata]
+#   bench/run.sh --tls [--quick] [--elfjit PATH]
 #
 # Installs what is missing (as root, with apt-get), builds elfjit (Release)
 # unless --elfjit names a built one, generates the workloads (cached in
@@ -13,6 +14,9 @@
 #   --elfjit P    use the elfjit binary P (its build dir's libelfjit.a, if any,
 #                 builds the stage benchmark)
 #   --workloads   a comma-separated subset
+#   --tls         only the thread-local access table (bench/tls.c: ns and,
+#                 with valgrind, instructions per access for each model,
+#                 elfjit next to a normal link), into results/raw/tls.txt
 # Environment: BENCH_WORK (default bench/work), BENCH_BUILD (default
 # build-bench), LLVM_JITLINK (default /usr/lib/llvm-14/bin/llvm-jitlink).
 set -euo pipefail
@@ -26,6 +30,7 @@ jitlink=${LLVM_JITLINK:-/usr/lib/llvm-14/bin/llvm-jitlink}
 quick=0
 elfjit=
 workloads=
+tls=0
 
 while [ $# -gt 0 ]; do
     case $1 in
@@ -34,7 +39,8 @@ while [ $# -gt 0 ]; do
     --elfjit=*) elfjit=$(realpath "${1#*=}") ;;
     --workloads) workloads=$2; shift ;;
     --workloads=*) workloads=${1#*=} ;;
-    -h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --tls) tls=1 ;;
+    -h | --help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown argument: $1" >&2; exit 2 ;;
     esac
     shift
@@ -98,6 +104,17 @@ elif [ -e "$libdir/libelfjit.a" ]; then
     stages=$work/tools/stages
 else
     say "no libelfjit.a next to $elfjit: no stage breakdown"
+fi
+
+# ---- thread-local storage (--tls) -------------------------------------------
+if [ $tls = 1 ]; then
+    [ -x "$libdir/bench/ej_tls" ] || { say "no $libdir/bench/ej_tls (built with -DEJ_BENCH=ON)"; exit 1; }
+    targs=()
+    [ $quick = 1 ] && targs+=(-r 5 -n 1000000)
+    have valgrind && targs+=(--callgrind)
+    mkdir -p "$here/results/raw"
+    "$libdir/bench/ej_tls" "${targs[@]}" | tee "$here/results/raw/tls.txt"
+    exit 0
 fi
 
 # ---- workloads ------------------------------------------------------------

@@ -378,7 +378,11 @@ ej_status ej__tls_bind(ej_linker *lk, uint8_t *wbase, uint64_t vbase, struct ej_
         int own = !s || is_own(s);
         w[i] = (ej__tls_word){t->ents[i].what, own ? NULL : s->name, s && own ? s->value : 0};
     }
-    ej__tls_block block = {init, t->filesz, t->memsz, t->align};
+    /* The size a multiple of the alignment: glibc gives back a freed
+     * static block's bytes, not the padding it put before it, so an odd
+     * size would leave a gap that keeps the earlier block from being
+     * reclaimed (x86_64). */
+    ej__tls_block block = {init, t->filesz, ej__align_up(t->memsz, t->align), t->align};
     uint64_t salign = st == EJ_OK && t->static_user && !lk->fake_base ? ej__tls_static_align() : 0;
     if (salign && t->align > salign) {
         t->over_aligned = 1;

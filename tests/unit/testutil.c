@@ -84,6 +84,37 @@ char **ej_test_command(char *const argv[])
     return cmd;
 }
 
+char **ej_test_command_env(char *const argv[], char *const qemu_env[])
+{
+    char **base = ej_test_command(argv);
+    size_t nenv = 0, n = 0, words = 0;
+    while (qemu_env && qemu_env[nenv])
+        nenv++;
+    if (!base || !ej_test_emulator() || !nenv)
+        return base;
+    while (base[n])
+        n++;
+    while (argv[words])
+        words++;
+    words = n - words; /* the emulator's own words */
+    char **cmd = calloc(n + 2 * nenv + 1, sizeof *cmd);
+    if (!cmd) {
+        free(base);
+        return NULL;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < words; i++)
+        cmd[k++] = base[i];
+    for (size_t i = 0; i < nenv; i++) {
+        cmd[k++] = "-E";
+        cmd[k++] = qemu_env[i];
+    }
+    for (size_t i = words; i < n; i++)
+        cmd[k++] = base[i];
+    free(base);
+    return cmd;
+}
+
 const char *ej_test_emulator(void)
 {
     static char name[64];

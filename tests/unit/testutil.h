@@ -44,6 +44,11 @@ const char *ej_test_fixture(const char *rel);
  * ARGV. */
 char **ej_test_command(char *const argv[]);
 
+/* As ej_test_command, and under an emulator, QEMU_ENV (NULL-terminated
+ * "NAME=VALUE" strings) set in the emulated program's environment only
+ * (qemu's -E), not in the emulator's own. */
+char **ej_test_command_env(char *const argv[], char *const qemu_env[]);
+
 /* Non-NULL when this process runs under an emulator (qemu-user), which
  * some tests cannot see through (e.g. host-level memory limits): the
  * emulator's name, for skip messages.  Found at run time: the kernel's
