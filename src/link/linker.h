@@ -153,6 +153,7 @@ typedef struct ej__tls_plan {
     const ej__sym *static_host; /* the first other module's variable reached so */
     int over_aligned;     /* the block is aligned more than static TLS can be */
     int relax;            /* general-dynamic and descriptor sequences become initial-exec */
+    int ld_unrelaxable;   /* some local-dynamic sequence cannot be relaxed */
     int64_t T;            /* the block's thread-pointer offset, once bound */
     uint64_t *table;      /* the values, once bound */
 } ej__tls_plan;

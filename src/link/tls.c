@@ -98,6 +98,9 @@ static ej_status need_entries(ej_linker *lk, ej__sym *s, unsigned kind)
         if (!t->ld && (!(t->ld = add_entry(lk, EJ_TLSW_MODID, NULL)) ||
                        !add_entry(lk, EJ_TLSW_DTPOFF, NULL)))
             return nomem(lk);
+        /* Relaxing to the thread pointer needs the block's offset from it. */
+        if (!t->own_tp && !lk->fake_base && !(t->own_tp = add_entry_opt(lk, EJ_TLSW_TPOFF, NULL, 1)))
+            return nomem(lk);
         return EJ_OK;
     }
     if (kind == EJ_TLS_TP && is_own(s)) {
@@ -153,6 +156,20 @@ static int is_tls_symbol(const ej__sym *s)
     return s->kind == EJ_SK_HOST || (s->kind == EJ_SK_IMAGE && s->synth == EJ_SYN_TLS_BASE);
 }
 
+/* Whether the backend can relax the local-dynamic sequence of REL. */
+static int ld_relaxable(ej_linker *lk, ej__lobj *lo, size_t r, const Elf64_Rela *rel)
+{
+    const ej__arch *a = lo->o->arch;
+    const uint8_t *data;
+    uint64_t size;
+    ej__err ignored;
+    if (!a->tls_ld_relaxable ||
+        ej__object_section_data(lo->o, lo->o->sec[r].shdr.sh_info, &data, &size, &ignored) != EJ_OK)
+        return 0;
+    (void)lk;
+    return a->tls_ld_relaxable(data, size, rel->r_offset);
+}
+
 ej_status ej__tls_scan(ej_linker *lk, ej__lobj *lo, size_t r, const Elf64_Rela *rel,
                        ej__sym *s, const ej__reloc_info *info)
 {
@@ -176,6 +193,13 @@ ej_status ej__tls_scan(ej_linker *lk, ej__lobj *lo, size_t r, const Elf64_Rela *
     if (s->kind == EJ_SK_HOST && lk->fake_base)
         return refuse(lk, lo, r, rel, EJ_UNSUPPORTED, info, s,
                       "link-only mode cannot bind another module's thread-local variable");
+    /* Relaxed local-dynamic sequences turn every DTPOFF field into an
+     * offset from the thread pointer; a descriptor for the block's base
+     * (gnu2 local-dynamic, which adds the same fields to it) rules that
+     * out. */
+    if ((kind == EJ_TLS_LD && !ld_relaxable(lk, lo, r, rel)) ||
+        (kind == EJ_TLS_DESC && s->kind == EJ_SK_IMAGE))
+        lk->tls.ld_unrelaxable = 1;
     return need_entries(lk, s, kind);
 }
 
@@ -405,6 +429,12 @@ ej_status ej__tls_bind(ej_linker *lk, uint8_t *wbase, uint64_t vbase, struct ej_
     return st;
 }
 
+/* Local-dynamic sequences load the thread pointer (every one can). */
+static int ld_relaxed(const ej__tls_plan *t)
+{
+    return t->relax && t->ld && t->own_tp && !t->ld_unrelaxable;
+}
+
 void ej__tls_site(const ej_linker *lk, const ej__sym *s, unsigned needs, uint64_t vbase,
                   ej__reloc_site *site)
 {
@@ -419,7 +449,8 @@ void ej__tls_site(const ej_linker *lk, const ej__sym *s, unsigned needs, uint64_
             site->S += (uint64_t)t->T;
         break;
     case EJ_TLS_DTP:
-        site->S -= lk->arch->tls.dtv_bias;
+        /* Relaxed local-dynamic code adds these to the thread pointer. */
+        site->S = ld_relaxed(t) ? site->S + (uint64_t)t->T : site->S - lk->arch->tls.dtv_bias;
         break;
     case EJ_TLS_IE:
         site->G = u && u->ie ? table + u->ie - 1 : 0;
@@ -434,6 +465,7 @@ void ej__tls_site(const ej_linker *lk, const ej__sym *s, unsigned needs, uint64_
         break;
     case EJ_TLS_LD:
         site->G = t->ld ? table + t->ld - 1 : 0;
+        site->IE = ld_relaxed(t);
         break;
     default:
         break;

@@ -651,6 +651,84 @@ TLS_LDST_HANDLERS(32, 2)
 TLS_LDST_HANDLERS(64, 3)
 TLS_LDST_HANDLERS(128, 4)
 
+/* ---- relaxation to initial-exec ----------------------------------------- */
+
+/* With the variable's block in static TLS (IE set), the system linker's
+ * rewrite in an executable (AAELF64 and Arm's TLS descriptor notes):
+ *   descriptor:  adrp x0, :tlsdesc:v           adrp x0, :gottprel:v
+ *                ldr  x1, [x0, :tlsdesc_lo12:v] ldr  x0, [x0, :gottprel_lo12:v]
+ *                add  x0, x0, :tlsdesc_lo12:v   nop
+ *                blr  x1                        nop
+ *   general dynamic (-mtls-dialect=trad):
+ *                adrp x0, :tlsgd:v             adrp x0, :gottprel:v
+ *                add  x0, x0, :tlsgd_lo12:v    ldr  x0, [x0, :gottprel_lo12:v]
+ *                bl   __tls_get_addr           mrs  x1, tpidr_el0
+ *                nop                           add  x0, x1, x0
+ * x0 then holds what the call returned: the offset from the thread
+ * pointer (descriptor) or the address (general dynamic). */
+#define A64_NOP 0xd503201fu
+
+static ej_status h_tls_adrp(const ej__reloc_site *s, ej__reloc_fail *f)
+{
+    return s->IE ? adrp_to(s, f, s->IE, 1) : h_adr_got_page(s, f);
+}
+
+/* `ldr xT, [xN, #...]` (64-bit) into `ldr x0, [xN, #lo12 of the slot]`. */
+static ej_status ldr_x0_slot(const ej__reloc_site *s, ej__reloc_fail *f)
+{
+    uint32_t insn = ej__get32(s->loc);
+    if (!is_ldst_uimm(insn) || ldst_log2_size(insn) != 3 || !((insn >> 22) & 1))
+        return not_insn(f, insn, "a 64-bit load (LDR Xt) in a TLS sequence");
+    ej__put32(s->loc, insn & ~0x1fu);
+    return ldst_field(s, f, s->IE & 0xfff, 3, "low 12 bits of the initial-exec slot");
+}
+
+static ej_status h_tlsdesc_ldr(const ej__reloc_site *s, ej__reloc_fail *f)
+{
+    return s->IE ? ldr_x0_slot(s, f) : h_ld64_got_lo12(s, f);
+}
+
+static ej_status h_tlsdesc_add(const ej__reloc_site *s, ej__reloc_fail *f)
+{
+    if (!s->IE)
+        return h_add_got_lo12(s, f);
+    uint32_t insn = ej__get32(s->loc);
+    if (!is_add_imm(insn))
+        return not_insn(f, insn, "ADD (immediate, unshifted)");
+    ej__put32(s->loc, A64_NOP);
+    return EJ_OK;
+}
+
+static ej_status h_tlsdesc_call(const ej__reloc_site *s, ej__reloc_fail *f)
+{
+    if (!s->IE)
+        return EJ_OK;
+    uint32_t insn = ej__get32(s->loc);
+    if ((insn & 0xfffffc1fu) != 0xd63f0000u)
+        return not_insn(f, insn, "BLR");
+    ej__put32(s->loc, A64_NOP);
+    return EJ_OK;
+}
+
+static ej_status h_tlsgd_add(const ej__reloc_site *s, ej__reloc_fail *f)
+{
+    if (!s->IE)
+        return h_add_got_lo12(s, f);
+    uint32_t add = ej__get32(s->loc);
+    if (s->end - s->loc < 12 || (add & 0xffc003ffu) != 0x91000000u || !is_bl(ej__get32(s->loc + 4)) ||
+        ej__get32(s->loc + 8) != A64_NOP)
+        return fail_why(f, "the general-dynamic sequence is not `add x0, x0, :tlsgd_lo12:v; "
+                        "bl __tls_get_addr; nop`");
+    ej__put32(s->loc, 0xf9400000u); /* ldr x0, [x0, #0] */
+    ej_status st = ldst_field(s, f, s->IE & 0xfff, 3, "low 12 bits of the initial-exec slot");
+    if (st != EJ_OK)
+        return st;
+    ej__put32(s->loc + 4, 0xd53bd041u); /* mrs x1, tpidr_el0 */
+    ej__put32(s->loc + 8, 0x8b000020u); /* add x0, x1, x0 */
+    f->consumed = s->P + 12;
+    return EJ_OK;
+}
+
 /* ---- tables generated from the list ------------------------------------ */
 
 #define EJ_RELOC_LIST "reloc/aarch64_relocs.def"

@@ -99,7 +99,8 @@ typedef struct ej__reloc_site {
     /* TLS_GD and TLS_DESC: the variable's initial-exec slot when its block
      * is in static TLS, so that the handler may relax the sequence to
      * initial-exec as the system linker does in an executable (0: keep
-     * the model). */
+     * the model); TLS_LD: nonzero when the sequence is to load the thread
+     * pointer instead (see ej__arch.tls_ld_relaxable). */
     uint64_t IE;
 } ej__reloc_site;
 
@@ -175,6 +176,11 @@ typedef struct ej__arch {
         uint16_t dtv_bias;
         uint32_t e_flags;
     } tls;
+    /* Whether the local-dynamic sequence whose TLSLD-type relocation is at
+     * offset OFF of the SIZE bytes at SEC can be relaxed (rewritten to
+     * load the thread pointer; the module's DTPOFF fields then hold
+     * offsets from it); NULL when the backend never relaxes it. */
+    int (*tls_ld_relaxable)(const uint8_t *sec, uint64_t size, uint64_t off);
     struct ej__cie {
         uint8_t code_align;
         int8_t data_align;

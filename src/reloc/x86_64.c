@@ -225,6 +225,41 @@ static ej_status h_tlsdesc_call(const ej__reloc_site *s, ej__reloc_fail *f)
     return EJ_OK;
 }
 
+/* Local dynamic, 12 or 13 bytes (the TLSLD field at +3):
+ *     48 8d 3d ..      lea x@tlsld(%rip), %rdi
+ *     e8 ..            call __tls_get_addr@plt
+ *  or ff 15 ..         call *__tls_get_addr@gotpcrel(%rip)
+ * becomes `mov %fs:0, %rax` and a NOP: %rax is the thread pointer, and
+ * the module's DTPOFF fields then hold offsets from it. */
+static unsigned ld_sequence(const uint8_t *sec, uint64_t size, uint64_t off)
+{
+    static const uint8_t lea[] = {0x48, 0x8d, 0x3d};
+    if (off < 3 || size - off < 10 || memcmp(sec + off - 3, lea, 3) != 0)
+        return 0;
+    if (sec[off + 4] == 0xe8)
+        return 12;
+    return sec[off + 4] == 0xff && sec[off + 5] == 0x15 && size - off >= 10 ? 13 : 0;
+}
+
+static int x86_64_tls_ld_relaxable(const uint8_t *sec, uint64_t size, uint64_t off)
+{
+    return ld_sequence(sec, size, off) != 0;
+}
+
+static ej_status h_tlsld(const ej__reloc_site *s, ej__reloc_fail *f)
+{
+    unsigned len = s->IE ? ld_sequence(s->begin, (uint64_t)(s->end - s->begin),
+                                       (uint64_t)(s->loc - s->begin)) : 0;
+    if (!len)
+        return h_gotpcrel(s, f);
+    static const uint8_t tp[] = {0x64, 0x48, 0x8b, 0x04, 0x25, 0, 0, 0, 0, 0x0f, 0x1f, 0x40, 0};
+    uint8_t *w = s->loc - 3;
+    memcpy(w, tp, 9);
+    memcpy(w + 9, len == 12 ? (const uint8_t[]){0x0f, 0x1f, 0x00} : tp + 9, len - 9);
+    f->consumed = s->P - 3 + len;
+    return EJ_OK;
+}
+
 /* ---- tables generated from the list ---------------------------------- */
 
 #define EJ_RELOC_LIST "reloc/x86_64_relocs.def"
@@ -257,6 +292,7 @@ const ej__arch ej__arch_x86_64 = {
     .insn_align = 1,
     /* TLS variant II: an executable's block ends at the thread pointer. */
     .tls = {R_X86_64_TPOFF64, R_X86_64_DTPMOD64, R_X86_64_DTPOFF64, R_X86_64_TLSDESC, 1, 0, 0},
+    .tls_ld_relaxable = x86_64_tls_ld_relaxable,
     /* CFA = rsp + 8; the return address (column 16) at CFA - 8. */
     .cie = {1, -8, 16, 5, {EJ_DW_CFA_def_cfa, 7, 8, EJ_DW_CFA_offset | 16, 1}},
 };
