@@ -1128,3 +1128,66 @@ static void symbol_of_tls(const char *variant)
 
 Test(tls, symbol_of_tls_variable_static) { symbol_of_tls("nopic"); }
 Test(tls, symbol_of_tls_variable_dynamic) { symbol_of_tls("pic_dyn"); }
+
+/* ---- thread_local destructors ------------------------------------------ */
+
+/* Whether ADDR lies in a mapping of this process. */
+static int mapped(uint64_t addr)
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    char line[512];
+    int found = 0;
+    cr_assert(f);
+    while (!found && fgets(line, sizeof line, f)) {
+        unsigned long long lo, hi;
+        if (sscanf(line, "%llx-%llx", &lo, &hi) == 2 && addr >= lo && addr < hi)
+            found = 1;
+    }
+    fclose(f);
+    return found;
+}
+
+static atomic_int dtors_run;
+static ej_module *dtor_module;
+static pthread_barrier_t dtor_touched, dtor_freed;
+
+static void *dtor_thread(void *arg)
+{
+    int (*touch)(void) = (int (*)(void))ej_module_symbol(dtor_module, "touch");
+    intptr_t ok = touch && touch() == 1;
+    pthread_barrier_wait(&dtor_touched);
+    /* The module is freed now, while this thread's object lives: its
+     * destructor (module code) must still run at this thread's exit. */
+    pthread_barrier_wait(&dtor_freed);
+    return (void *)ok;
+}
+
+Test(tls, thread_local_destructors_outlive_the_unload)
+{
+    require_threads();
+    dtor_module = link_one("tls_dtor");
+    atomic_int **count = ej_module_symbol(dtor_module, "dtor_count");
+    int (*touch)(void) = (int (*)(void))ej_module_symbol(dtor_module, "touch");
+    cr_assert(count && touch);
+    *count = &dtors_run;
+    cr_assert_eq(touch(), 1);
+    cr_assert_eq(pthread_barrier_init(&dtor_touched, NULL, 2), 0);
+    cr_assert_eq(pthread_barrier_init(&dtor_freed, NULL, 2), 0);
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, dtor_thread, NULL), 0);
+    pthread_barrier_wait(&dtor_touched);
+    uint64_t start, end;
+    ej_module_range(dtor_module, &start, &end);
+    ej_module_free(dtor_module);
+    /* This thread's destructor ran at the free; the other's has not. */
+    cr_assert_eq(atomic_load(&dtors_run), 1, "the freeing thread's destructor runs at once");
+    cr_assert(mapped(start), "the code stays mapped while another thread holds an object");
+    pthread_barrier_wait(&dtor_freed);
+    void *ok;
+    cr_assert_eq(pthread_join(t, &ok), 0);
+    cr_assert(ok, "the thread saw its object");
+    cr_assert_eq(atomic_load(&dtors_run), 2, "the other thread's destructor ran at its exit");
+    cr_assert(!mapped(start), "the module is released after the last destructor");
+    pthread_barrier_destroy(&dtor_touched);
+    pthread_barrier_destroy(&dtor_freed);
+}
