@@ -1,6 +1,8 @@
-/* Creates and joins one thread: exit 0 when that works.  run_short.sh runs
- * it under the emulator with a time limit (qemu-user 7.2 can hang in
- * thread creation on some hosts). */
+/* Creates and joins one thread: exit 0 when that works.  Under an
+ * emulator, tests with threads run it first with a time limit (qemu-user
+ * 7.2 can hang in thread creation on some hosts): the soak's
+ * run_short.sh, and test_programs before the cases of programs that have
+ * a `threads` file. */
 #include <pthread.h>
 #include <stdio.h>
 
