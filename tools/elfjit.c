@@ -7,6 +7,8 @@
  * elfjit writes nothing to stdout: the program's output is its own.
  * Exit status 1 for a load or link error (or no memory), 2 for bad usage. */
 #include <glob.h>
+#include <limits.h>
+#include <link.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -289,6 +291,17 @@ static int extend(const char *name, const char *saved_name, const char *sep, con
     return rc;
 }
 
+/* The first library the process loaded (a path), which the preload must
+ * not displace: sanitizer runtimes insist on coming first. */
+static int first_library(struct dl_phdr_info *info, size_t size, void *out)
+{
+    (void)size;
+    if (!strchr(info->dlpi_name, '/'))
+        return 0; /* the program itself, the vDSO */
+    snprintf(out, PATH_MAX, "%s", info->dlpi_name);
+    return 1;
+}
+
 /* Returns only when the restart is not possible (or already happened). */
 static void restart_with_static_tls(uint64_t need, uint64_t align)
 {
@@ -300,12 +313,15 @@ static void restart_with_static_tls(uint64_t need, uint64_t align)
     unsigned long long now = set ? strtoull(set + strlen(key), NULL, 0) : 512;
     /* Room for what the block needs beyond the spare space already there,
      * its alignment padding, and what other late TLS users take. */
-    char tunable[96], preload[64];
+    char tunable[96], preload[PATH_MAX + 64];
     snprintf(tunable, sizeof tunable, "%s%llu", key, now + need + align + 4096);
     int fd = -1;
     if (align > 16 && ej_static_tls_preload(align, &fd) != EJ_OK)
         return;
-    snprintf(preload, sizeof preload, "/proc/self/fd/%d", fd);
+    char first[PATH_MAX] = "";
+    if (fd >= 0 && !getenv("LD_PRELOAD"))
+        dl_iterate_phdr(first_library, first);
+    snprintf(preload, sizeof preload, "%s%s/proc/self/fd/%d", first, first[0] ? ":" : "", fd);
     if (extend("GLIBC_TUNABLES", SAVED_TUNABLES, ":", tunable) == 0 &&
         (fd < 0 || extend("LD_PRELOAD", SAVED_PRELOAD, ":", preload) == 0))
         execv("/proc/self/exe", tool_argv);
