@@ -84,6 +84,29 @@ ej_status ej_linker_add_buffer(ej_linker *lk, const char *name,
  * process.  Errors: EJ_NOTFOUND (dlopen failed; its message is kept). */
 ej_status ej_linker_add_library(ej_linker *lk, const char *lib);
 
+/* Static libraries.  Adds the ar archive (GNU or BSD format, as `ar`
+ * writes it) at PATH, mapped once, its members read in place.  Members
+ * are chosen at ej_linker_link, as a linker does: a member is linked when
+ * it defines a name that a linked object refers to with a strong
+ * reference and nothing linked defines yet (weak references never pull a
+ * member); all the linker's archives form one group, scanned in the order
+ * added, each through its symbol index (one is built for an archive
+ * without), and rescanned until nothing more is linked (so archives may
+ * depend on each other in any order); for a name several members define,
+ * the first archive and in it the first member wins.  Objects added
+ * directly always come first.  EJ_ARCHIVE_WHOLE links every member (ld's
+ * --whole-archive).  Then the compiler runtime: names still undefined
+ * that the host (libgcc_s included) does not define either are taken
+ * from the machine's libgcc.a ($ELFJIT_LIBGCC, or the compiler's
+ * directories) and libc_nonshared.a.  A member that cannot be linked
+ * (not an ELF object of the machine, LLVM bitcode, damaged) is an error
+ * only when it is pulled, naming "archive(member)" and the name that
+ * pulled it.  ej_linker_add_file accepts archives too (flags 0).  Thin
+ * archives are refused (EJ_UNSUPPORTED).  Errors: EJ_IO, EJ_NOMEM,
+ * EJ_BADELF, EJ_UNSUPPORTED, EJ_INVAL (unknown flags), EJ_STATE. */
+#define EJ_ARCHIVE_WHOLE 1u
+ej_status ej_linker_add_archive(ej_linker *lk, const char *path, unsigned flags);
+
 /* Sets the resolver consulted for names no object defines, before the host
  * process is searched.  FN NULL removes it.  CTX is passed through. */
 ej_status ej_linker_set_resolver(ej_linker *lk, ej_resolver_fn fn, void *ctx);

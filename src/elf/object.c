@@ -133,6 +133,29 @@ ej_status ej__object_open_buffer(const char *name, const void *buf, size_t len,
     return finish_open(obj, out, err);
 }
 
+ej_status ej__object_open_member(const char *name, uint8_t *image, size_t len, int fd,
+                                 uint64_t base, ej__object **out, ej__err *err)
+{
+    ej__object *obj = NULL;
+    *out = NULL;
+    ej_status st = object_new(name, &obj, err);
+    if (st != EJ_OK)
+        return st;
+    obj->image = image;
+    obj->image_len = len;
+    obj->image_borrowed = 1;
+    obj->fd = fd;
+    obj->fd_base = base;
+    st = object_parse(obj, err);
+    obj->fd = -1; /* the archive's: never closed here */
+    if (st != EJ_OK) {
+        ej__object_free(obj);
+        return st;
+    }
+    *out = obj;
+    return EJ_OK;
+}
+
 /* Blocks at least this large are mapped and populated in one call; smaller
  * ones come from malloc, whose heap pages are usually warm already. */
 #define POPULATE_MIN ((size_t)64 << 10)
@@ -191,7 +214,9 @@ void ej__object_free(ej__object *obj)
         close(obj->fd);
     if (obj->elf)
         elf_end(obj->elf);
-    if (obj->image_mapped)
+    if (obj->image_borrowed)
+        ; /* the archive's */
+    else if (obj->image_mapped)
         munmap(obj->image, obj->image_len);
     else
         free(obj->image);

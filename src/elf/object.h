@@ -30,7 +30,9 @@ typedef struct ej__object {
     uint8_t *image;         /* the bytes libelf reads (mapping or copy) */
     size_t image_len;
     int image_mapped;       /* munmap rather than free */
+    int image_borrowed;     /* an archive member: the archive owns the bytes */
     int fd;                 /* the file, open while it is validated; else -1 */
+    uint64_t fd_base;       /* where the object starts in that file (archive members) */
     Elf *elf;
     const ej__arch *arch;
     size_t shnum;
@@ -63,6 +65,13 @@ ej_status ej__object_open_file(const char *path, ej__object **out, ej__err *err)
  * labels the object in messages. */
 ej_status ej__object_open_buffer(const char *name, const void *buf, size_t len,
                                  ej__object **out, ej__err *err);
+
+/* As ej__object_open_file for the LEN bytes at IMAGE, an archive member
+ * used in place (not copied; the archive outlives the object): FD and
+ * BASE are the archive's descriptor and the member's offset in it, from
+ * which validation copies the tables.  NAME labels it ("lib.a(m.o)"). */
+ej_status ej__object_open_member(const char *name, uint8_t *image, size_t len, int fd,
+                                 uint64_t base, ej__object **out, ej__err *err);
 
 void ej__object_free(ej__object *obj);
 

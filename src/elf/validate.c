@@ -285,7 +285,8 @@ static ej_status keep_copy(ej__object *obj, size_t i, ej__err *err)
         return ej__fail(err, EJ_NOMEM, "%s: section %zu (%s): out of memory copying %llu bytes",
                         obj->name, i, s->name, (unsigned long long)s->size);
     for (uint64_t at = 0; from_file && at < s->size;) {
-        ssize_t n = pread(obj->fd, (uint8_t *)copy + at, s->size - at, (off_t)(s->shdr.sh_offset + at));
+        ssize_t n = pread(obj->fd, (uint8_t *)copy + at, s->size - at,
+                          (off_t)(obj->fd_base + s->shdr.sh_offset + at));
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)

@@ -8,6 +8,7 @@
 #include <link.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "link/linker.h"
@@ -132,6 +133,51 @@ void *ej__host_lookup(ej_linker *lk, const char *name, int load_cxx)
     if ((addr = dlsym(RTLD_DEFAULT, name)))
         return addr;
     return fallback_lookup(name, load_cxx);
+}
+
+struct ej__host_hit {
+    const char *name; /* the linker's (an object's string table) */
+    void *addr;
+};
+
+static int remember(ej_linker *lk, const char *name, void *addr)
+{
+    if ((lk->host_n + 1) * 2 > lk->host_cap) {
+        size_t cap = lk->host_cap ? lk->host_cap * 2 : 64;
+        struct ej__host_hit *v = calloc(cap, sizeof *v);
+        if (!v)
+            return -1;
+        for (size_t i = 0; i < lk->host_cap; i++) {
+            if (!lk->host_hits[i].name)
+                continue;
+            size_t j = ej__sym_hash(lk->host_hits[i].name) & (cap - 1);
+            while (v[j].name)
+                j = (j + 1) & (cap - 1);
+            v[j] = lk->host_hits[i];
+        }
+        free(lk->host_hits);
+        lk->host_hits = v;
+        lk->host_cap = cap;
+    }
+    size_t j = ej__sym_hash(name) & (lk->host_cap - 1);
+    while (lk->host_hits[j].name)
+        j = (j + 1) & (lk->host_cap - 1);
+    lk->host_hits[j] = (struct ej__host_hit){name, addr};
+    lk->host_n++;
+    return 0;
+}
+
+void *ej__host_lookup_cached(ej_linker *lk, const char *name, int load_cxx)
+{
+    for (size_t j = lk->host_cap ? ej__sym_hash(name) & (lk->host_cap - 1) : 0;
+         lk->host_cap && lk->host_hits[j].name; j = (j + 1) & (lk->host_cap - 1))
+        if (strcmp(lk->host_hits[j].name, name) == 0)
+            return lk->host_hits[j].addr;
+    void *addr = ej__host_lookup(lk, name, load_cxx);
+    /* (A failure is not remembered: the next lookup says why it failed.) */
+    if (addr)
+        (void)remember(lk, name, addr);
+    return addr;
 }
 
 int ej__host_is_function(const void *addr)

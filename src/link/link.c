@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "debug/profile.h"
+#include "link/archives.h"
 #include "link/module.h"
 #include "tls/tlsmod.h"
 
@@ -30,6 +31,8 @@ static ej_status plan_stages(ej_linker *lk)
 {
     ej_status st;
     uint64_t t0 = ej__now_ns();
+    if ((st = ej__archives_pull(lk)) != EJ_OK)
+        return st;
     if ((st = ej__comdat_select(lk)) != EJ_OK)
         return st;
     ej__select_sections(lk);

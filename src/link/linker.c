@@ -1,9 +1,12 @@
 /* The linker handle: collecting objects, libraries and options. */
 #include <dlfcn.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-#include "link/linker.h"
+#include "link/archives.h"
 
 EJ_API ej_status ej_linker_create(ej_linker **out)
 {
@@ -13,6 +16,7 @@ EJ_API ej_status ej_linker_create(ej_linker **out)
     if (!*out)
         return EJ_NOMEM;
     (*out)->registration = EJ_REGISTER_DEFAULT;
+    (*out)->use_runtime = 1;
     return EJ_OK;
 }
 
@@ -29,6 +33,14 @@ EJ_API void ej_linker_free(ej_linker *lk)
         free(lo->lvalue);
     }
     free(lk->objs);
+    /* (After the objects: archive members are read in place.) */
+    for (size_t i = 0; i < lk->narchives; i++) {
+        ej__archive_free(lk->archives[i].a);
+        free(lk->archives[i].loaded);
+    }
+    free(lk->archives);
+    ej__runtime_release(lk);
+    free(lk->host_hits);
     /* Libraries stay loaded: modules linked against them may outlive us. */
     free(lk->libs);
     ej__symtab_free(&lk->globals);
@@ -89,6 +101,17 @@ static ej_status check_open(ej_linker *lk, const void *arg)
     return EJ_OK;
 }
 
+/* Whether the file at PATH starts as an ar archive does. */
+static int is_archive(const char *path)
+{
+    uint8_t head[8];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? pread(fd, head, sizeof head, 0) : -1;
+    if (fd >= 0)
+        close(fd);
+    return n == (ssize_t)sizeof head && ej__archive_magic(head, sizeof head);
+}
+
 EJ_API ej_status ej_linker_add_file(ej_linker *lk, const char *path)
 {
     ej__object *obj = NULL;
@@ -98,7 +121,49 @@ EJ_API ej_status ej_linker_add_file(ej_linker *lk, const char *path)
     uint64_t t0 = ej__now_ns();
     st = ej__object_open_file(path, &obj, &lk->err);
     lk->stats.ns[EJ_STAGE_READ] += ej__now_ns() - t0;
+    /* (Archives are told apart only when reading an object fails: the
+     * common case pays nothing.) */
+    if (st == EJ_BADELF && is_archive(path))
+        return ej_linker_add_archive(lk, path, 0);
     return st != EJ_OK ? st : add_object(lk, obj);
+}
+
+EJ_API ej_status ej_linker_add_archive(ej_linker *lk, const char *path, unsigned flags)
+{
+    ej_status st = check_open(lk, path);
+    if (st != EJ_OK)
+        return st;
+    if (flags & ~(unsigned)EJ_ARCHIVE_WHOLE)
+        return ej__fail(&lk->err, EJ_INVAL, "ej_linker_add_archive: unknown flags 0x%x", flags);
+    ej__larchive *v = realloc(lk->archives, (lk->narchives + 1) * sizeof *v);
+    if (!v)
+        return ej__fail(&lk->err, EJ_NOMEM, "%s: out of memory adding an archive", path);
+    lk->archives = v;
+    ej__archive *a = NULL;
+    uint64_t t0 = ej__now_ns();
+    st = ej__archive_open(path, &a, &lk->err);
+    lk->stats.ns[EJ_STAGE_READ] += ej__now_ns() - t0;
+    if (st != EJ_OK)
+        return st;
+    lk->archives[lk->narchives++] = (ej__larchive){.a = a, .flags = flags};
+    return EJ_OK;
+}
+
+ej_status ej__link_add_member(ej_linker *lk, ej__archive *a, const ej__armember *m,
+                              const char *why)
+{
+    char name[768];
+    ej__object *obj = NULL;
+    snprintf(name, sizeof name, "%s(%s)", a->path, m->name);
+    uint64_t t0 = ej__now_ns();
+    ej_status st = ej__object_open_member(name, (uint8_t *)(uintptr_t)m->data, m->size, a->fd,
+                                          m->data_off, &obj, &lk->err);
+    lk->stats.ns[EJ_STAGE_READ] += ej__now_ns() - t0;
+    if (st == EJ_OK)
+        st = add_object(lk, obj);
+    if (st != EJ_OK && why)
+        ej__err_prefix(&lk->err, "'%s' pulled in an archive member", why);
+    return st;
 }
 
 EJ_API ej_status ej_linker_add_buffer(ej_linker *lk, const char *name,

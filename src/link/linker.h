@@ -183,6 +183,23 @@ typedef struct ej__plan {
     size_t ngroups;
 } ej__plan;
 
+/* An archive the link may take members from (archives.c), and which of
+ * its members (by header offset) are loaded. */
+struct ej__archive;
+typedef struct ej__larchive {
+    struct ej__archive *a;
+    unsigned flags;       /* EJ_ARCHIVE_* */
+    uint64_t *loaded;
+    size_t nloaded, loaded_cap;
+    /* The compiler runtime's: opened on first need, its index by name. */
+    int tried;
+    const struct ej__arsym **hash;
+    size_t hash_cap;
+} ej__larchive;
+
+/* The compiler runtime's archives: libgcc.a, libc_nonshared.a. */
+#define EJ_RUNTIME_ARCHIVES 2
+
 struct ej_linker {
     ej__err err;
     ej__lobj *objs;      /* the inputs, in order */
@@ -192,6 +209,15 @@ struct ej_linker {
     void *resolver_ctx;
     void **libs;
     size_t nlibs;
+    ej__larchive *archives; /* in the order added */
+    size_t narchives;
+    ej__larchive runtime[EJ_RUNTIME_ARCHIVES];
+    int use_runtime;      /* look names up in the compiler runtime's archives */
+    /* Host lookups that found something, by name (builtins.c): the
+     * archive stage looks up what the runtime might define, and the
+     * resolution then does not look again. */
+    struct ej__host_hit *host_hits;
+    size_t host_cap, host_n;
     uint64_t fake_base;  /* link-only when nonzero */
     int linked;
     unsigned registration; /* EJ_REGISTER_* for the module */
@@ -284,6 +310,8 @@ void ej__site_name(const ej__object *obj, size_t rsec, const Elf64_Rela *r,
  * the -l libraries, the host process, libm and libgcc_s, or a loader shim;
  * then the C++ runtime, which LOAD_CXX allows to be loaded for it. */
 void *ej__host_lookup(ej_linker *lk, const char *name, int load_cxx);
+/* The same, remembering what it finds for the rest of the link. */
+void *ej__host_lookup_cached(ej_linker *lk, const char *name, int load_cxx);
 /* After a lookup found nothing: why a library it would have searched could
  * not be opened ("" when none failed), and whether for lack of memory. */
 const char *ej__host_lookup_failure(int *nomem);

@@ -198,7 +198,7 @@ static ej_status resolve_undefined(ej_linker *lk, ej__sym *e, const ej__lobj *lo
         e->value = 0;
         return EJ_OK;
     }
-    void *addr = ej__host_lookup(lk, e->name, e->strong_ref);
+    void *addr = ej__host_lookup_cached(lk, e->name, e->strong_ref);
     if (addr) {
         e->kind = EJ_SK_HOST;
         e->value = (uintptr_t)addr;

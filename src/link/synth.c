@@ -25,6 +25,13 @@ static int section_exists(const ej_linker *lk, const char *name)
     return 0;
 }
 
+int ej__synth_name(const char *name)
+{
+    return strcmp(name, "_GLOBAL_OFFSET_TABLE_") == 0 || strcmp(name, "__dso_handle") == 0 ||
+           strcmp(name, "_TLS_MODULE_BASE_") == 0 || strncmp(name, "__start_", 8) == 0 ||
+           strncmp(name, "__stop_", 7) == 0;
+}
+
 int ej__synth_bind(ej_linker *lk, ej__sym *e)
 {
     uint8_t synth = EJ_SYN_NONE;

@@ -11,6 +11,10 @@
  * nonzero when it did. */
 int ej__synth_bind(ej_linker *lk, ej__sym *e);
 
+/* Whether NAME is one the loader may synthesise (so that no archive or
+ * library is searched for it). */
+int ej__synth_name(const char *name);
+
 /* True when NAME is a C identifier (such sections get __start_/__stop_). */
 int ej__is_c_identifier(const char *name);
 

@@ -746,6 +746,7 @@ static void aarch64_write_stub(uint8_t *w, uint64_t stub, uint64_t slot)
 
 const ej__arch ej__arch_aarch64 = {
     .name = "aarch64",
+    .triple = "aarch64-linux-gnu",
     .machine = EM_AARCH64,
     .infos = reloc_infos,
     .handlers = reloc_handlers,

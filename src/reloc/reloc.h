@@ -121,6 +121,7 @@ typedef ej_status (*ej__reloc_apply_fn)(const ej__reloc_site *s,
 
 typedef struct ej__arch {
     const char *name;
+    const char *triple;     /* the GNU triple of its Linux ABI, for the compiler runtime's paths */
     uint16_t machine;       /* EM_* */
     /* Indexed by relocation type, NTYPES entries, generated from the
      * backend's list: descriptions (name NULL for an unknown type) and

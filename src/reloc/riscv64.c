@@ -720,6 +720,7 @@ static void riscv64_write_nops(uint8_t *w, size_t n)
 
 const ej__arch ej__arch_riscv64 = {
     .name = "riscv64",
+    .triple = "riscv64-linux-gnu",
     .machine = EM_RISCV,
     .infos = reloc_infos,
     .handlers = reloc_handlers,

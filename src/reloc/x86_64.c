@@ -278,6 +278,7 @@ static void x86_64_write_stub(uint8_t *w, uint64_t stub, uint64_t slot)
 
 const ej__arch ej__arch_x86_64 = {
     .name = "x86_64",
+    .triple = "x86_64-linux-gnu",
     .machine = EM_X86_64,
     .infos = reloc_infos,
     .handlers = reloc_handlers,

@@ -1314,12 +1314,29 @@ Test(negative, file_is_empty)
     expect(&o, EJ_BADELF, path, "empty", NULL);
 }
 
-Test(negative, file_is_an_archive)
+/* An archive is a static library now (ej_linker_add_archive): one whose
+ * member headers are damaged is refused by name. */
+Test(negative, damaged_archive_is_refused)
 {
-    const char *path = fixture_path("libvictim.a");
+    static const char bytes[] = "!<arch>\nvictim.o/       garbage-not-a-header\n";
+    char path[] = "/tmp/ej_negative_archive_XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(write(fd, bytes, sizeof bytes - 1), (ssize_t)(sizeof bytes - 1));
+    close(fd);
     input in = {NULL, NULL, 0, path};
     outcome o = run_checked(&in, 1, ADD_ONLY, 0);
-    expect(&o, EJ_BADELF, path, "archive", NULL);
+    unlink(path);
+    expect(&o, EJ_BADELF, path, NULL);
+}
+
+Test(negative, archive_is_accepted_as_a_library)
+{
+    ej_linker *lk;
+    cr_assert_eq(ej_linker_create(&lk), EJ_OK);
+    cr_assert_eq(ej_linker_add_file(lk, fixture_path("libvictim.a")), EJ_OK, "%s",
+                 ej_linker_errmsg(lk));
+    ej_linker_free(lk);
 }
 
 Test(negative, mutated_file_on_disk_is_refused_by_path)
