@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "elfjit/elfjit.h"
+#include "libsearch.h"
 #include "traps.h"
 
 extern char **environ;
@@ -44,10 +45,17 @@ static void print_help(FILE *f)
     fputs("usage: elfjit run [OPTION]... FILE... [-- ARG...]\n"
           "       elfjit --help | --version\n"
           "\n"
-          "Links relocatable ELF objects (.o) in memory and runs them.\n"
+          "Links relocatable ELF objects (.o) and static libraries (.a) in memory and\n"
+          "runs them.\n"
           "\n"
           "  -e SYMBOL       call SYMBOL(argc, argv, envp) instead of main\n"
-          "  -l LIB          make shared library LIB available (e.g. -l z or -l libz.so.1)\n",
+          "  -l LIB          link library LIB: libLIB.so or libLIB.a, searched in the -L\n"
+          "                  directories, then the system's (or a path: -l libz.so.1)\n"
+          "  -L DIR          search DIR for -l libraries, before the system's directories\n"
+          "  --static        the -l libraries that follow are static (libLIB.a) only\n"
+          "  --whole-archive / --no-whole-archive\n"
+          "                  link every member of the archives between them, not only\n"
+          "                  the members the program needs\n",
           f);
     for (size_t i = 0; i < NREG_OPTIONS; i++) {
         char opt[64];
@@ -87,11 +95,23 @@ static int reg_option_apply(const char *a, unsigned *flags)
     return 0;
 }
 
+/* An input, in command-line order: a file (object or archive) or a -l
+ * library, with the archive options in force where it was named. */
+typedef struct input {
+    const char *text;
+    int is_lib;
+    int static_only;       /* --static before it */
+    unsigned archive;      /* EJ_ARCHIVE_WHOLE inside --whole-archive */
+} input;
+
 typedef struct options {
     const char *entry;
     unsigned registration; /* EJ_REGISTER_* */
-    const char **libs, **files;
-    int nlibs, nfiles;
+    input *inputs;
+    int ninputs, nfiles;
+    const char *first_file;
+    const char **dirs;     /* -L */
+    int ndirs;
     char **args;
     int nargs;
 } options;
@@ -99,7 +119,8 @@ typedef struct options {
 static int usage_error(const char *msg, const char *arg)
 {
     fprintf(stderr, "elfjit: %s%s%s\n", msg, arg ? ": " : "", arg ? arg : "");
-    fprintf(stderr, "usage: elfjit run [-e SYMBOL] [-l LIB]...");
+    fprintf(stderr, "usage: elfjit run [-e SYMBOL] [-L DIR]... [-l LIB]... [--static] "
+                    "[--whole-archive] [--no-whole-archive]");
     for (size_t i = 0; i < NREG_OPTIONS; i++)
         fprintf(stderr, " [--%s%s]", reg_options[i].on_by_default ? "no-" : "",
                 reg_options[i].name);
@@ -107,125 +128,81 @@ static int usage_error(const char *msg, const char *arg)
     return EXIT_USAGE;
 }
 
-/* "-l NAME" as a system linker reads it: libNAME.so first; when that is a
- * linker script (glibc's libm.so is one), what the script names.  Without
- * the development file, the versioned libNAME.so.N: small N through the
- * dynamic loader's own cache, then any version found in the usual library
- * directories (reading big directories is slow, so it comes last). */
-static int versioned_first(const void *a, const void *b)
+static int add_input(options *o, const char *text, int is_lib, int static_only,
+                     unsigned archive)
 {
-    return strverscmp(*(char *const *)b, *(char *const *)a);
-}
-
-static ej_status add_library_from_dirs(ej_linker *lk, const char *arg)
-{
-    static const char *const dirs[] = {"/lib/*-linux-gnu*", "/usr/lib/*-linux-gnu*", "/lib64",
-                                       "/usr/lib64", "/lib", "/usr/lib", "/usr/local/lib"};
-    char pattern[4096];
-    glob_t g = {0};
-    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
-        snprintf(pattern, sizeof pattern, "%s/lib%s.so.[0-9]*", dirs[i], arg);
-        glob(pattern, i ? GLOB_APPEND : 0, NULL, &g);
-    }
-    if (g.gl_pathc > 1)
-        qsort(g.gl_pathv, g.gl_pathc, sizeof *g.gl_pathv, versioned_first);
-    ej_status st = EJ_NOTFOUND;
-    for (size_t i = 0; i < g.gl_pathc && st != EJ_OK; i++)
-        st = ej_linker_add_library(lk, g.gl_pathv[i]);
-    globfree(&g);
-    return st;
-}
-
-/* A development libNAME.so that is a GNU ld script (glibc's libm.so says
- * "GROUP ( /lib/x86_64-linux-gnu/libm.so.6 AS_NEEDED ( ... ) )"): load
- * the first shared object it names. */
-static ej_status add_library_from_script(ej_linker *lk, const char *arg)
-{
-    static const char *const dirs[] = {"/usr/lib/*-linux-gnu*", "/lib/*-linux-gnu*", "/usr/lib64",
-                                       "/usr/lib", "/lib64", "/lib", "/usr/local/lib"};
-    char path[4096], text[4096];
-    ej_status st = EJ_NOTFOUND;
-    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0] && st != EJ_OK; i++) {
-        glob_t g = {0};
-        snprintf(path, sizeof path, "%s/lib%s.so", dirs[i], arg);
-        if (glob(path, 0, NULL, &g) == 0) {
-            for (size_t k = 0; k < g.gl_pathc && st != EJ_OK; k++) {
-                FILE *f = fopen(g.gl_pathv[k], "r");
-                size_t n = f ? fread(text, 1, sizeof text - 1, f) : 0;
-                if (f)
-                    fclose(f);
-                text[n] = '\0';
-                char *p = strstr(text, "GROUP") ? strstr(text, "GROUP") : strstr(text, "INPUT");
-                char *lib = p ? strchr(p, '/') : NULL;
-                if (lib) {
-                    lib[strcspn(lib, " \t\n)")] = '\0';
-                    st = ej_linker_add_library(lk, lib);
-                }
-            }
-        }
-        globfree(&g);
-    }
-    return st;
-}
-
-static ej_status add_library(ej_linker *lk, const char *arg)
-{
-    char name[4096];
-    if (strchr(arg, '/') || strstr(arg, ".so"))
-        return ej_linker_add_library(lk, arg);
-    snprintf(name, sizeof name, "lib%s.so", arg);
-    ej_status st = ej_linker_add_library(lk, name);
-    if (st == EJ_NOTFOUND)
-        st = add_library_from_script(lk, arg);
-    for (int v = 0; v < 16 && st == EJ_NOTFOUND; v++) {
-        snprintf(name, sizeof name, "lib%s.so.%d", arg, v);
-        st = ej_linker_add_library(lk, name);
-    }
-    if (st == EJ_NOTFOUND)
-        st = add_library_from_dirs(lk, arg);
-    if (st == EJ_NOTFOUND) {
-        /* Nothing loaded: report the failure for the plain name again. */
-        snprintf(name, sizeof name, "lib%s.so", arg);
-        st = ej_linker_add_library(lk, name);
-    }
-    return st;
+    o->inputs[o->ninputs++] = (input){text, is_lib, static_only, archive};
+    if (!is_lib && !o->nfiles++)
+        o->first_file = text;
+    return 0;
 }
 
 static int parse_run(int argc, char **argv, options *o)
 {
-    o->libs = calloc((size_t)argc, sizeof *o->libs);
-    o->files = calloc((size_t)argc, sizeof *o->files);
-    if (!o->libs || !o->files) {
+    o->inputs = calloc((size_t)argc, sizeof *o->inputs);
+    o->dirs = calloc((size_t)argc, sizeof *o->dirs);
+    if (!o->inputs || !o->dirs) {
         fprintf(stderr, "elfjit: out of memory reading the command line\n");
         return EXIT_LINK; /* not bad usage: the same command may work next time */
     }
     o->registration = EJ_REGISTER_DEFAULT;
+    int static_only = 0;
+    unsigned archive = 0;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--") == 0) {
             o->args = argv + i + 1;
             o->nargs = argc - i - 1;
             break;
-        } else if (strcmp(a, "-e") == 0 || strcmp(a, "-l") == 0) {
+        } else if (strcmp(a, "-e") == 0 || strcmp(a, "-l") == 0 || strcmp(a, "-L") == 0) {
             if (i + 1 >= argc)
                 return usage_error("option needs an argument", a);
             if (a[1] == 'e')
                 o->entry = argv[++i];
+            else if (a[1] == 'L')
+                o->dirs[o->ndirs++] = argv[++i];
             else
-                o->libs[o->nlibs++] = argv[++i];
+                add_input(o, argv[++i], 1, static_only, archive);
         } else if (reg_option_apply(a, &o->registration)) {
             continue;
         } else if (strncmp(a, "-l", 2) == 0 && a[2]) {
-            o->libs[o->nlibs++] = a + 2;
+            add_input(o, a + 2, 1, static_only, archive);
+        } else if (strncmp(a, "-L", 2) == 0 && a[2]) {
+            o->dirs[o->ndirs++] = a + 2;
+        } else if (strcmp(a, "--static") == 0 || strcmp(a, "-static") == 0) {
+            static_only = 1;
+        } else if (strcmp(a, "--whole-archive") == 0) {
+            archive = EJ_ARCHIVE_WHOLE;
+        } else if (strcmp(a, "--no-whole-archive") == 0) {
+            archive = 0;
         } else if (a[0] == '-' && a[1]) {
             return usage_error("unknown option", a);
         } else {
-            o->files[o->nfiles++] = a;
+            add_input(o, a, 0, static_only, archive);
         }
     }
     if (o->nfiles == 0)
         return usage_error("no input files", NULL);
     return 0;
+}
+
+/* One input into LK. */
+static ej_status add_input_to(ej_linker *lk, const options *o, const input *in)
+{
+    if (in->is_lib) {
+        ej_status st = ej_tool_add_library(lk, in->text, o->dirs, o->ndirs, in->static_only,
+                                           in->archive);
+        if (st == EJ_NOTFOUND && in->static_only)
+            fprintf(stderr, "elfjit: cannot find lib%s.a (-L directories, then the system's)\n",
+                    in->text);
+        return st;
+    }
+    if (in->archive) {
+        ej_status st = ej_linker_add_archive(lk, in->text, in->archive);
+        if (st != EJ_BADELF)
+            return st; /* (not an archive: an object, added as any other) */
+    }
+    return ej_linker_add_file(lk, in->text);
 }
 
 static int link_error(ej_linker *lk)
@@ -348,12 +325,15 @@ static int run(const options *o)
     }
     if (ej_linker_set_registration(lk, o->registration) != EJ_OK)
         return link_error(lk);
-    for (int i = 0; i < o->nlibs; i++)
-        if (add_library(lk, o->libs[i]) != EJ_OK)
+    for (int i = 0; i < o->ninputs; i++) {
+        ej_status st = add_input_to(lk, o, &o->inputs[i]);
+        if (st == EJ_NOTFOUND && o->inputs[i].static_only) {
+            ej_linker_free(lk);
+            return EXIT_LINK;
+        }
+        if (st != EJ_OK)
             return link_error(lk);
-    for (int i = 0; i < o->nfiles; i++)
-        if (ej_linker_add_file(lk, o->files[i]) != EJ_OK)
-            return link_error(lk);
+    }
     if (ej_linker_link(lk, &m) != EJ_OK) {
         if (ej_linker_static_tls_size(lk))
             restart_with_static_tls(ej_linker_static_tls_size(lk), ej_linker_static_tls_align(lk));
@@ -368,7 +348,7 @@ static int run(const options *o)
     const char *entry = o->entry ? o->entry : "main";
     int (*fn)(int, char **, char **) = (int (*)(int, char **, char **))ej_module_symbol(m, entry);
     if (!fn) {
-        fprintf(stderr, "elfjit: %s: no global symbol '%s' to run\n", o->files[0], entry);
+        fprintf(stderr, "elfjit: %s: no global symbol '%s' to run\n", o->first_file, entry);
         ej_module_free(m);
         ej_linker_free(lk);
         running_linker = NULL;
@@ -381,7 +361,7 @@ static int run(const options *o)
         fprintf(stderr, "elfjit: out of memory\n");
         return EXIT_LINK;
     }
-    argv[0] = (char *)o->files[0];
+    argv[0] = (char *)o->first_file;
     for (int i = 0; i < o->nargs; i++)
         argv[i + 1] = o->args[i];
     if (ej_tool_install_trap_handlers() != 0) {
@@ -418,7 +398,7 @@ int main(int argc, char **argv)
     int rc = parse_run(argc, argv, &o);
     if (rc == 0)
         rc = run(&o);
-    free(o.libs);
-    free(o.files);
+    free(o.inputs);
+    free(o.dirs);
     return rc;
 }
