@@ -178,8 +178,9 @@ ej_status ej__align_code(ej_linker *lk)
 {
     for (size_t o = 0; o < lk->nobjs; o++) {
         ej__object *obj = lk->objs[o].o;
-        if (!obj->arch->align_type)
+        if (!obj->arch->align_type || lk->objs[o].aligned)
             continue;
+        lk->objs[o].aligned = 1; /* (a replanned link keeps the cuts) */
         for (size_t r = 1; r < obj->shnum; r++) {
             if (obj->sec[r].shdr.sh_type != SHT_RELA ||
                 !ej__sec_loaded(&lk->objs[o], obj->sec[r].shdr.sh_info))

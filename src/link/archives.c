@@ -224,7 +224,10 @@ static ej_status whole_archives(pull *p)
 
 ej_status ej__archives_pull(ej_linker *lk)
 {
-    if (!lk->narchives && !lk->use_runtime)
+    /* Without archives the compiler runtime is consulted only for names
+     * the resolution finds nowhere (ej__runtime_want): the common link
+     * pays nothing here. */
+    if (!lk->narchives)
         return EJ_OK;
     pull p = {.lk = lk};
     ej_status st = EJ_OK;
@@ -241,5 +244,67 @@ ej_status ej__archives_pull(ej_linker *lk)
     free(p.defined.v);
     free(p.wanted.v);
     free(p.pending);
+    return st;
+}
+
+/* ---- the runtime, from the resolution ---------------------------------- */
+
+struct ej__rt_want {
+    ej__larchive *la;
+    uint64_t member;
+    const char *name;
+};
+
+int ej__runtime_want(ej_linker *lk, const char *name)
+{
+    ej__larchive *la = NULL;
+    uint64_t member = 0;
+    if (!lk->use_runtime || !ej__runtime_find(lk, name, &la, &member))
+        return 0;
+    struct ej__rt_want *v = realloc(lk->rt_wants, (lk->nrt_wants + 1) * sizeof *v);
+    if (!v)
+        return 0; /* (then reported undefined, with no worse harm) */
+    lk->rt_wants = v;
+    v[lk->nrt_wants++] = (struct ej__rt_want){la, member, name};
+    return 1;
+}
+
+/* Drops what the resolution built, so that it can run again. */
+static void forget_resolution(ej_linker *lk)
+{
+    for (size_t o = 0; o < lk->nobjs; o++) {
+        ej__lobj *lo = &lk->objs[o];
+        free(lo->symp);
+        free(lo->lplain);
+        free(lo->lvalue);
+        lo->symp = NULL;
+        lo->lplain = NULL;
+        lo->lvalue = NULL;
+    }
+    ej__symtab_free(&lk->globals);
+    memset(&lk->globals, 0, sizeof lk->globals);
+    lk->plan.need_got = 0;
+}
+
+ej_status ej__runtime_load(ej_linker *lk, int *again)
+{
+    *again = 0;
+    if (!lk->nrt_wants)
+        return EJ_OK;
+    pull p = {.lk = lk};
+    ej_status st = EJ_OK;
+    for (size_t i = 0; i < lk->nrt_wants && st == EJ_OK; i++) {
+        struct ej__rt_want *w = &lk->rt_wants[i];
+        if (!loaded(w->la, w->member))
+            st = load_member(&p, w->la, w->member, w->name);
+    }
+    free(p.defined.v);
+    free(p.wanted.v);
+    free(p.pending);
+    lk->nrt_wants = 0;
+    if (st == EJ_OK) {
+        forget_resolution(lk);
+        *again = 1;
+    }
     return st;
 }

@@ -20,6 +20,15 @@ ej_status ej__link_add_member(ej_linker *lk, ej__archive *a, const ej__armember 
  * *LA receives LK's state for that archive, *MEMBER the member. */
 int ej__runtime_find(ej_linker *lk, const char *name, ej__larchive **la, uint64_t *member);
 
+/* Whether the compiler runtime defines NAME, which nothing else does;
+ * if so its member is noted for ej__runtime_load (resolve.c). */
+int ej__runtime_want(ej_linker *lk, const char *name);
+
+/* Loads the members ej__runtime_want noted and forgets the resolution, so
+ * that the link is planned again with them: returns EJ_OK with *AGAIN set
+ * when there were some. */
+ej_status ej__runtime_load(ej_linker *lk, int *again);
+
 /* Closes LK's runtime archives. */
 void ej__runtime_release(ej_linker *lk);
 

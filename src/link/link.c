@@ -27,18 +27,32 @@ static void lap(ej_linker *lk, int stage, uint64_t *t0)
     *t0 = now;
 }
 
+/* Which objects, which sections, and what every name binds to; planned
+ * again when the resolution needed members of the compiler runtime. */
+static ej_status resolve_stages(ej_linker *lk)
+{
+    ej_status st;
+    if ((st = ej__archives_pull(lk)) != EJ_OK)
+        return st;
+    for (int again = 1; again;) {
+        if ((st = ej__comdat_select(lk)) != EJ_OK)
+            return st;
+        ej__select_sections(lk);
+        if ((st = ej__align_code(lk)) != EJ_OK)
+            return st;
+        if ((st = ej__resolve_symbols(lk)) != EJ_OK)
+            return st;
+        if ((st = ej__runtime_load(lk, &again)) != EJ_OK)
+            return st;
+    }
+    return EJ_OK;
+}
+
 static ej_status plan_stages(ej_linker *lk)
 {
     ej_status st;
     uint64_t t0 = ej__now_ns();
-    if ((st = ej__archives_pull(lk)) != EJ_OK)
-        return st;
-    if ((st = ej__comdat_select(lk)) != EJ_OK)
-        return st;
-    ej__select_sections(lk);
-    if ((st = ej__align_code(lk)) != EJ_OK)
-        return st;
-    if ((st = ej__resolve_symbols(lk)) != EJ_OK)
+    if ((st = resolve_stages(lk)) != EJ_OK)
         return st;
     lap(lk, EJ_STAGE_RESOLVE, &t0);
     if ((st = ej__scan_relocs(lk)) != EJ_OK)

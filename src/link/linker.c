@@ -41,6 +41,7 @@ EJ_API void ej_linker_free(ej_linker *lk)
     free(lk->archives);
     ej__runtime_release(lk);
     free(lk->host_hits);
+    free(lk->rt_wants);
     /* Libraries stay loaded: modules linked against them may outlive us. */
     free(lk->libs);
     ej__symtab_free(&lk->globals);

@@ -41,6 +41,7 @@ typedef struct ej__lobj {
      * once laid out, or EJ_LVALUE_DISCARDED (set by layout.c). */
     uint8_t *lplain;
     uint64_t *lvalue;
+    uint8_t aligned;         /* align.c has cut its padding (done once) */
 } ej__lobj;
 
 #define EJ_LVALUE_DISCARDED UINT64_MAX
@@ -218,6 +219,10 @@ struct ej_linker {
      * resolution then does not look again. */
     struct ej__host_hit *host_hits;
     size_t host_cap, host_n;
+    /* Names the resolution found only in the compiler runtime's archives
+     * (archives.c): their members are loaded and the link replanned. */
+    struct ej__rt_want *rt_wants;
+    size_t nrt_wants;
     uint64_t fake_base;  /* link-only when nonzero */
     int linked;
     unsigned registration; /* EJ_REGISTER_* for the module */

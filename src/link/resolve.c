@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "link/linker.h"
+#include "link/archives.h"
 #include "link/synth.h"
 
 static int is_defined_kind(uint8_t kind)
@@ -202,6 +202,13 @@ static ej_status resolve_undefined(ej_linker *lk, ej__sym *e, const ej__lobj *lo
     if (addr) {
         e->kind = EJ_SK_HOST;
         e->value = (uintptr_t)addr;
+        return EJ_OK;
+    }
+    /* Only in the compiler runtime's archives: loaded, and the link
+     * planned again (link.c).  Meanwhile the name stands for nothing. */
+    if (e->strong_ref && ej__runtime_want(lk, e->name)) {
+        e->kind = EJ_SK_ABS;
+        e->value = 0;
         return EJ_OK;
     }
     if (!e->strong_ref) {

@@ -764,7 +764,7 @@ const ej__arch ej__arch_aarch64 = {
     .insn_align = 4,
     /* TLS variant I: an executable's block follows the 16-byte TCB. */
     .tls = {R_AARCH64_TLS_TPREL, R_AARCH64_TLS_DTPMOD, R_AARCH64_TLS_DTPREL,
-            R_AARCH64_TLSDESC, 0, 16, 0},
+            R_AARCH64_TLSDESC, 0, 16, 0, 0},
     /* CFA = sp; the return address is in x30. */
     .cie = {4, -8, 30, 3, {EJ_DW_CFA_def_cfa, 31, 0}},
 };

@@ -292,7 +292,7 @@ const ej__arch ej__arch_x86_64 = {
                   [EJ_RELOC_TLS_LOAD] = R_X86_64_GOTTPOFF},
     .insn_align = 1,
     /* TLS variant II: an executable's block ends at the thread pointer. */
-    .tls = {R_X86_64_TPOFF64, R_X86_64_DTPMOD64, R_X86_64_DTPOFF64, R_X86_64_TLSDESC, 1, 0, 0},
+    .tls = {R_X86_64_TPOFF64, R_X86_64_DTPMOD64, R_X86_64_DTPOFF64, R_X86_64_TLSDESC, 1, 0, 0, 0},
     .tls_ld_relaxable = x86_64_tls_ld_relaxable,
     /* CFA = rsp + 8; the return address (column 16) at CFA - 8. */
     .cie = {1, -8, 16, 5, {EJ_DW_CFA_def_cfa, 7, 8, EJ_DW_CFA_offset | 16, 1}},
