@@ -66,6 +66,19 @@ static Elf *next_member(ej__archive *a, ej__armember *m)
     m->data = (const uint8_t *)raw;
     m->size = n;
     m->data_off = raw ? (uint64_t)((uint8_t *)raw - a->image) : 0;
+    /* BSD long names ("#1/LEN", which libelf does not know): the name is
+     * the first LEN bytes of the contents. */
+    const char *rawname = h ? h->ar_rawname : NULL;
+    if (raw && rawname && strncmp(rawname, "#1/", 3) == 0) {
+        size_t len = strtoul(rawname + 3, NULL, 10);
+        if (len <= n) {
+            snprintf(m->name, sizeof m->name, "%.*s", (int)(len < 255 ? len : 255), raw);
+            m->name[strnlen(m->name, sizeof m->name)] = '\0';
+            m->data += len;
+            m->size -= len;
+            m->data_off += len;
+        }
+    }
     return e;
 }
 

@@ -7,8 +7,10 @@
  *   object refers to with a strong (non-weak) reference and that nothing
  *   loaded defines yet; weak references never load a member;
  * - all archives form one group, scanned in the order they were added,
- *   each through its symbol index in index order, and rescanned until a
- *   whole pass loads nothing (so circular dependencies resolve);
+ *   each through its symbol index in index order and again until it loads
+ *   nothing more (a name a member brings in is taken from the same archive
+ *   when it has it, as ld does), and the whole group rescanned until a
+ *   pass loads nothing (so circular dependencies resolve);
  * - so, for a name several members define, the first archive and in it
  *   the first member (by the index) wins, and the others are not loaded
  *   for it;
@@ -157,21 +159,27 @@ static ej_status load_member(pull *p, ej__larchive *la, uint64_t member, const c
     return st == EJ_OK ? note_object(p, lk->objs[lk->nobjs - 1].o) : st;
 }
 
-/* One pass over every archive; *ADDED counts the members it loaded. */
+/* One pass over every archive, each rescanned until it adds nothing
+ * before the next (as ld does: a name a member brings in is taken from
+ * the same archive when it has it); *ADDED counts the members loaded. */
 static ej_status pass(pull *p, size_t *added)
 {
     ej_linker *lk = p->lk;
     for (size_t k = 0; k < lk->narchives; k++) {
         ej__larchive *la = &lk->archives[k];
-        for (size_t i = 0; i < la->a->nindex; i++) {
-            const ej__arsym *e = &la->a->index[i];
-            if (!ns_has(&p->wanted, e->name) || ns_has(&p->defined, e->name) ||
-                loaded(la, e->member))
-                continue;
-            ej_status st = load_member(p, la, e->member, e->name);
-            if (st != EJ_OK)
-                return st;
-            ++*added;
+        for (size_t here = 1; here;) {
+            here = 0;
+            for (size_t i = 0; i < la->a->nindex; i++) {
+                const ej__arsym *e = &la->a->index[i];
+                if (!ns_has(&p->wanted, e->name) || ns_has(&p->defined, e->name) ||
+                    loaded(la, e->member))
+                    continue;
+                ej_status st = load_member(p, la, e->member, e->name);
+                if (st != EJ_OK)
+                    return st;
+                here++;
+            }
+            *added += here;
         }
     }
     return EJ_OK;

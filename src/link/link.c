@@ -27,12 +27,28 @@ static void lap(ej_linker *lk, int stage, uint64_t *t0)
     *t0 = now;
 }
 
+/* Only link-only links may take another machine's code (checked again
+ * once archive members are in: the first object may be one). */
+static ej_status check_machine(ej_linker *lk)
+{
+    if (lk->fake_base || !lk->arch || lk->arch == ej__host_arch())
+        return EJ_OK;
+    return ej__fail(&lk->err, EJ_UNSUPPORTED, "%s: %s code cannot run on this %s host "
+                    "(link-only mode, ej_linker_set_base, links it without running it)",
+                    lk->objs[0].o->name, lk->arch->name, ej__host_arch()->name);
+}
+
 /* Which objects, which sections, and what every name binds to; planned
  * again when the resolution needed members of the compiler runtime. */
 static ej_status resolve_stages(ej_linker *lk)
 {
     ej_status st;
     if ((st = ej__archives_pull(lk)) != EJ_OK)
+        return st;
+    if (lk->nobjs == 0)
+        return ej__fail(&lk->err, EJ_STATE, "nothing to link: the archives gave no member (no "
+                        "object refers to their names; EJ_ARCHIVE_WHOLE links every member)");
+    if ((st = check_machine(lk)) != EJ_OK)
         return st;
     for (int again = 1; again;) {
         if ((st = ej__comdat_select(lk)) != EJ_OK)
@@ -165,14 +181,12 @@ EJ_API ej_status ej_linker_link(ej_linker *lk, ej_module **out)
     *out = NULL;
     if (lk->linked)
         return ej__fail(&lk->err, EJ_STATE, "this linker has already linked");
-    if (lk->nobjs == 0)
+    if (lk->nobjs == 0 && lk->narchives == 0)
         return ej__fail(&lk->err, EJ_STATE, "nothing to link: no objects were added");
     lk->linked = 1;
     ej__err_clear(&lk->err);
-    if (!lk->fake_base && lk->arch != ej__host_arch())
-        return ej__fail(&lk->err, EJ_UNSUPPORTED, "%s: %s code cannot run on this %s host "
-                        "(link-only mode, ej_linker_set_base, links it without running it)",
-                        lk->objs[0].o->name, lk->arch->name, ej__host_arch()->name);
+    if ((st = check_machine(lk)) != EJ_OK)
+        return st;
     if ((st = plan_stages(lk)) != EJ_OK)
         return st;
     if (!(m = calloc(1, sizeof *m)))
