@@ -102,7 +102,8 @@ ej_status ej_linker_add_library(ej_linker *lk, const char *lib);
  * (not an ELF object of the machine, LLVM bitcode, damaged) is an error
  * only when it is pulled, naming "archive(member)" and the name that
  * pulled it.  ej_linker_add_file accepts archives too (flags 0).  Thin
- * archives are refused (EJ_UNSUPPORTED).  Errors: EJ_IO, EJ_NOMEM,
+ * archives (`ar rcT`) are read too, their members opened relative to the
+ * archive (one without a symbol index is refused: EJ_UNSUPPORTED).  Errors: EJ_IO, EJ_NOMEM,
  * EJ_BADELF, EJ_UNSUPPORTED, EJ_INVAL (unknown flags), EJ_STATE. */
 #define EJ_ARCHIVE_WHOLE 1u
 ej_status ej_linker_add_archive(ej_linker *lk, const char *path, unsigned flags);

@@ -42,10 +42,8 @@ static ej_status map_file(ej__archive *a, ej__err *err)
         return ej__fail(err, errno == ENOMEM ? EJ_NOMEM : EJ_IO, "%s: cannot map: %s", a->path,
                         strerror(errno));
     }
-    if (memcmp(a->image, "!<thin>\n", 8) == 0)
-        return ej__fail(err, EJ_UNSUPPORTED, "%s: a thin archive (its members are separate "
-                        "files): not supported yet; link the member objects instead", a->path);
-    if (memcmp(a->image, ARMAG, SARMAG) != 0)
+    a->is_thin = memcmp(a->image, "!<thin>\n", 8) == 0;
+    if (!a->is_thin && memcmp(a->image, ARMAG, SARMAG) != 0)
         return ej__fail(err, EJ_BADELF, "%s: not an archive", a->path);
     return EJ_OK;
 }
@@ -100,8 +98,22 @@ static ej_status member_at(ej__archive *a, uint64_t off, ej__armember *m, ej__er
     return EJ_OK;
 }
 
+static ej_status thin_member(ej__archive *a, uint64_t off, ej__armember *m, ej__err *err)
+{
+    for (size_t i = 0; i < a->nthin; i++)
+        if (a->thin[i].off == off) {
+            *m = (ej__armember){.off = off};
+            snprintf(m->name, sizeof m->name, "%s", a->thin[i].name);
+            return EJ_OK;
+        }
+    return ej__fail(err, EJ_BADELF, "%s: no member at offset 0x%llx (a damaged index)", a->path,
+                    (unsigned long long)off);
+}
+
 ej_status ej__archive_member(ej__archive *a, uint64_t off, ej__armember *m, ej__err *err)
 {
+    if (a->is_thin)
+        return thin_member(a, off, m, err);
     pthread_mutex_lock(&a->lock);
     ej_status st = member_at(a, off, m, err);
     pthread_mutex_unlock(&a->lock);
@@ -167,6 +179,13 @@ static int each_locked(ej__archive *a, int (*fn)(void *ctx, const ej__armember *
 int ej__archive_each(ej__archive *a, int (*fn)(void *ctx, const ej__armember *m), void *ctx,
                      ej__err *err)
 {
+    for (size_t i = 0; a->is_thin && i < a->nthin; i++) {
+        ej__armember m;
+        if (thin_member(a, a->thin[i].off, &m, err) == EJ_OK && fn(ctx, &m))
+            return 1;
+    }
+    if (a->is_thin)
+        return 0;
     pthread_mutex_lock(&a->lock);
     int rc = each_locked(a, fn, ctx, err);
     pthread_mutex_unlock(&a->lock);
@@ -275,6 +294,15 @@ ej_status ej__archive_open(const char *path, ej__archive **out, ej__err *err)
     ej_status st = elf_version(EV_CURRENT) == EV_NONE
                        ? ej__fail(err, EJ_UNSUPPORTED, "%s: libelf version mismatch", path)
                        : map_file(a, err);
+    if (st == EJ_OK && a->is_thin) {
+        st = ej__thin_read(a, err);
+        if (st != EJ_OK) {
+            ej__archive_free(a);
+            return st;
+        }
+        *out = a;
+        return EJ_OK;
+    }
     if (st == EJ_OK && !(a->elf = elf_memory((char *)a->image, a->len)))
         st = ej__elf_fail(err, EJ_BADELF, "%s: cannot read the archive", path);
     if (st == EJ_OK && elf_kind(a->elf) != ELF_K_AR)
@@ -303,6 +331,9 @@ void ej__archive_free(ej__archive *a)
         munmap(a->image, a->len);
     if (a->fd >= 0)
         close(a->fd);
+    for (size_t i = 0; i < a->nthin; i++)
+        free(a->thin[i].name);
+    free(a->thin);
     pthread_mutex_destroy(&a->lock);
     free(a->path);
     free(a);

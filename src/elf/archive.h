@@ -21,6 +21,12 @@ typedef struct ej__arsym {
     uint64_t member;
 } ej__arsym;
 
+/* A member of a thin archive: its header's offset and its file's name. */
+typedef struct ej__thin_member {
+    uint64_t off;
+    char *name;
+} ej__thin_member;
+
 typedef struct ej__archive {
     char *path;
     uint8_t *image;       /* the file, mapped privately (libelf may write) */
@@ -36,9 +42,15 @@ typedef struct ej__archive {
      * member moves it.  Archives of the compiler runtime are shared by
      * concurrent links. */
     pthread_mutex_t lock;
+    /* A thin archive (thin.c): libelf is not involved (ELF NULL); the
+     * members are files, named relative to the archive. */
+    ej__thin_member *thin;
+    size_t nthin;
+    int is_thin;
 } ej__archive;
 
-/* A member, in place in the archive's mapping. */
+/* A member, in place in the archive's mapping (a thin archive's: DATA
+ * NULL, its file named by NAME, relative to the archive). */
 typedef struct ej__armember {
     uint64_t off;         /* its header's offset: its identity */
     char name[256];       /* as the archive names it (cut at 255 bytes) */
@@ -50,9 +62,10 @@ typedef struct ej__armember {
 /* Whether the LEN bytes at HEAD (the start of a file) are an ar archive. */
 int ej__archive_magic(const uint8_t *head, size_t len);
 
-/* Opens and maps the archive at PATH and reads its symbol index.  Thin
- * archives (members stored outside) are refused by name.  Errors:
- * EJ_IO, EJ_NOMEM, EJ_BADELF (not an archive, a damaged index). */
+/* Opens and maps the archive at PATH and reads its symbol index (a thin
+ * archive's too: thin.c).  Errors: EJ_IO, EJ_NOMEM, EJ_BADELF (not an
+ * archive, a damaged index), EJ_UNSUPPORTED (a thin archive without an
+ * index). */
 ej_status ej__archive_open(const char *path, ej__archive **out, ej__err *err);
 
 void ej__archive_free(ej__archive *a);
@@ -70,5 +83,8 @@ int ej__archive_each(ej__archive *a, int (*fn)(void *ctx, const ej__armember *m)
 /* The header offsets of every member, in archive order, in a malloc()ed
  * array.  Errors: EJ_NOMEM, EJ_BADELF. */
 ej_status ej__archive_offsets(ej__archive *a, uint64_t **out, size_t *n, ej__err *err);
+
+/* Reads a thin archive's headers and index (thin.c). */
+ej_status ej__thin_read(ej__archive *a, ej__err *err);
 
 #endif /* EJ_ELF_ARCHIVE_H */

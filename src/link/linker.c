@@ -150,6 +150,32 @@ EJ_API ej_status ej_linker_add_archive(ej_linker *lk, const char *path, unsigned
     return EJ_OK;
 }
 
+/* A thin archive's member: a file named relative to the archive. */
+static ej_status open_thin_member(const ej__archive *a, const ej__armember *m, const char *name,
+                                  ej__object **out, ej__err *err)
+{
+    char path[4096];
+    const char *slash = strrchr(a->path, '/');
+    if (m->name[0] == '/' || !slash)
+        snprintf(path, sizeof path, "%s", m->name);
+    else
+        snprintf(path, sizeof path, "%.*s/%s", (int)(slash - a->path), a->path, m->name);
+    ej_status st = ej__object_open_file(path, out, err);
+    if (st != EJ_OK) {
+        ej__err_prefix(err, "%s", name);
+        return st;
+    }
+    char *label = strdup(name);
+    if (!label) {
+        ej__object_free(*out);
+        *out = NULL;
+        return ej__fail(err, EJ_NOMEM, "%s: out of memory", name);
+    }
+    free((*out)->name);
+    (*out)->name = label;
+    return EJ_OK;
+}
+
 ej_status ej__link_add_member(ej_linker *lk, ej__archive *a, const ej__armember *m,
                               const char *why)
 {
@@ -157,8 +183,9 @@ ej_status ej__link_add_member(ej_linker *lk, ej__archive *a, const ej__armember 
     ej__object *obj = NULL;
     snprintf(name, sizeof name, "%s(%s)", a->path, m->name);
     uint64_t t0 = ej__now_ns();
-    ej_status st = ej__object_open_member(name, (uint8_t *)(uintptr_t)m->data, m->size, a->fd,
-                                          m->data_off, &obj, &lk->err);
+    ej_status st = m->data ? ej__object_open_member(name, (uint8_t *)(uintptr_t)m->data, m->size,
+                                                    a->fd, m->data_off, &obj, &lk->err)
+                           : open_thin_member(a, m, name, &obj, &lk->err);
     lk->stats.ns[EJ_STAGE_READ] += ej__now_ns() - t0;
     if (st == EJ_OK)
         st = add_object(lk, obj);
