@@ -317,6 +317,15 @@ ej_status ej__archive_open(const char *path, ej__archive **out, ej__err *err)
     return EJ_OK;
 }
 
+void ej__archive_close_file(ej__archive *a)
+{
+    pthread_mutex_lock(&a->lock);
+    if (a->fd >= 0)
+        close(a->fd);
+    a->fd = -1;
+    pthread_mutex_unlock(&a->lock);
+}
+
 void ej__archive_free(ej__archive *a)
 {
     if (!a)

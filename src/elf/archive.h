@@ -70,6 +70,10 @@ ej_status ej__archive_open(const char *path, ej__archive **out, ej__err *err);
 
 void ej__archive_free(ej__archive *a);
 
+/* Closes A's descriptor: members read afterwards are validated from the
+ * mapping. */
+void ej__archive_close_file(ej__archive *a);
+
 /* The member whose header is at offset OFF.  Thread-safe.  Errors:
  * EJ_BADELF. */
 ej_status ej__archive_member(ej__archive *a, uint64_t off, ej__armember *m, ej__err *err);

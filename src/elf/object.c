@@ -130,7 +130,8 @@ ej_status ej__object_open_buffer(const char *name, const void *buf, size_t len,
     }
     memcpy(obj->image, buf, len);
     obj->image_len = len;
-    return finish_open(obj, out, err);
+    st = finish_open(obj, out, err);
+    return st == EJ__IS_ARCHIVE ? EJ_BADELF : st; /* (archives come by path) */
 }
 
 ej_status ej__object_open_member(const char *name, uint8_t *image, size_t len, int fd,
@@ -150,7 +151,7 @@ ej_status ej__object_open_member(const char *name, uint8_t *image, size_t len, i
     obj->fd = -1; /* the archive's: never closed here */
     if (st != EJ_OK) {
         ej__object_free(obj);
-        return st;
+        return st == EJ__IS_ARCHIVE ? EJ_BADELF : st; /* (no archives in archives) */
     }
     *out = obj;
     return EJ_OK;

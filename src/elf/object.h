@@ -56,6 +56,10 @@ typedef struct ej__object {
     int copies_mapped;      /* munmap rather than free */
 } ej__object;
 
+/* What ej__object_open_file returns for an ar archive (never seen outside
+ * the library: the linker reads it as an archive instead). */
+#define EJ__IS_ARCHIVE ((ej_status)1000)
+
 /* Reads and validates the object at PATH (mapped, not copied).  On failure
  * returns a status with a message in ERR naming the file, section and
  * offset, and *OUT is NULL. */

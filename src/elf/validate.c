@@ -24,12 +24,13 @@ static const char *sec_name(const ej__object *obj, size_t i)
  * is rather than as whatever libelf stumbles on first. */
 static ej_status check_raw_header(const ej__object *obj, ej__err *err)
 {
-    static const char armag[] = "!<arch>\n";
     const uint8_t *b = obj->image;
     size_t len = obj->image_len;
-    if (len >= sizeof armag - 1 && memcmp(b, armag, sizeof armag - 1) == 0)
-        return ej__fail(err, EJ_BADELF, "%s: not an ELF object (an archive: extract its members with ar)",
-                        obj->name);
+    if (len >= 8 && (memcmp(b, "!<arch>\n", 8) == 0 || memcmp(b, "!<thin>\n", 8) == 0)) {
+        ej__fail(err, EJ_BADELF, "%s: an archive, not an object (a member of an archive?)",
+                 obj->name);
+        return EJ__IS_ARCHIVE;
+    }
     if (len < SELFMAG || memcmp(b, ELFMAG, SELFMAG) != 0)
         return ej__fail(err, EJ_BADELF, "%s: not an ELF object (no ELF magic number)", obj->name);
     if (len <= EI_DATA)
@@ -186,9 +187,15 @@ static ej_status check_section(ej__object *obj, size_t i, const name_table *nt,
         if (h->sh_flags & SHF_ALLOC)
             return ej__fail(err, EJ_BADELF, "%s: section %zu (%s): SHF_COMPRESSED on an allocated section",
                             obj->name, i, s->name);
+        /* An archive member's header may be unaligned: libelf then copies
+         * it, and reports its allocation failing as bad data (errno
+         * tells). */
+        errno = 0;
         if (!gelf_getchdr(s->scn, &ch))
-            return ej__elf_fail(err, EJ_BADELF, "%s: section %zu (%s): bad compression header",
-                            obj->name, i, s->name);
+            return ej__elf_fail(err, errno == ENOMEM ? EJ_NOMEM : EJ_BADELF,
+                                "%s: section %zu (%s): %s", obj->name, i, s->name,
+                                errno == ENOMEM ? "out of memory reading its compression header"
+                                                : "bad compression header");
         if (ch.ch_type != ELFCOMPRESS_ZLIB)
             return ej__fail(err, EJ_UNSUPPORTED, "%s: section %zu (%s): compression type %u is not zlib",
                             obj->name, i, s->name, ch.ch_type);
@@ -605,10 +612,16 @@ ej_status ej__validate_load_section(ej__object *obj, size_t i, ej__err *err)
                                 "%s: section %zu (%s): cannot decompress%s", obj->name, i,
                                 s->name, errno == ENOMEM ? " (out of memory)" : "");
     }
+    errno = 0;
     Elf_Data *d = elf_getdata(s->scn, NULL);
+    /* (For an unaligned archive member libelf copies the contents, and a
+     * failed allocation shows as no or empty data: errno tells.) */
+    if (errno == ENOMEM && (!d || d->d_size != s->shdr.sh_size))
+        return ej__fail(err, EJ_NOMEM, "%s: section %zu (%s): out of memory reading its contents",
+                        obj->name, i, s->name);
     if (!d && s->shdr.sh_size)
         return ej__elf_fail(err, EJ_BADELF, "%s: section %zu (%s): cannot read contents",
-                        obj->name, i, s->name);
+                            obj->name, i, s->name);
     if (d && d->d_size != s->shdr.sh_size)
         return ej__fail(err, EJ_BADELF, "%s: section %zu (%s): %zu bytes of contents for size %llu",
                         obj->name, i, s->name, d->d_size, (unsigned long long)s->shdr.sh_size);

@@ -316,3 +316,12 @@ ej_status ej__runtime_load(ej_linker *lk, int *again)
     }
     return st;
 }
+
+void ej__archives_done(ej_linker *lk)
+{
+    for (size_t k = 0; k < lk->narchives + EJ_RUNTIME_ARCHIVES; k++) {
+        ej__larchive *la = k < lk->narchives ? &lk->archives[k] : &lk->runtime[k - lk->narchives];
+        if (la->a)
+            ej__archive_close_file(la->a);
+    }
+}

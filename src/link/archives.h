@@ -29,6 +29,10 @@ int ej__runtime_want(ej_linker *lk, const char *name);
  * when there were some. */
 ej_status ej__runtime_load(ej_linker *lk, int *again);
 
+/* Every member the link takes has been read: the archives' descriptors
+ * are closed (their mappings stay while the members' objects live). */
+void ej__archives_done(ej_linker *lk);
+
 /* Closes LK's runtime archives. */
 void ej__runtime_release(ej_linker *lk);
 

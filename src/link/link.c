@@ -61,6 +61,7 @@ static ej_status resolve_stages(ej_linker *lk)
         if ((st = ej__runtime_load(lk, &again)) != EJ_OK)
             return st;
     }
+    ej__archives_done(lk);
     return EJ_OK;
 }
 

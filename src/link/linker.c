@@ -102,17 +102,6 @@ static ej_status check_open(ej_linker *lk, const void *arg)
     return EJ_OK;
 }
 
-/* Whether the file at PATH starts as an ar archive does. */
-static int is_archive(const char *path)
-{
-    uint8_t head[8];
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    ssize_t n = fd >= 0 ? pread(fd, head, sizeof head, 0) : -1;
-    if (fd >= 0)
-        close(fd);
-    return n == (ssize_t)sizeof head && ej__archive_magic(head, sizeof head);
-}
-
 EJ_API ej_status ej_linker_add_file(ej_linker *lk, const char *path)
 {
     ej__object *obj = NULL;
@@ -122,9 +111,8 @@ EJ_API ej_status ej_linker_add_file(ej_linker *lk, const char *path)
     uint64_t t0 = ej__now_ns();
     st = ej__object_open_file(path, &obj, &lk->err);
     lk->stats.ns[EJ_STAGE_READ] += ej__now_ns() - t0;
-    /* (Archives are told apart only when reading an object fails: the
-     * common case pays nothing.) */
-    if (st == EJ_BADELF && is_archive(path))
+    /* (Told apart by the object reader, which sees the magic number.) */
+    if (st == EJ__IS_ARCHIVE)
         return ej_linker_add_archive(lk, path, 0);
     return st != EJ_OK ? st : add_object(lk, obj);
 }
@@ -163,7 +151,7 @@ static ej_status open_thin_member(const ej__archive *a, const ej__armember *m, c
     ej_status st = ej__object_open_file(path, out, err);
     if (st != EJ_OK) {
         ej__err_prefix(err, "%s", name);
-        return st;
+        return st == EJ__IS_ARCHIVE ? EJ_BADELF : st;
     }
     char *label = strdup(name);
     if (!label) {

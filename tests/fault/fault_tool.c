@@ -78,7 +78,8 @@ static int tool_argv(char **argv, int max)
         argv[n++] = "--jitdump";
     }
     argv[n++] = EJ_FAULT_FX_DIR "/fx_main.o";
-    argv[n++] = G.profile ? EJ_FAULT_FX_DIR "/fx_lib_plain.o" : EJ_FAULT_FX_DIR "/fx_lib.o";
+    /* (The profile variant's library is an archive: the archive path too.) */
+    argv[n++] = G.profile ? EJ_FAULT_FX_DIR "/libfx_plain.a" : EJ_FAULT_FX_DIR "/fx_lib.o";
     argv[n++] = EJ_FAULT_FX_DIR "/fx_data.o";
     if (G.weak)
         argv[n++] = EJ_FAULT_FX_DIR "/fx_weak.o";
