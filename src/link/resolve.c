@@ -194,6 +194,14 @@ static ej_status resolve_undefined(ej_linker *lk, ej__sym *e, const ej__lobj *lo
      * thread's copy, which makes that module's TLS dynamic for good, and
      * initial-exec code could no longer reach it. */
     if (e->type == STT_TLS) {
+        /* (The compiler runtime's own thread-local variables, such as
+         * libgcc.a's decimal-float rounding mode, come from its archive:
+         * looking there calls nothing of the host's.) */
+        if (e->strong_ref && ej__runtime_want(lk, e->name)) {
+            e->kind = EJ_SK_ABS;
+            e->value = 0;
+            return EJ_OK;
+        }
         e->kind = EJ_SK_HOST;
         e->value = 0;
         return EJ_OK;
