@@ -36,6 +36,7 @@ DESCRIPTION = {
     "medium": "10 objects × 200 functions",
     "large": "50 objects × 1000 functions",
     "sqlite": "sqlite (Debian's libsqlite3.a members + driver)",
+    "sqlite_a": "sqlite (Debian's libsqlite3.a itself + driver)",
     "libcdata": "libc data (1 object reading stdout, environ, optind)",
 }
 
@@ -129,11 +130,20 @@ def build_commands(wl, d, a):
     script = "gcc -o %s %s && exec %s" % (shlex.quote(linked_exe),
                                           " ".join(shlex.quote(x) for x in objs + libs),
                                           shlex.quote(linked_exe))
+    # tcc -run takes the program's file after -run and the rest before.
+    # tcc reads an archive where it stands, taking only the members that
+    # what came before needs: with archives, every object goes first and
+    # -run gets an empty C file (main is in the objects).
+    tcc = ["tcc"] + libs + objs[1:] + ["-run", objs[0]]
+    if any(o.endswith(".a") for o in objs):
+        stub = os.path.join(d, "tcc_run_stub.c")
+        with open(stub, "w") as fh:
+            fh.write("/* empty: main is in the objects given before -run */\n")
+        tcc = ["tcc"] + libs + objs + ["-run", stub]
     cmds = {
         "elfjit run": [a.elfjit, "run"] + objs,
         "llvm-jitlink": [a.jitlink] + objs,
-        # tcc -run takes the program's file after -run and the rest before.
-        "tcc -run": ["tcc"] + libs + objs[1:] + ["-run", objs[0]],
+        "tcc -run": tcc,
         "gcc link + run": ["sh", "-c", script],
         "exe-run": [exe],
         "dlopen .so": [a.dlopen_run, so],
@@ -209,7 +219,7 @@ def main():
     ap.add_argument("--jitlink", required=True)
     ap.add_argument("--dlopen-run", required=True)
     ap.add_argument("--stages")
-    ap.add_argument("--workloads", default="small,medium,large,sqlite,libcdata")
+    ap.add_argument("--workloads", default="small,medium,large,sqlite,sqlite_a,libcdata")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--bss", help="directory with bss-big.o and bss-small.o")
     ap.add_argument("--started", type=float, default=time.time())
@@ -218,13 +228,14 @@ def main():
     rawdir = os.path.join(a.results, "raw")
     os.makedirs(rawdir, exist_ok=True)
     if a.quick:
-        runs = {"small": 5, "medium": 5, "large": 2, "sqlite": 5, "libcdata": 5}
+        runs = {"small": 5, "medium": 5, "large": 2, "sqlite": 5, "sqlite_a": 5, "libcdata": 5}
         warm, rss_n, check_timeout = 1, 1, 300
-        stage_n = {"small": 5, "medium": 5, "large": 2, "sqlite": 5}
+        stage_n = {"small": 5, "medium": 5, "large": 2, "sqlite": 5, "sqlite_a": 5}
     else:
-        runs = {"small": 30, "medium": 20, "large": 10, "sqlite": 30, "libcdata": 30}
+        runs = {"small": 30, "medium": 20, "large": 10, "sqlite": 30, "sqlite_a": 30,
+                "libcdata": 30}
         warm, rss_n, check_timeout = 3, 5, 300
-        stage_n = {"small": 200, "medium": 40, "large": 10, "sqlite": 40}
+        stage_n = {"small": 200, "medium": 40, "large": 10, "sqlite": 40, "sqlite_a": 40}
 
     results = {"machine": machine(), "versions": versions(a), "quick": a.quick, "workloads": {}}
     for wl in a.workloads.split(","):

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/run.sh — elfjit against the peers, in one command.  See bench/README.md.
 #
-#   bench/run.sh [--quick] [--elfjit PATH] [--workloads small,medium,large,sqlite,libcdata]
+#   bench/run.sh [--quick] [--elfjit PATH] [--workloads small,medium,large,sqlite,sqlite_a,libcdata]
 #   bench/run.sh --tls [--quick] [--elfjit PATH]
 #
 # Installs what is missing (as root, with apt-get), builds elfjit (Release)
@@ -18,7 +18,8 @@
 #                 with valgrind, instructions per access for each model,
 #                 elfjit next to a normal link), into results/raw/tls.txt
 # Environment: BENCH_WORK (default bench/work), BENCH_BUILD (default
-# build-bench), LLVM_JITLINK (default /usr/lib/llvm-14/bin/llvm-jitlink).
+# build-bench), BENCH_RESULTS (default bench/results: where latest.md and
+# raw/ go), LLVM_JITLINK (default /usr/lib/llvm-14/bin/llvm-jitlink).
 set -euo pipefail
 
 started=$(date +%s.%N)
@@ -26,6 +27,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(dirname "$here")
 work=${BENCH_WORK:-$here/work}
 build=${BENCH_BUILD:-$root/build-bench}
+results=${BENCH_RESULTS:-$here/results}
 jitlink=${LLVM_JITLINK:-/usr/lib/llvm-14/bin/llvm-jitlink}
 quick=0
 elfjit=
@@ -40,7 +42,7 @@ while [ $# -gt 0 ]; do
     --workloads) workloads=$2; shift ;;
     --workloads=*) workloads=${1#*=} ;;
     --tls) tls=1 ;;
-    -h | --help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown argument: $1" >&2; exit 2 ;;
     esac
     shift
@@ -112,29 +114,42 @@ if [ $tls = 1 ]; then
     targs=()
     [ $quick = 1 ] && targs+=(-r 5 -n 1000000)
     have valgrind && targs+=(--callgrind)
-    mkdir -p "$here/results/raw"
-    "$libdir/bench/ej_tls" "${targs[@]}" | tee "$here/results/raw/tls.txt"
+    mkdir -p "$results/raw"
+    "$libdir/bench/ej_tls" "${targs[@]}" | tee "$results/raw/tls.txt"
     exit 0
 fi
 
 # ---- workloads ------------------------------------------------------------
 if [ -z "$workloads" ]; then
-    workloads=small,medium,large,sqlite,libcdata
+    workloads=small,medium,large,sqlite,sqlite_a,libcdata
     if [ $quick = 1 ] && [ ! -e "$work/large/stamp" ]; then
-        workloads=small,medium,sqlite,libcdata
+        workloads=small,medium,sqlite,sqlite_a,libcdata
         say "--quick: skipping the large workload (not generated yet; run once without --quick)"
     fi
 fi
 
-# info.json of a workload: its objects' bytes, SHF_ALLOC bytes, relocations.
+# info.json of a workload: its objects' bytes, SHF_ALLOC bytes, relocations
+# (an archive counts as its members: all of them, whether a link pulls them
+# or not).
 write_info() {
     python3 - "$1" <<'EOF'
 import json, os, struct, sys
 d = sys.argv[1]
-objs = [l.strip() for l in open(os.path.join(d, "objects.txt")) if l.strip()]
-tot = alloc = rel = 0
-for p in objs:
+paths = [l.strip() for l in open(os.path.join(d, "objects.txt")) if l.strip()]
+def members(p):
     data = open(p, "rb").read()
+    if not data.startswith(b"!<arch>\n"):
+        yield data
+        return
+    o = 8
+    while o + 60 <= len(data):
+        name, size = data[o:o + 16].strip(), int(data[o + 48:o + 58])
+        if name not in (b"/", b"//", b"/SYM64/") and data[o + 60:o + 64] == b"\x7fELF":
+            yield data[o + 60:o + 60 + size]
+        o += 60 + size + (size & 1)
+objs = [m for p in paths for m in members(p)]
+tot = alloc = rel = 0
+for data in objs:
     tot += len(data)
     shoff, = struct.unpack_from("<Q", data, 0x28)
     esz, num = struct.unpack_from("<HH", data, 0x3A)
@@ -179,6 +194,25 @@ for wl in ${workloads//,/ }; do
         echo "sqlite ok: 10 checks, total 1001000" >"$d/expected.txt"
         write_info "$d"
         ;;
+    sqlite_a)
+        # The same program linked from Debian's libsqlite3.a itself (the
+        # linker picks the members): what the archive support costs next
+        # to the extracted members of the sqlite workload.
+        say "workload sqlite_a"
+        d=$work/sqlite_a
+        mkdir -p "$d"
+        stamp=$( (sha256sum "$sqlite_a" "$here/sqlite_driver.c" | sha256sum) | cut -c1-64)
+        if [ ! -e "$d/stamp" ] || [ "$(cat "$d/stamp")" != "$stamp" ]; then
+            gcc -O2 -c "$here/sqlite_driver.c" -o "$d/driver.o"
+            gcc -O2 -fPIC -c "$here/sqlite_driver.c" -o "$d/driver.pic.o"
+            echo "$stamp" >"$d/stamp"
+        fi
+        printf '%s\n' "$d/driver.o" "$sqlite_a" >"$d/objects.txt"
+        printf '%s\n' "$d/driver.pic.o" "$sqlite_a" >"$d/so_objects.txt"
+        echo "-lm" >"$d/libs.txt"
+        echo "sqlite ok: 10 checks, total 1001000" >"$d/expected.txt"
+        write_info "$d"
+        ;;
     libcdata)
         say "workload libcdata"
         d=$work/libcdata
@@ -204,9 +238,9 @@ gcc -o "$b/bss-big" "$b/bss-big.o"
 gcc -o "$b/bss-small" "$b/bss-small.o"
 
 # ---- compare ----------------------------------------------------------------
-args=(--work "$work" --results "$here/results" --elfjit "$elfjit" --jitlink "$jitlink"
+args=(--work "$work" --results "$results" --elfjit "$elfjit" --jitlink "$jitlink"
       --dlopen-run "$work/tools/dlopen_run" --workloads "$workloads" --bss "$b" --started "$started")
 [ -n "$stages" ] && args+=(--stages "$stages")
 [ $quick = 1 ] && args+=(--quick)
 python3 "$here/compare.py" "${args[@]}"
-say "results in $here/results/latest.md ($(python3 -c "import time; print('%.0f' % (time.time() - $started))") s)"
+say "results in $results/latest.md ($(python3 -c "import time; print('%.0f' % (time.time() - $started))") s)"

@@ -7,9 +7,14 @@
 
 #include "libsearch.h"
 
-/* The system's library directories, as the dynamic loader and ld search. */
-static const char *const system_dirs[] = {"/usr/local/lib", "/lib/*-linux-gnu*",
-                                          "/usr/lib/*-linux-gnu*", "/lib64", "/usr/lib64",
+/* The system's library directories, as the dynamic loader and ld search:
+ * the multiarch ones of this machine's triple only (another machine's
+ * libraries sit beside them). */
+#ifndef EJ_MULTIARCH
+#define EJ_MULTIARCH "*-linux-gnu*"
+#endif
+static const char *const system_dirs[] = {"/usr/local/lib", "/lib/" EJ_MULTIARCH,
+                                          "/usr/lib/" EJ_MULTIARCH, "/lib64", "/usr/lib64",
                                           "/lib", "/usr/lib"};
 
 static int versioned_first(const void *a, const void *b)

@@ -92,8 +92,9 @@ ej_status ej_linker_add_library(ej_linker *lk, const char *lib);
  * member); all the linker's archives form one group, scanned in the order
  * added, each through its symbol index (one is built for an archive
  * without), and rescanned until nothing more is linked (so archives may
- * depend on each other in any order); for a name several members define,
- * the first archive and in it the first member wins.  Objects added
+ * depend on each other in any order), each archive rescanned until it
+ * adds nothing before the next (ld's order: a name a member brings in is
+ * taken from the same archive when it has it).  Objects added
  * directly always come first.  EJ_ARCHIVE_WHOLE links every member (ld's
  * --whole-archive).  Then the compiler runtime: names still undefined
  * that the host (libgcc_s included) does not define either are taken

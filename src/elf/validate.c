@@ -556,6 +556,24 @@ static ej_status check_rela(ej__object *obj, size_t i, ej__err *err)
     return check_rela_entries(obj, i, err);
 }
 
+/* GCC's slim LTO objects (-flto without -ffat-lto-objects) carry only
+ * GIMPLE for the link-time optimiser, in .gnu.lto_* sections, and no
+ * machine code: linked as they are they would define nothing. */
+static ej_status check_not_lto_only(const ej__object *obj, ej__err *err)
+{
+    int lto = 0, code = 0;
+    for (size_t i = 1; i < obj->shnum; i++) {
+        lto |= strncmp(obj->sec[i].name, ".gnu.lto_", 9) == 0;
+        code |= (obj->sec[i].shdr.sh_flags & SHF_ALLOC) && obj->sec[i].shdr.sh_size &&
+                obj->sec[i].shdr.sh_type != SHT_NOTE;
+    }
+    if (lto && !code)
+        return ej__fail(err, EJ_UNSUPPORTED, "%s: GCC LTO intermediate language only, no "
+                        "machine code (compiled with -flto): rebuild with -ffat-lto-objects "
+                        "or without -flto", obj->name);
+    return EJ_OK;
+}
+
 ej_status ej__validate_object(ej__object *obj, ej__err *err)
 {
     ej_status st = check_header(obj, err);
@@ -572,6 +590,8 @@ ej_status ej__validate_object(ej__object *obj, ej__err *err)
     for (size_t i = 0; i < obj->shnum; i++)
         if ((st = check_section(obj, i, &nt, err)) != EJ_OK)
             return st;
+    if ((st = check_not_lto_only(obj, err)) != EJ_OK)
+        return st;
     if ((st = check_file_ranges(obj, err)) != EJ_OK ||
         (st = reserve_table_copies(obj, shstrndx, err)) != EJ_OK)
         return st;

@@ -301,14 +301,22 @@ ej_status ej__runtime_load(ej_linker *lk, int *again)
         return EJ_OK;
     pull p = {.lk = lk};
     ej_status st = EJ_OK;
+    size_t added = 0;
     for (size_t i = 0; i < lk->nrt_wants && st == EJ_OK; i++) {
         struct ej__rt_want *w = &lk->rt_wants[i];
-        if (!loaded(w->la, w->member))
-            st = load_member(&p, w->la, w->member, w->name);
+        if (!loaded(w->la, w->member) && (st = load_member(&p, w->la, w->member, w->name)) == EJ_OK)
+            added++;
     }
     free(p.defined.v);
     free(p.wanted.v);
     free(p.pending);
+    /* A name its member, once linked, still leaves undefined (the index
+     * said otherwise, or the definition lost to another): undefined, as
+     * without the runtime, never a second round for nothing. */
+    if (st == EJ_OK && !added)
+        st = ej__fail(&lk->err, EJ_UNDEFINED, "undefined symbol '%s' (the compiler runtime's %s "
+                      "lists it, but linking its member does not define it)",
+                      lk->rt_wants[0].name, lk->rt_wants[0].la->a->path);
     lk->nrt_wants = 0;
     if (st == EJ_OK) {
         forget_resolution(lk);

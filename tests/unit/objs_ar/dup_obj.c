@@ -1,0 +1,5 @@
+/* Given directly: an object's definition beats every archive's. */
+int dup_which(void)
+{
+    return 0;
+}

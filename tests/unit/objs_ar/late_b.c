@@ -1,0 +1,5 @@
+/* liblate_b.a (see late_a.c). */
+int dup_late(void)
+{
+    return 2;
+}

@@ -1,0 +1,6 @@
+int badrel_fn(void);
+
+int main(void)
+{
+    return badrel_fn();
+}

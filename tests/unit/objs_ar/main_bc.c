@@ -1,0 +1,6 @@
+int bc_fn(void);
+
+int main(void)
+{
+    return bc_fn();
+}

@@ -1,0 +1,6 @@
+int dup_which(void);
+
+int use_dup(void)
+{
+    return dup_which();
+}

@@ -1,0 +1,6 @@
+int dupm(void);
+
+int use_dupm(void)
+{
+    return dupm();
+}

@@ -1,0 +1,6 @@
+int dupx_needed(void);
+
+int use_dupx(void)
+{
+    return dupx_needed();
+}

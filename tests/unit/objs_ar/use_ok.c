@@ -1,0 +1,6 @@
+int ok_fn(void);
+
+int use_ok(void)
+{
+    return ok_fn();
+}

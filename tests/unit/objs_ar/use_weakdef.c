@@ -1,0 +1,6 @@
+int weakdef_fn(void);
+
+int use_weakdef(void)
+{
+    return weakdef_fn();
+}
