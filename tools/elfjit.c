@@ -205,8 +205,18 @@ static ej_status add_input_to(ej_linker *lk, const options *o, const input *in)
     return ej_linker_add_file(lk, in->text);
 }
 
+/* The link's notes (what a linker would warn of), each line on stderr. */
+static void print_notes(const ej_linker *lk)
+{
+    for (const char *n = ej_linker_notes(lk), *e; *n; n = e + 1) {
+        e = strchr(n, '\n');
+        fprintf(stderr, "elfjit: note: %.*s\n", (int)(e - n), n);
+    }
+}
+
 static int link_error(ej_linker *lk)
 {
+    print_notes(lk);
     fprintf(stderr, "elfjit: %s\n", ej_linker_errmsg(lk));
     ej_linker_free(lk);
     return EXIT_LINK;
@@ -339,6 +349,7 @@ static int run(const options *o)
             restart_with_static_tls(ej_linker_static_tls_size(lk), ej_linker_static_tls_align(lk));
         return link_error(lk);
     }
+    print_notes(lk);
     /* Not freed: unmapping a hundred object files one by one costs more
      * than the whole link, while exit() tears the address space down at
      * once.  Peak memory is unchanged (the objects were resident during

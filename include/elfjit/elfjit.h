@@ -65,6 +65,15 @@ void ej_linker_free(ej_linker *lk);
  * Never NULL (also for a NULL LK). */
 const char *ej_linker_errmsg(const ej_linker *lk);
 
+/* What LK has to tell that is not an error, as a linker's warnings: one
+ * line per note, each ending in '\n', naming the file (today: an archive
+ * without a symbol index, read member by member to build one); "" when
+ * there is none (also for a NULL LK).  Notes accumulate over the adds and
+ * the link; the string belongs to LK and is valid until the next call
+ * that adds to LK or links it.  The library never prints them: a tool
+ * shows them to its user (`elfjit run` on standard error). */
+const char *ej_linker_notes(const ej_linker *lk);
+
 /* Adds the relocatable ELF object at PATH.  The file is mapped, not copied,
  * and validated completely before this returns: a malformed object is
  * refused here (EJ_BADELF, EJ_UNSUPPORTED), naming the file, the section and
@@ -74,7 +83,8 @@ ej_status ej_linker_add_file(ej_linker *lk, const char *path);
 
 /* Adds a relocatable ELF object held in memory.  NAME labels it in error
  * messages (NULL gives "<buffer>").  The bytes are copied, so BUF may be
- * freed as soon as this returns.  Errors as for ej_linker_add_file. */
+ * freed as soon as this returns.  An ar archive is added as
+ * ej_linker_add_archive_buffer does.  Errors as for ej_linker_add_file. */
 ej_status ej_linker_add_buffer(ej_linker *lk, const char *name,
                                const void *buf, size_t len);
 
@@ -108,6 +118,15 @@ ej_status ej_linker_add_library(ej_linker *lk, const char *lib);
  * EJ_BADELF, EJ_UNSUPPORTED, EJ_INVAL (unknown flags), EJ_STATE. */
 #define EJ_ARCHIVE_WHOLE 1u
 ej_status ej_linker_add_archive(ej_linker *lk, const char *path, unsigned flags);
+
+/* The same for an archive of LEN bytes held in memory (ej_linker_add_buffer
+ * accepts one too, flags 0).  NAME labels it in messages (NULL gives
+ * "<buffer>"); the bytes are copied, so BUF may be freed as soon as this
+ * returns.  A thin archive is refused (EJ_UNSUPPORTED): its members are
+ * files named relative to it.  Errors as for ej_linker_add_archive, and
+ * EJ_BADELF for bytes that are not an archive. */
+ej_status ej_linker_add_archive_buffer(ej_linker *lk, const char *name, const void *buf,
+                                       size_t len, unsigned flags);
 
 /* Sets the resolver consulted for names no object defines, before the host
  * process is searched.  FN NULL removes it.  CTX is passed through. */

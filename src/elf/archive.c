@@ -157,6 +157,8 @@ ej_status ej__archive_offsets(ej__archive *a, uint64_t **out, size_t *n, ej__err
 static int each_locked(ej__archive *a, int (*fn)(void *ctx, const ej__armember *m), void *ctx,
                        ej__err *err)
 {
+    if (a->len == SARMAG)
+        return 0; /* (an empty archive, as `ar rc x.a` with no file writes) */
     if (elf_rand(a->elf, SARMAG) != SARMAG)
         return ej__elf_fail(err, EJ_BADELF, "%s: cannot read its first member", a->path), -1;
     for (;;) {
@@ -226,6 +228,7 @@ static void add_entry(index_build *b, const char *name, uint64_t member)
 static int index_member(void *ctx, const ej__armember *m)
 {
     index_build *b = ctx;
+    b->a->indexed_members++;
     Elf *e = elf_memory((char *)(uintptr_t)m->data, m->size);
     Elf_Scn *scn = NULL;
     while (e && elf_kind(e) == ELF_K_ELF && (scn = elf_nextscn(e, scn))) {
@@ -281,33 +284,34 @@ static ej_status read_index(ej__archive *a, ej__err *err)
     return EJ_OK;
 }
 
-ej_status ej__archive_open(const char *path, ej__archive **out, ej__err *err)
+static ej_status archive_new(const char *name, ej__archive **out, ej__err *err)
 {
     *out = NULL;
     ej__archive *a = calloc(1, sizeof *a);
-    if (!a || !(a->path = strdup(path))) {
+    if (!a || !(a->path = strdup(name))) {
         free(a);
-        return ej__fail(err, EJ_NOMEM, "%s: out of memory", path);
+        return ej__fail(err, EJ_NOMEM, "%s: out of memory", name);
     }
     a->fd = -1;
     pthread_mutex_init(&a->lock, NULL);
-    ej_status st = elf_version(EV_CURRENT) == EV_NONE
-                       ? ej__fail(err, EJ_UNSUPPORTED, "%s: libelf version mismatch", path)
-                       : map_file(a, err);
-    if (st == EJ_OK && a->is_thin) {
+    *out = a;
+    if (elf_version(EV_CURRENT) == EV_NONE)
+        return ej__fail(err, EJ_UNSUPPORTED, "%s: libelf version mismatch", name);
+    return EJ_OK;
+}
+
+/* The archive mapped at A->image: its index read (a thin archive's
+ * too).  Frees A on failure. */
+static ej_status open_mapped(ej__archive *a, ej__archive **out, ej__err *err)
+{
+    ej_status st = EJ_OK;
+    if (a->is_thin)
         st = ej__thin_read(a, err);
-        if (st != EJ_OK) {
-            ej__archive_free(a);
-            return st;
-        }
-        *out = a;
-        return EJ_OK;
-    }
-    if (st == EJ_OK && !(a->elf = elf_memory((char *)a->image, a->len)))
-        st = ej__elf_fail(err, EJ_BADELF, "%s: cannot read the archive", path);
-    if (st == EJ_OK && elf_kind(a->elf) != ELF_K_AR)
-        st = ej__fail(err, EJ_BADELF, "%s: libelf does not read it as an archive", path);
-    if (st == EJ_OK)
+    else if (!(a->elf = elf_memory((char *)a->image, a->len)))
+        st = ej__elf_fail(err, EJ_BADELF, "%s: cannot read the archive", a->path);
+    else if (elf_kind(a->elf) != ELF_K_AR)
+        st = ej__fail(err, EJ_BADELF, "%s: libelf does not read it as an archive", a->path);
+    else
         st = read_index(a, err);
     if (st != EJ_OK) {
         ej__archive_free(a);
@@ -315,6 +319,48 @@ ej_status ej__archive_open(const char *path, ej__archive **out, ej__err *err)
     }
     *out = a;
     return EJ_OK;
+}
+
+ej_status ej__archive_open(const char *path, ej__archive **out, ej__err *err)
+{
+    ej__archive *a;
+    ej_status st = archive_new(path, &a, err);
+    if (st == EJ_OK)
+        st = map_file(a, err);
+    if (st != EJ_OK) {
+        ej__archive_free(a);
+        *out = NULL;
+        return st;
+    }
+    return open_mapped(a, out, err);
+}
+
+ej_status ej__archive_open_buffer(const char *name, const void *buf, size_t len,
+                                  ej__archive **out, ej__err *err)
+{
+    ej__archive *a;
+    ej_status st = archive_new(name, &a, err);
+    if (st == EJ_OK && memcmp(buf, "!<thin>\n", 8) == 0)
+        st = ej__fail(err, EJ_UNSUPPORTED, "%s: a thin archive names its members' files "
+                      "relative to itself: add it by path", name);
+    if (st == EJ_OK) {
+        /* A private copy (libelf may write to it; the caller may free
+         * BUF), never backed by a file: members are validated from it. */
+        a->image = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (a->image == MAP_FAILED) {
+            a->image = NULL;
+            st = ej__fail(err, EJ_NOMEM, "%s: cannot map %zu bytes for the archive: %s", name,
+                          len, strerror(errno));
+        }
+    }
+    if (st != EJ_OK) {
+        ej__archive_free(a);
+        *out = NULL;
+        return st;
+    }
+    memcpy(a->image, buf, len);
+    a->len = len;
+    return open_mapped(a, out, err);
 }
 
 void ej__archive_close_file(ej__archive *a)

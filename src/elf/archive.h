@@ -37,6 +37,7 @@ typedef struct ej__archive {
                              * every member when it has none */
     size_t nindex;
     int built_index;      /* the index was built, not read (for messages) */
+    size_t indexed_members; /* how many members were read to build it */
     ej__arsym *owned_index;
     /* libelf's archive descriptor has a current position: finding a
      * member moves it.  Archives of the compiler runtime are shared by
@@ -67,6 +68,13 @@ int ej__archive_magic(const uint8_t *head, size_t len);
  * archive, a damaged index), EJ_UNSUPPORTED (a thin archive without an
  * index). */
 ej_status ej__archive_open(const char *path, ej__archive **out, ej__err *err);
+
+/* The same for an archive of LEN bytes in memory (at least SARMAG, its
+ * magic checked by the caller), copied; NAME labels it.  A thin archive
+ * is refused (EJ_UNSUPPORTED): its members are files named relative to
+ * it. */
+ej_status ej__archive_open_buffer(const char *name, const void *buf, size_t len,
+                                  ej__archive **out, ej__err *err);
 
 void ej__archive_free(ej__archive *a);
 

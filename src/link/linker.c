@@ -1,5 +1,6 @@
 /* The linker handle: collecting objects, libraries and options. */
 #include <dlfcn.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,12 +54,36 @@ EJ_API void ej_linker_free(ej_linker *lk)
     free(lk->tls.ents);
     free(lk->tls.uses);
     free(lk->tls.table);
+    free(lk->notes);
     free(lk);
 }
 
 EJ_API const char *ej_linker_errmsg(const ej_linker *lk)
 {
     return lk ? lk->err.msg : "";
+}
+
+EJ_API const char *ej_linker_notes(const ej_linker *lk)
+{
+    return lk && lk->notes ? lk->notes : "";
+}
+
+void ej__note(ej_linker *lk, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *v = n < 0 ? NULL : realloc(lk->notes, lk->notes_len + (size_t)n + 2);
+    if (!v)
+        return;
+    lk->notes = v;
+    va_start(ap, fmt);
+    vsnprintf(v + lk->notes_len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    lk->notes_len += (size_t)n;
+    v[lk->notes_len++] = '\n';
+    v[lk->notes_len] = 0;
 }
 
 static ej_status add_object(ej_linker *lk, ej__object *obj)
@@ -117,25 +142,47 @@ EJ_API ej_status ej_linker_add_file(ej_linker *lk, const char *path)
     return st != EJ_OK ? st : add_object(lk, obj);
 }
 
-EJ_API ej_status ej_linker_add_archive(ej_linker *lk, const char *path, unsigned flags)
+/* Opens the archive (from PATH, or BUF when not NULL) and adds it. */
+static ej_status add_archive(ej_linker *lk, const char *name, const void *buf, size_t len,
+                             unsigned flags)
 {
-    ej_status st = check_open(lk, path);
-    if (st != EJ_OK)
-        return st;
     if (flags & ~(unsigned)EJ_ARCHIVE_WHOLE)
         return ej__fail(&lk->err, EJ_INVAL, "ej_linker_add_archive: unknown flags 0x%x", flags);
     ej__larchive *v = realloc(lk->archives, (lk->narchives + 1) * sizeof *v);
     if (!v)
-        return ej__fail(&lk->err, EJ_NOMEM, "%s: out of memory adding an archive", path);
+        return ej__fail(&lk->err, EJ_NOMEM, "%s: out of memory adding an archive", name);
     lk->archives = v;
     ej__archive *a = NULL;
     uint64_t t0 = ej__now_ns();
-    st = ej__archive_open(path, &a, &lk->err);
+    ej_status st = buf ? ej__archive_open_buffer(name, buf, len, &a, &lk->err)
+                       : ej__archive_open(name, &a, &lk->err);
     lk->stats.ns[EJ_STAGE_READ] += ej__now_ns() - t0;
     if (st != EJ_OK)
         return st;
+    if (a->built_index && a->indexed_members)
+        ej__note(lk, "%s: no symbol index (ranlib adds one): its %zu members were read to find "
+                 "the names they define", name, a->indexed_members);
     lk->archives[lk->narchives++] = (ej__larchive){.a = a, .flags = flags};
     return EJ_OK;
+}
+
+EJ_API ej_status ej_linker_add_archive(ej_linker *lk, const char *path, unsigned flags)
+{
+    ej_status st = check_open(lk, path);
+    return st != EJ_OK ? st : add_archive(lk, path, NULL, 0, flags);
+}
+
+EJ_API ej_status ej_linker_add_archive_buffer(ej_linker *lk, const char *name, const void *buf,
+                                              size_t len, unsigned flags)
+{
+    ej_status st = check_open(lk, buf);
+    if (st != EJ_OK)
+        return st;
+    if (!name)
+        name = "<buffer>";
+    if (!ej__archive_magic(buf, len))
+        return ej__fail(&lk->err, EJ_BADELF, "%s: not an archive (no !<arch> magic)", name);
+    return add_archive(lk, name, buf, len, flags);
 }
 
 /* A thin archive's member: a file named relative to the archive. */
@@ -189,6 +236,8 @@ EJ_API ej_status ej_linker_add_buffer(ej_linker *lk, const char *name,
     ej_status st = check_open(lk, buf);
     if (st != EJ_OK)
         return st;
+    if (ej__archive_magic(buf, len))
+        return ej_linker_add_archive_buffer(lk, name, buf, len, 0);
     uint64_t t0 = ej__now_ns();
     st = ej__object_open_buffer(name, buf, len, &obj, &lk->err);
     lk->stats.ns[EJ_STAGE_READ] += ej__now_ns() - t0;

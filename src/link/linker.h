@@ -235,7 +235,14 @@ struct ej_linker {
     ej__plan plan;
     ej__tls_plan tls;
     ej__link_stats stats;
+    /* Notes for the user (ej_linker_notes): lines, each ending in '\n'. */
+    char *notes;
+    size_t notes_len;
 };
+
+/* Adds a line to LK's notes (a fact worth telling that is not an error).
+ * A note that cannot be stored for lack of memory is dropped. */
+void ej__note(ej_linker *lk, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Stages (see the file comment). */
 ej_status ej__comdat_select(ej_linker *lk);

@@ -9,6 +9,10 @@
 # OUTDIR/object   one object per fixture, compiler and mode
 # OUTDIR/link2    pairs of objects of one program (fuzz_link2's format:
 #                 a 4-byte little-endian length of the first, then both)
+# OUTDIR/archive  a program's main.o and an archive of its other objects
+#                 (fuzz_archive's format: a 4-byte length of the object,
+#                 then both), GNU with and without an index, BSD, and
+#                 --whole-archive
 # OUTDIR/tables   the trap tables and address maps of builder images
 # OUTDIR/builder  builder call sequences
 #
@@ -30,8 +34,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 work=$out/work
 # (the corpora are rebuilt from the cache in $work every time)
-rm -rf "$out"/object "$out"/link2 "$out"/tables "$out"/builder
-mkdir -p "$out"/object "$out"/link2 "$out"/tables "$out"/builder "$work"
+rm -rf "$out"/object "$out"/link2 "$out"/archive "$out"/tables "$out"/builder
+mkdir -p "$out"/object "$out"/link2 "$out"/archive "$out"/tables "$out"/builder "$work"
 max=65536
 
 have() { command -v "$1" >/dev/null 2>&1; }
@@ -153,6 +157,35 @@ for arch_dir in "$work"/*/; do
     done
 done
 echo "seeds: $n object pairs" >&2
+
+# archive: each program's main.o with an archive of the rest of its
+# objects (llvm-ar: one tool for every machine), in several forms.
+n=0
+ar=$(command -v llvm-ar-14 || command -v llvm-ar || true)
+for arch_dir in "$work"/*/; do
+    [ -n "$ar" ] || break
+    for m in "$arch_dir"*-fixtures_progs_*_main.o; do
+        [ -e "$m" ] || continue
+        base=${m%_main.o}
+        members=()
+        for o in "$base"_*.o; do
+            [ "$o" = "$m" ] || members+=("$o")
+        done
+        ((${#members[@]})) || continue
+        stem=$work/ar-${m##*/}
+        rm -f "$stem".gnu.a "$stem".noidx.a "$stem".bsd.a
+        "$ar" rc --format=gnu "$stem".gnu.a "${members[@]}" 2>/dev/null || continue
+        "$ar" rcS --format=gnu "$stem".noidx.a "${members[@]}" 2>/dev/null || true
+        "$ar" rc --format=bsd "$stem".bsd.a "${members[@]}" 2>/dev/null || true
+        for form in gnu:0 noidx:0 bsd:4 gnu:10; do
+            a=$stem.${form%:*}.a
+            [ -e "$a" ] || continue
+            size[$a]=$(stat -c %s "$a")
+            pair "$m" "$a" "$out/archive/${m##*/}-${form/:/-}.bin" "${form#*:}" && n=$((n + 1))
+        done
+    done
+done
+echo "seeds: $n object + archive pairs" >&2
 
 # builder: call sequences, builder images and their tables
 "$seedgen" "$out"

@@ -385,6 +385,95 @@ Test(archive, without_a_symbol_index, .timeout = 60)
     check_basic("a:libbasic_noidx.a");
 }
 
+/* Reading every member to build the index is told as a note naming the
+ * archive; an archive with an index gives none. */
+static void assert_notes(const char *archive, const char *needle)
+{
+    ej_linker *lk;
+    cr_assert_eq(ej_linker_create(&lk), EJ_OK);
+    cr_assert_str_empty(ej_linker_notes(lk));
+    cr_assert_eq(ej_linker_add_archive(lk, ar_path(archive), 0), EJ_OK, "%s",
+                 ej_linker_errmsg(lk));
+    const char *n = ej_linker_notes(lk);
+    if (!needle) {
+        cr_assert_str_empty(n, "unexpected notes for %s: %s", archive, n);
+    } else {
+        cr_assert(strstr(n, ar_path(archive)) && strstr(n, needle), "notes: '%s'", n);
+        cr_assert_eq(strchr(n, '\n'), n + strlen(n) - 1, "one line expected: '%s'", n);
+    }
+    ej_linker_free(lk);
+}
+
+Test(archive, without_a_symbol_index_is_noted, .timeout = 60)
+{
+    assert_notes("libbasic_noidx.a", "no symbol index");
+    assert_notes("libbasic.a", NULL);
+    cr_assert_str_empty(ej_linker_notes(NULL));
+}
+
+/* An empty archive (`ar rc x.a` with no file: the magic alone) is valid
+ * and gives nothing, without a note. */
+Test(archive, empty_archive, .timeout = 60)
+{
+    ej_linker *lk;
+    cr_assert_eq(ej_linker_create(&lk), EJ_OK);
+    cr_assert_eq(ej_linker_add_file(lk, ar_obj("use_add")), EJ_OK, "%s", ej_linker_errmsg(lk));
+    cr_assert_eq(ej_linker_add_archive_buffer(lk, "empty.a", "!<arch>\n", 8, 0), EJ_OK, "%s",
+                 ej_linker_errmsg(lk));
+    cr_assert_eq(ej_linker_add_archive_buffer(lk, "whole.a", "!<arch>\n", 8, EJ_ARCHIVE_WHOLE),
+                 EJ_OK, "%s", ej_linker_errmsg(lk));
+    cr_assert_str_empty(ej_linker_notes(lk));
+    ej_module *m = NULL;
+    /* (use_add needs ar_add, which neither archive has) */
+    cr_assert_eq(ej_linker_link(lk, &m), EJ_UNDEFINED, "%s", ej_linker_errmsg(lk));
+    cr_assert(strstr(ej_linker_errmsg(lk), "ar_add"), "%s", ej_linker_errmsg(lk));
+    ej_linker_free(lk);
+}
+
+/* Archives from memory: the same pulls as from the file; a thin archive
+ * (members named relative to it) and bytes that are not an archive are
+ * refused; the caller's buffer may be freed at once. */
+Test(archive, from_a_buffer, .timeout = 60)
+{
+    const char *forms[] = {"libbasic.a", "libbasic_noidx.a", "libbasic_bsd.a"};
+    for (size_t f = 0; f < 3; f++) {
+        if (!exists(ar_path(forms[f])))
+            continue;
+        for (int via_add_buffer = 0; via_add_buffer < 2; via_add_buffer++) {
+            size_t len = 0;
+            char *b = ej_test_read_file(ar_path(forms[f]), &len);
+            cr_assert_not_null(b);
+            ej_linker *lk;
+            cr_assert_eq(ej_linker_create(&lk), EJ_OK);
+            cr_assert_eq(ej_linker_add_file(lk, ar_obj("use_add")), EJ_OK);
+            ej_status st = via_add_buffer ? ej_linker_add_buffer(lk, forms[f], b, len)
+                                          : ej_linker_add_archive_buffer(lk, forms[f], b, len, 0);
+            cr_assert_eq(st, EJ_OK, "%s: %s", forms[f], ej_linker_errmsg(lk));
+            memset(b, 0, len);
+            free(b);
+            ej_module *m = NULL;
+            cr_assert_eq(ej_linker_link(lk, &m), EJ_OK, "%s: %s", forms[f], ej_linker_errmsg(lk));
+            ej_linker_free(lk);
+            cr_assert_eq(ej_module_init(m, 0, NULL, NULL), EJ_OK);
+            cr_assert_eq(call_int(m, "use_add"), 23);
+            assert_not_loaded(m, "ar_unused");
+            ej_module_free(m);
+        }
+    }
+    size_t len = 0;
+    char *b = ej_test_read_file(ar_path("libbasic_thin.a"), &len);
+    cr_assert_not_null(b);
+    ej_linker *lk;
+    cr_assert_eq(ej_linker_create(&lk), EJ_OK);
+    cr_assert_eq(ej_linker_add_archive_buffer(lk, "thin.a", b, len, 0), EJ_UNSUPPORTED);
+    cr_assert(strstr(ej_linker_errmsg(lk), "thin.a"), "%s", ej_linker_errmsg(lk));
+    cr_assert_eq(ej_linker_add_archive_buffer(lk, "x.o", "\177ELF\2\1\1\0", 8, 0), EJ_BADELF);
+    cr_assert(strstr(ej_linker_errmsg(lk), "not an archive"), "%s", ej_linker_errmsg(lk));
+    cr_assert_eq(ej_linker_add_archive_buffer(lk, "x.a", "!<arch>", 7, 0), EJ_BADELF);
+    ej_linker_free(lk);
+    free(b);
+}
+
 Test(archive, without_a_symbol_index_whole, .timeout = 60)
 {
     ej_module *m = link_ok(SPEC("o:use_add", "w:libbasic_noidx.a"));
@@ -770,6 +859,11 @@ Test(archive_tool, archive_without_index_and_bsd, .timeout = 120)
     tool_result r;
     TOOL(&r, "run", ar_obj("main_basic"), ar_path("libbasic_noidx.a"));
     assert_ran(&r, 0, BASIC_OUT);
+    cr_assert(strstr(r.err, "elfjit: note: ") && strstr(r.err, "libbasic_noidx.a: no symbol index"),
+              "stderr: %s", r.err);
+    TOOL(&r, "run", ar_obj("main_basic"), ar_path("libbasic.a"));
+    assert_ran(&r, 0, BASIC_OUT);
+    cr_assert_null(strstr(r.err, "note:"), "stderr: %s", r.err);
     if (exists(ar_path("libbasic_bsd.a"))) {
         TOOL(&r, "run", ar_obj("main_basic"), ar_path("libbasic_bsd.a"));
         assert_ran(&r, 0, BASIC_OUT);
