@@ -1710,3 +1710,103 @@ static const rh_func *find_func(const char *name)
             return &common_funcs[i];
     return NULL;
 }
+
+/* ==================================================================== */
+/* TLS tests every architecture runs                                    */
+/* ==================================================================== */
+
+void tls_check_all(uint64_t base, uint64_t tga_off, const rh_retype *retypes, size_t n)
+{
+    res_table rt = {0};
+    res_set(&rt, "__tls_get_addr", base + tga_off);
+    obj objs[2] = {fx_copy("tls.o"), fx_copy("tls_other.o")};
+    for (size_t i = 0; i < n; i++)
+        retype_at(&objs[0], retypes[i].at, retypes[i].type);
+    ej_module *m = link_ok_(base, &rt, objs, 2);
+    run_checks(m, base, &rt, objs, 2, "tls.s", "tls_other.s");
+    ej_module_free(m);
+    obj_free(&objs[0]);
+    obj_free(&objs[1]);
+}
+
+void tls_refused_obj(const obj *o, res_table *rt, ej_status want, const char *where,
+                     const char *type, const char *sym, const char *why)
+{
+    char msg[1024], quoted[128];
+    if (sym)
+        snprintf(quoted, sizeof quoted, "'%s'", sym);
+    for (size_t bi = 0; bi < NBASES; bi++) {
+        link_fails(bases[bi], rt, want, msg, *o);
+        expect_msg(msg, o->name);
+        if (where)
+            expect_msg(msg, where);
+        if (type)
+            expect_msg(msg, type);
+        if (sym)
+            expect_msg(msg, quoted);
+        if (why)
+            expect_msg(msg, why);
+    }
+}
+
+void tls_c_seen(tls_c_run *k, uint32_t type)
+{
+    uint32_t i = type - k->arch->first_type;
+    if (i < sizeof k->seen / sizeof k->seen[0])
+        k->seen[i]++;
+}
+
+void tls_check_c(const tls_c_arch *a, const char *variant, const uint32_t *want)
+{
+    char n1[64], n2[64], tn[64];
+    snprintf(n1, sizeof n1, "tls_c_%s.o", variant);
+    snprintf(n2, sizeof n2, "tls_c2_%s.o", variant);
+    for (size_t bi = 0; bi < NBASES; bi++) {
+        uint64_t base = bases[bi];
+        res_table rt = {0};
+        res_set(&rt, "__tls_get_addr", base + a->tga_off);
+        obj objs[2] = {fx_copy(n1), fx_copy(n2)};
+        ej_module *m = link_ok_(base, &rt, objs, 2);
+        placed_set ps;
+        placed_collect(m, objs, 2, &ps);
+        /* The run, then the checker's state (at its own alignment). */
+        size_t at = align_up(sizeof(tls_c_run), _Alignof(max_align_t));
+        tls_c_run *k = calloc(1, at + a->state_size);
+        cr_assert_not_null(k);
+        k->arch = a;
+        k->name = n1;
+        k->m = m;
+        k->objs = objs;
+        k->ps = &ps;
+        k->base = base;
+        k->tga = base + a->tga_off;
+        k->T = a->tp_offset ? a->tp_offset(&ps.tls) : 0;
+        k->state = a->state_size ? (char *)k + at : NULL;
+        if (a->begin)
+            a->begin(k);
+        for (unsigned pass = 0; pass < (a->passes ? a->passes : 1); pass++)
+            for (size_t i = 0; i < ps.n; i++)
+                a->check_one(k, &ps.r[i], pass);
+        slots_check(m, &k->slots);
+        if (a->end)
+            a->end(k);
+        unsigned total = 0;
+        for (size_t t = 0; t < sizeof k->seen / sizeof k->seen[0]; t++)
+            total += k->seen[t];
+        cr_expect_gt(total, a->min_checked, "%s: only %u TLS relocations checked", n1, total);
+        for (size_t i = 0; want[i]; i++) {
+            if (a->describe)
+                a->describe(want[i], tn, sizeof tn);
+            else
+                snprintf(tn, sizeof tn, "relocation of type %u", want[i]);
+            cr_expect_gt(k->seen[want[i] - a->first_type], 0, "%s: no %s checked", n1, tn);
+        }
+        cr_log_info("%s at 0x%" PRIx64 ": %u TLS relocations, %zu slots", n1, base, total,
+                    k->slots.n);
+        free(k);
+        placed_free(&ps);
+        ej_module_free(m);
+        obj_free(&objs[0]);
+        obj_free(&objs[1]);
+    }
+}

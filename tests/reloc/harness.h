@@ -17,7 +17,11 @@
  *   - reading the image: rd, rd8 .. rd64, in_image, sym, check_field_at,
  *     check_bytes, stubs and GOT slots;
  *   - check lines: run_checks() evaluates the `check:` and `let:` lines of
- *     fixture sources against a linked module (syntax in harness.c).
+ *     fixture sources against a linked module (syntax in harness.c);
+ *   - the thread-local-storage tests every architecture runs (at the end):
+ *     tls_check_all (tls.s + tls_other.s), tls_refused_obj (a refused TLS
+ *     relocation) and tls_check_c (compiled C, every relocation checked
+ *     by a per-architecture callback).
  */
 #ifndef EJ_RELOC_HARNESS_H
 #define EJ_RELOC_HARNESS_H
@@ -326,5 +330,89 @@ void run_checks_(ej_module *m, uint64_t base, const res_table *rt, const obj *ob
     sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *)
 #define run_checks(m, base, rt, objs, nobjs, ...) \
     run_checks_(m, base, rt, objs, nobjs, SRCS(__VA_ARGS__))
+
+/* ---- TLS tests every architecture runs ------------------------------ */
+
+/* A relocation to rewrite before a link: the one at symbol AT, to TYPE
+ * (retype_at), for types the assembler cannot write. */
+typedef struct rh_retype {
+    const char *at;
+    uint32_t type;
+} rh_retype;
+
+/* Every TLS type of the architecture in the sequences of every access
+ * model: copies of tls.o and tls_other.o (fixtures), the relocations
+ * RETYPES (N of them, may be NULL) of tls.o rewritten first, linked
+ * link-only at BASE with __tls_get_addr placed by the resolver at
+ * BASE + TGA_OFF; the link must succeed, and every `check:` line of tls.s
+ * and tls_other.s (the expectations) must hold against the module. */
+void tls_check_all(uint64_t base, uint64_t tga_off, const rh_retype *retypes, size_t n);
+
+/* A TLS relocation the linker must refuse: O (a file or a copy, its
+ * relocation already as the case wants it) linked link-only at every base
+ * (bases[]) with resolver RT (may be NULL) must fail with status WANT and
+ * leave nothing mapped (link_fails), and each message must name, in this
+ * order, the object (O's name), WHERE (the relocation's place, e.g.
+ * ".text+0x10"), TYPE (the type's name), the symbol SYM quoted ('SYM') and
+ * WHY (the reason); a NULL WHERE, TYPE, SYM or WHY is not checked. */
+void tls_refused_obj(const obj *o, res_table *rt, ej_status want, const char *where,
+                     const char *type, const char *sym, const char *why);
+
+/* TLS in compiled C: tls_c_VARIANT.o + tls_c2_VARIANT.o (../tls_c.c and
+ * ../tls_c2.c built with one flag set), every relocation of their code
+ * checked by the architecture from its psABI's formula.  tls_check_c runs
+ * the link and the bookkeeping; a tls_c_arch says what differs. */
+typedef struct tls_c_run tls_c_run;
+
+typedef struct tls_c_arch {
+    uint64_t tga_off;  /* __tls_get_addr is placed at BASE + TGA_OFF */
+    /* T, the block's offset from the thread pointer, from its layout
+     * (NULL: T = 0). */
+    uint64_t (*tp_offset)(const tls_block *b);
+    size_t state_size; /* bytes of zeroed state for the checker (run->state) */
+    /* Called once the objects are linked and their relocations placed,
+     * before any check (may be NULL). */
+    void (*begin)(tls_c_run *k);
+    /* Called for every placed relocation, in order, once per pass (PASSES
+     * passes, at least 1): checks it, notes its slots in k->slots and
+     * counts it with tls_c_seen. */
+    unsigned passes;
+    void (*check_one)(tls_c_run *k, const placed_rela *r, unsigned pass);
+    /* Called after the slots are checked, for checks of the whole link (may
+     * be NULL). */
+    void (*end)(tls_c_run *k);
+    unsigned min_checked; /* more TLS relocations than this must be checked */
+    uint32_t first_type;  /* seen[i] counts the relocations of type FIRST_TYPE + i */
+    /* Names type T in the message of a type of WANT met nowhere
+     * ("no <it> checked"; NULL: "relocation of type T"). */
+    const char *(*describe)(uint32_t t, char *buf, size_t len);
+} tls_c_arch;
+
+/* One link of tls_check_c, as the callbacks see it. */
+struct tls_c_run {
+    const tls_c_arch *arch;
+    const char *name;     /* tls_c_VARIANT.o, for messages */
+    ej_module *m;
+    const obj *objs;      /* the two objects, copies */
+    const placed_set *ps; /* their placed relocations */
+    uint64_t base;
+    uint64_t tga;         /* where __tls_get_addr is */
+    uint64_t T;           /* arch->tp_offset of the block */
+    tls_slots slots;      /* the slots the relocations address */
+    unsigned seen[64];    /* relocations checked, by type - arch->first_type */
+    void *state;          /* arch->state_size bytes, zeroed (NULL for 0) */
+};
+
+/* Counts a checked relocation of type TYPE in K->seen (types outside the
+ * 64 counted are ignored). */
+void tls_c_seen(tls_c_run *k, uint32_t type);
+
+/* For each base (bases[]): links copies of tls_c_VARIANT.o and
+ * tls_c2_VARIANT.o with __tls_get_addr at BASE + A->tga_off, places their
+ * relocations (placed_collect), calls A's callbacks, then checks that the
+ * slots noted are in the image, 8-aligned and apart (slots_check), that
+ * more than A->min_checked TLS relocations were checked and that every
+ * type of WANT (0-terminated) was met at least once. */
+void tls_check_c(const tls_c_arch *a, const char *variant, const uint32_t *want);
 
 #endif

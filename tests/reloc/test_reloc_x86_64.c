@@ -644,35 +644,23 @@ Test(reloc_x86_64, size_of_host_symbol)
 /* ================================================================== */
 
 /* Every TLS type in the sequences of every access model (tls.s +
- * tls_other.s: the expectations are their check lines), __tls_get_addr
- * placed by the resolver at TGA_OFF from the base (near: called directly;
- * far: through a stub). */
-static void check_tls_all(uint64_t base, uint64_t tga_off)
-{
-    res_table rt = {0};
-    res_set(&rt, "__tls_get_addr", base + tga_off);
-    obj objs[2] = {fx_copy("tls.o"), fx_copy("tls_other.o")};
-    ej_module *m = link_ok_(base, &rt, objs, 2);
-    run_checks(m, base, &rt, objs, 2, "tls.s", "tls_other.s");
-    ej_module_free(m);
-    obj_free(&objs[0]);
-    obj_free(&objs[1]);
-}
-
+ * tls_other.s: the expectations are their check lines; tls_check_all in
+ * ../harness.c), __tls_get_addr placed by the resolver at an offset from
+ * the base (near: called directly; far: through a stub). */
 Test(reloc_x86_64, tls_all_types_low_base)
 {
-    check_tls_all(LOW_BASE, 0x20000000);
+    tls_check_all(LOW_BASE, 0x20000000, NULL, 0);
 }
 
 Test(reloc_x86_64, tls_all_types_high_base)
 {
-    check_tls_all(HIGH_BASE, 0x20000000);
+    tls_check_all(HIGH_BASE, 0x20000000, NULL, 0);
 }
 
 Test(reloc_x86_64, tls_all_types_far_tls_get_addr)
 {
     for (size_t bi = 0; bi < NBASES; bi++)
-        check_tls_all(bases[bi], FAR);
+        tls_check_all(bases[bi], FAR, NULL, 0);
 }
 
 /* A TLS relocation the linker must refuse (tls_bad.S case CASE): the
@@ -681,20 +669,13 @@ Test(reloc_x86_64, tls_all_types_far_tls_get_addr)
  * the object, the type and the symbol (SYM, or none), nothing stays mapped. */
 static void tls_refused(int kase, const char *type, const char *sym, ej_status want)
 {
-    char name[64], msg[1024], quoted[128];
+    char name[64];
     snprintf(name, sizeof name, "tls_bad_%d.o", kase);
     res_table rt = {0};
     res_set(&rt, "tgt", LOW_BASE + 0x100000);
     res_set(&rt, "ext_tv", LOW_BASE + 0x200000); /* an address: still not usable */
-    for (size_t bi = 0; bi < NBASES; bi++) {
-        link_fails(bases[bi], &rt, want, msg, fx(name));
-        expect_msg(msg, name);
-        expect_msg(msg, type);
-        if (sym) {
-            snprintf(quoted, sizeof quoted, "'%s'", sym);
-            expect_msg(msg, quoted);
-        }
-    }
+    obj o = fx(name);
+    tls_refused_obj(&o, &rt, want, NULL, type, sym, NULL);
 }
 
 Test(reloc_x86_64, tls_relocation_against_non_tls_symbol_refused)
@@ -805,12 +786,12 @@ Test(reloc_x86_64, tls_range_dtpoff32)
 /* Slot kinds (tls_slots). */
 enum { K_IE, K_GD, K_LD, K_DESC };
 
-typedef struct tls_check {
-    ej_module *m;
-    uint64_t T, tga, got;
-    tls_slots slots;
-    unsigned seen[64]; /* how many relocations of each type were checked */
-} tls_check;
+/* tls_check_c (../harness.c) runs the links; what x86_64 adds: variant II,
+ * T = -align_up(size, align), and the GOT the large code model finds with
+ * GOTPC64 (the checker's state). */
+typedef struct x86_tls_state {
+    uint64_t got;
+} x86_tls_state;
 
 static const char *type_name(uint32_t t)
 {
@@ -825,22 +806,24 @@ static const char *type_name(uint32_t t)
 }
 
 /* The slot a G + A - P field at R's place addresses. */
-static uint64_t slot_at(tls_check *k, const placed_rela *r)
+static uint64_t slot_at(tls_c_run *k, const placed_rela *r)
 {
     return r->P + (uint64_t)rds32(k->m, r->P) - (uint64_t)r->A;
 }
 
 /* Where a call or address of __tls_get_addr must lead: the function, or a
  * stub jumping to it. */
-static void expect_tga(tls_check *k, uint64_t target)
+static void expect_tga(tls_c_run *k, uint64_t target)
 {
     if (target != k->tga)
         check_stub(k->m, target, k->tga);
 }
 
-static void check_one(tls_check *k, const placed_rela *r)
+static void x86_tls_check_one(tls_c_run *k, const placed_rela *r, unsigned pass)
 {
     ej_module *m = k->m;
+    const x86_tls_state *st = k->state;
+    (void)pass;
     char what[160];
     snprintf(what, sizeof what, "R_X86_64_%s %s%+" PRId64 " at 0x%" PRIx64, type_name(r->type),
              r->name, r->A, r->P);
@@ -855,13 +838,12 @@ static void check_one(tls_check *k, const placed_rela *r)
                  r->type == R_X86_64_GOTPCREL)
             cr_expect_eq(rd64(m, slot_at(k, r)), k->tga, "%s: the GOT slot", r->name);
         else if (r->type == R_X86_64_PLTOFF64)
-            expect_tga(k, rd64(m, r->P) + k->got - (uint64_t)r->A);
+            expect_tga(k, rd64(m, r->P) + st->got - (uint64_t)r->A);
         else
             cr_expect_fail("unexpected relocation type %u against __tls_get_addr", r->type);
         return;
     }
-    if (r->type < 64)
-        k->seen[r->type]++;
+    tls_c_seen(k, r->type);
     cr_assert(r->tls || r->type == R_X86_64_TLSLD, "%s: not a TLS symbol of the objects", what);
     uint64_t v = r->S + (uint64_t)r->A, G;
     switch (r->type) {
@@ -912,87 +894,78 @@ static void check_one(tls_check *k, const placed_rela *r)
     }
 }
 
+static uint64_t x86_tp_offset(const tls_block *b)
+{
+    return -align_up(b->size, b->align);
+}
+
+/* The large code model finds the GOT with GOTPC64. */
+static void x86_tls_begin(tls_c_run *k)
+{
+    x86_tls_state *st = k->state;
+    for (size_t i = 0; i < k->ps->n; i++)
+        if (k->ps->r[i].type == R_X86_64_GOTPC64)
+            st->got = rd64(k->m, k->ps->r[i].P) + k->ps->r[i].P - (uint64_t)k->ps->r[i].A;
+}
+
+static const char *x86_describe(uint32_t t, char *buf, size_t len)
+{
+    snprintf(buf, len, "R_X86_64_%s", type_name(t));
+    return buf;
+}
+
 /* tls_c_VARIANT.o + tls_c2_VARIANT.o (../tls_c.c, ../tls_c2.c): every TLS
  * relocation of their code checked from the psABI formula, and every type
- * of WANT (0-terminated) met at least once. */
-static void check_tls_c(const char *variant, const uint32_t *want)
-{
-    char n1[64], n2[64];
-    snprintf(n1, sizeof n1, "tls_c_%s.o", variant);
-    snprintf(n2, sizeof n2, "tls_c2_%s.o", variant);
-    for (size_t bi = 0; bi < NBASES; bi++) {
-        uint64_t base = bases[bi];
-        res_table rt = {0};
-        res_set(&rt, "__tls_get_addr", base + 0x20000000);
-        obj objs[2] = {fx_copy(n1), fx_copy(n2)};
-        ej_module *m = link_ok_(base, &rt, objs, 2);
-        placed_set ps;
-        placed_collect(m, objs, 2, &ps);
-        tls_check *k = calloc(1, sizeof *k);
-        cr_assert_not_null(k);
-        k->m = m;
-        k->T = -align_up(ps.tls.size, ps.tls.align);
-        k->tga = base + 0x20000000;
-        /* The large code model finds the GOT with GOTPC64. */
-        for (size_t i = 0; i < ps.n; i++)
-            if (ps.r[i].type == R_X86_64_GOTPC64)
-                k->got = rd64(m, ps.r[i].P) + ps.r[i].P - (uint64_t)ps.r[i].A;
-        for (size_t i = 0; i < ps.n; i++)
-            check_one(k, &ps.r[i]);
-        slots_check(m, &k->slots);
-        unsigned total = 0;
-        for (size_t t = 0; t < 64; t++)
-            total += k->seen[t];
-        cr_expect_gt(total, 10, "%s: only %u TLS relocations checked", n1, total);
-        for (size_t i = 0; want[i]; i++)
-            cr_expect_gt(k->seen[want[i]], 0, "%s: no R_X86_64_%s checked", n1,
-                         type_name(want[i]));
-        cr_log_info("%s at 0x%" PRIx64 ": %u TLS relocations, %zu slots", n1, base, total,
-                    k->slots.n);
-        free(k);
-        placed_free(&ps);
-        ej_module_free(m);
-        obj_free(&objs[0]);
-        obj_free(&objs[1]);
-    }
-}
+ * of WANT (0-terminated) met at least once: tls_check_c(&x86_tls_c,
+ * VARIANT, WANT) (../harness.c). */
+static const tls_c_arch x86_tls_c = {
+    .tga_off = 0x20000000,
+    .tp_offset = x86_tp_offset,
+    .state_size = sizeof(x86_tls_state),
+    .begin = x86_tls_begin,
+    .passes = 1,
+    .check_one = x86_tls_check_one,
+    .min_checked = 10,
+    .first_type = 0,
+    .describe = x86_describe,
+};
 
 Test(reloc_x86_64, tls_c_gcc_pic)
 {
     const uint32_t want[] = {R_X86_64_TLSGD, R_X86_64_TLSLD, R_X86_64_DTPOFF32,
                              R_X86_64_GOTTPOFF, R_X86_64_TPOFF32, 0};
-    check_tls_c("pic", want);
+    tls_check_c(&x86_tls_c, "pic", want);
 }
 
 Test(reloc_x86_64, tls_c_gcc_nopic)
 {
     const uint32_t want[] = {R_X86_64_TPOFF32, R_X86_64_GOTTPOFF, R_X86_64_TLSGD,
                              R_X86_64_TLSLD, 0};
-    check_tls_c("nopic", want);
+    tls_check_c(&x86_tls_c, "nopic", want);
 }
 
 Test(reloc_x86_64, tls_c_gcc_pie)
 {
     const uint32_t want[] = {R_X86_64_TPOFF32, R_X86_64_GOTTPOFF, 0};
-    check_tls_c("pie", want);
+    tls_check_c(&x86_tls_c, "pie", want);
 }
 
 Test(reloc_x86_64, tls_c_gcc_O0g)
 {
     const uint32_t want[] = {R_X86_64_TLSGD, R_X86_64_GOTTPOFF, R_X86_64_TPOFF32, 0};
-    check_tls_c("O0g", want);
+    tls_check_c(&x86_tls_c, "O0g", want);
 }
 
 Test(reloc_x86_64, tls_c_gcc_large_pic)
 {
     const uint32_t want[] = {R_X86_64_TLSGD, R_X86_64_TLSLD, R_X86_64_GOTTPOFF, 0};
-    check_tls_c("large_pic", want);
+    tls_check_c(&x86_tls_c, "large_pic", want);
 }
 
 Test(reloc_x86_64, tls_c_gcc_large_nopic)
 {
     const uint32_t want[] = {R_X86_64_TPOFF32, R_X86_64_GOTTPOFF, 0};
-    check_tls_c("large_nopic", want);
+    tls_check_c(&x86_tls_c, "large_nopic", want);
 }
 
 /* Descriptors; local-dynamic through _TLS_MODULE_BASE_, which the linker
@@ -1001,26 +974,26 @@ Test(reloc_x86_64, tls_c_gcc_gnu2)
 {
     const uint32_t want[] = {R_X86_64_GOTPC32_TLSDESC, R_X86_64_TLSDESC_CALL,
                              R_X86_64_DTPOFF32, R_X86_64_GOTTPOFF, 0};
-    check_tls_c("gnu2", want);
+    tls_check_c(&x86_tls_c, "gnu2", want);
 }
 
 #if EJ_RX_HAVE_CLANG
 Test(reloc_x86_64, tls_c_clang_pic)
 {
     const uint32_t want[] = {R_X86_64_TLSGD, R_X86_64_TLSLD, R_X86_64_DTPOFF32, 0};
-    check_tls_c("clang_pic", want);
+    tls_check_c(&x86_tls_c, "clang_pic", want);
 }
 
 Test(reloc_x86_64, tls_c_clang_large_pic)
 {
     const uint32_t want[] = {R_X86_64_TLSGD, R_X86_64_TLSLD, R_X86_64_GOTTPOFF, 0};
-    check_tls_c("clang_large_pic", want);
+    tls_check_c(&x86_tls_c, "clang_large_pic", want);
 }
 
 Test(reloc_x86_64, tls_c_clang_large_nopic)
 {
     const uint32_t want[] = {R_X86_64_TPOFF32, R_X86_64_GOTTPOFF, 0};
-    check_tls_c("clang_large_nopic", want);
+    tls_check_c(&x86_tls_c, "clang_large_nopic", want);
 }
 #endif
 

@@ -12,6 +12,7 @@
  *     lib <name>              (zero or more: -l<name> / elfjit -l <name>)
  *     args <file>             (optional: one argument per line)
  *     threads <probe>         (optional: the program creates threads)
+ *     qemu_env <file>         (optional: the emulated program's environment)
  *     end
  *
  * For a `run` case both the reference and `elfjit run [-l LIB]... OBJ...
@@ -21,7 +22,9 @@
  * `elfjit: ...` line on stderr.  Under an emulator, the cases with a
  * `threads` line are skipped when <probe> (a program that creates one
  * thread) does not finish in PROBE_TIMEOUT_MS: qemu-user 7.2 can hang in
- * thread creation on some hosts. */
+ * thread creation on some hosts; the cases with a `qemu_env` line give the
+ * emulated reference and `elfjit run` that file's environment (see
+ * qemu_env() below). */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 
@@ -62,6 +65,7 @@ struct prog_case {
     int nlibs;
     char *args_file;
     char *threads_probe; /* non-NULL: the program creates threads */
+    char *qemu_env_file; /* non-NULL: its qemu_env file */
     char *skip;          /* non-NULL: why the case is skipped */
     char *problem; /* non-NULL: the manifest could not be used */
 };
@@ -91,6 +95,7 @@ static void free_case(struct prog_case *c)
         cr_free_opt(c->libs[i]);
     cr_free_opt(c->args_file);
     cr_free_opt(c->threads_probe);
+    cr_free_opt(c->qemu_env_file);
     cr_free_opt(c->skip);
     cr_free_opt(c->problem);
 }
@@ -174,6 +179,8 @@ static struct prog_case *load_manifest(size_t *count)
                 cur->args_file = cr_dup(val);
             } else if (strcmp(line, "threads") == 0) {
                 cur->threads_probe = cr_dup(val);
+            } else if (strcmp(line, "qemu_env") == 0) {
+                cur->qemu_env_file = cr_dup(val);
             } else {
                 snprintf(msg, sizeof msg, "manifest line %d: unexpected '%.64s'",
                          lineno, line);
@@ -319,26 +326,107 @@ static long now_ms(void)
  * foreign binary needs binfmt_misc), which it does to give the C library
  * more static TLS space and alignment than it started with (the tls_big
  * and tls_align programs): what the restart would set is set up front
- * instead, in the emulated program's environment, for those programs
- * only (a 4096-aligned preload moves every later static block, which
- * code assuming a small offset from the thread pointer, aarch64's
- * -mtls-size=12, could then not reach).  Natively the restart itself is
- * what runs. */
-static char *const *static_tls_env(const struct prog_case *c)
+ * instead, in the emulated program's environment, for the programs whose
+ * directory has a `qemu_env` file only (a 4096-aligned preload moves every
+ * later static block, which code assuming a small offset from the thread
+ * pointer, aarch64's -mtls-size=12, could then not reach).  Natively the
+ * restart itself is what runs: the file is read and checked, nothing set.
+ *
+ * The file (tests/fixtures/CMakeLists.txt): one NAME=VALUE per line, empty
+ * lines and lines starting with `#` skipped; the value
+ * @static_tls_preload(ALIGN) stands for /proc/self/fd/N, a memory file from
+ * ej_static_tls_preload(ALIGN), made once per process and kept open. */
+#define STATIC_TLS_PRELOAD "@static_tls_preload("
+
+static int static_tls_preload_fd(unsigned long long align)
 {
-    if (!strstr(c->name, "/tls_big") && !strstr(c->name, "/tls_align"))
+    static struct {
+        unsigned long long align;
+        int fd;
+    } made[4];
+    static size_t nmade;
+    for (size_t i = 0; i < nmade; i++)
+        if (made[i].align == align)
+            return made[i].fd;
+    cr_assert_lt(nmade, sizeof made / sizeof made[0], "too many preload alignments");
+    int fd = -1;
+    cr_assert_eq(ej_static_tls_preload(align, &fd), EJ_OK);
+    made[nmade].align = align;
+    made[nmade++].fd = fd;
+    return fd;
+}
+
+static void free_env(char **env)
+{
+    for (size_t i = 0; env && env[i]; i++)
+        free(env[i]);
+    free(env);
+}
+
+/* The environment of C's qemu_env file, NULL-terminated (free_env): NULL
+ * natively, for a case without the file, or when it sets nothing. */
+static char **qemu_env(const struct prog_case *c)
+{
+    if (!c->qemu_env_file)
         return NULL;
-    static char tunables[] = "GLIBC_TUNABLES=glibc.rtld.optional_static_tls=262144";
-    static char preload[64];
-    static char *env[3];
-    if (!ej_test_emulator())
+    const char *path = c->qemu_env_file;
+    size_t len = 0;
+    char *raw = ej_test_read_file(path, &len);
+    cr_assert(raw, "cannot read qemu_env file %s", path);
+    char *buf = malloc(len + 1);
+    cr_assert(buf);
+    memcpy(buf, raw, len);
+    buf[len] = 0;
+    free(raw);
+    size_t lines = 1;
+    for (size_t i = 0; i < len; i++)
+        lines += buf[i] == '\n';
+    char **env = calloc(lines + 1, sizeof *env);
+    cr_assert(env);
+    int emulated = ej_test_emulator() != NULL;
+    size_t n = 0;
+    int lineno = 0;
+    char *p = buf, *end = buf + len;
+    while (p < end) {
+        char *nl = memchr(p, '\n', (size_t)(end - p));
+        if (nl)
+            *nl = 0;
+        char *line = p;
+        p = nl ? nl + 1 : end;
+        lineno++;
+        if (!line[0] || line[0] == '#')
+            continue;
+        const char *eq = strchr(line, '=');
+        cr_assert(eq && eq > line, "%s line %d: want NAME=VALUE, got '%.64s'", path, lineno,
+                  line);
+        const char *value = eq + 1;
+        char *entry;
+        if (strncmp(value, STATIC_TLS_PRELOAD, strlen(STATIC_TLS_PRELOAD)) == 0) {
+            char *rest;
+            unsigned long long align =
+                strtoull(value + strlen(STATIC_TLS_PRELOAD), &rest, 0);
+            cr_assert(strcmp(rest, ")") == 0 && align && !(align & (align - 1)),
+                      "%s line %d: want %sALIGN) with ALIGN a power of two, got '%.64s'",
+                      path, lineno, STATIC_TLS_PRELOAD, value);
+            if (!emulated)
+                continue;
+            int fd = static_tls_preload_fd(align);
+            size_t sz = (size_t)(eq - line) + 64;
+            entry = malloc(sz);
+            cr_assert(entry);
+            snprintf(entry, sz, "%.*s=/proc/self/fd/%d", (int)(eq - line), line, fd);
+        } else {
+            if (!emulated)
+                continue;
+            entry = strdup(line);
+            cr_assert(entry);
+        }
+        env[n++] = entry;
+    }
+    free(buf);
+    if (!n) {
+        free_env(env);
         return NULL;
-    if (!env[0]) {
-        int fd = -1;
-        cr_assert_eq(ej_static_tls_preload(4096, &fd), EJ_OK);
-        snprintf(preload, sizeof preload, "LD_PRELOAD=/proc/self/fd/%d", fd);
-        env[0] = tunables;
-        env[1] = preload;
     }
     return env;
 }
@@ -519,6 +607,7 @@ ParameterizedTest(struct prog_case *c, programs, run, .timeout = 120)
     char *args[MAX_ARGS], *args_storage = NULL;
     int nargs = c->args_file ? read_args(c->args_file, args, &args_storage) : 0;
     char **env = child_env();
+    char **qenv = qemu_env(c);
 
     /* elfjit run [-l LIB]... OBJ... [-- ARG...] */
     char *jit_argv[2 + 2 * MAX_LIBS + MAX_OBJS + 1 + MAX_ARGS + 1];
@@ -539,7 +628,7 @@ ParameterizedTest(struct prog_case *c, programs, run, .timeout = 120)
 
     struct outcome jit;
     char sa[96], sb[96];
-    run_capture(jit_argv, env, &jit, static_tls_env(c));
+    run_capture(jit_argv, env, &jit, qenv);
 
     if (c->link_error) {
         cr_expect(!jit.timed_out && WIFEXITED(jit.status) &&
@@ -555,6 +644,7 @@ ParameterizedTest(struct prog_case *c, programs, run, .timeout = 120)
                   c->name, jit.err);
         outcome_free(&jit);
         free(env);
+        free_env(qenv);
         free(args_storage);
         return;
     }
@@ -566,7 +656,7 @@ ParameterizedTest(struct prog_case *c, programs, run, .timeout = 120)
         ref_argv[k++] = args[i];
     ref_argv[k] = NULL;
     struct outcome ref;
-    run_capture(ref_argv, env, &ref, static_tls_env(c)); /* (the same environment) */
+    run_capture(ref_argv, env, &ref, qenv); /* (the same environment) */
 
     cr_assert(!ref.timed_out && WIFEXITED(ref.status),
               "%s: the reference itself failed: %s", c->name,
@@ -587,5 +677,6 @@ ParameterizedTest(struct prog_case *c, programs, run, .timeout = 120)
     outcome_free(&ref);
     outcome_free(&jit);
     free(env);
+    free_env(qenv);
     free(args_storage);
 }

@@ -1124,70 +1124,49 @@ Test(reloc_aarch64, none_writes_nothing)
 /* ================================================================== */
 
 /* Every TLS type (tls.s + tls_other.s: the expectations are their check
- * lines), __tls_get_addr placed by the resolver TGA_OFF from the base. */
-static void check_tls_all(uint64_t base, uint64_t tga_off)
-{
-    static const struct {
-        const char *at;
-        uint32_t type;
-    } retypes[] = {
-        {"x_le_ld128", R_AARCH64_TLSLE_LDST128_TPREL_LO12},
-        {"x_le_ld128_nc", R_AARCH64_TLSLE_LDST128_TPREL_LO12_NC},
-        {"x_ld_g1", R_AARCH64_TLSLD_MOVW_G1},
-        {"x_ld_g0_nc", R_AARCH64_TLSLD_MOVW_G0_NC},
-        {"x_ld_prel19", R_AARCH64_TLSLD_LD_PREL19},
-        {"x_dtp_ld128", R_AARCH64_TLSLD_LDST128_DTPREL_LO12},
-        {"x_dtp_ld128_nc", R_AARCH64_TLSLD_LDST128_DTPREL_LO12_NC},
-    };
-    res_table rt = {0};
-    res_set(&rt, "__tls_get_addr", base + tga_off);
-    obj objs[2] = {fx_copy("tls.o"), fx_copy("tls_other.o")};
-    for (size_t i = 0; i < sizeof retypes / sizeof retypes[0]; i++)
-        retype_at(&objs[0], retypes[i].at, retypes[i].type);
-    ej_module *m = link_ok_(base, &rt, objs, 2);
-    run_checks(m, base, &rt, objs, 2, "tls.s", "tls_other.s");
-    ej_module_free(m);
-    obj_free(&objs[0]);
-    obj_free(&objs[1]);
-}
+ * lines; tls_check_all in ../harness.c), __tls_get_addr placed by the
+ * resolver at an offset from the base.  The types the assembler does not
+ * write are put in tls.o first. */
+static const rh_retype a64_tls_retypes[] = {
+    {"x_le_ld128", R_AARCH64_TLSLE_LDST128_TPREL_LO12},
+    {"x_le_ld128_nc", R_AARCH64_TLSLE_LDST128_TPREL_LO12_NC},
+    {"x_ld_g1", R_AARCH64_TLSLD_MOVW_G1},
+    {"x_ld_g0_nc", R_AARCH64_TLSLD_MOVW_G0_NC},
+    {"x_ld_prel19", R_AARCH64_TLSLD_LD_PREL19},
+    {"x_dtp_ld128", R_AARCH64_TLSLD_LDST128_DTPREL_LO12},
+    {"x_dtp_ld128_nc", R_AARCH64_TLSLD_LDST128_DTPREL_LO12_NC},
+};
+#define A64_TLS_RETYPES a64_tls_retypes, sizeof a64_tls_retypes / sizeof a64_tls_retypes[0]
 
 Test(reloc_aarch64, tls_all_types_low_base)
 {
-    check_tls_all(LOW_BASE, 64 * MIB);
+    tls_check_all(LOW_BASE, 64 * MIB, A64_TLS_RETYPES);
 }
 
 Test(reloc_aarch64, tls_all_types_high_base)
 {
-    check_tls_all(HIGH_BASE, 64 * MIB);
+    tls_check_all(HIGH_BASE, 64 * MIB, A64_TLS_RETYPES);
 }
 
 Test(reloc_aarch64, tls_all_types_far_tls_get_addr)
 {
     for (size_t bi = 0; bi < NBASES; bi++)
-        check_tls_all(bases[bi], 100 * GIB);
+        tls_check_all(bases[bi], 100 * GIB, A64_TLS_RETYPES);
 }
 
 /* tls_site_<what>.o (tls_site.S) with its relocation rewritten to TYPE must
- * be refused with WANT, the message naming the object, the type, the
- * symbol and WHY (when not NULL); nothing stays mapped. */
+ * be refused with WANT, the message naming the object, the place, the
+ * symbol and WHY (when not NULL); nothing stays mapped (tls_refused_obj,
+ * ../harness.c). */
 static void tls_refused(const char *objname, uint32_t type, const char *sym, ej_status want,
                         const char *why)
 {
-    char msg[1024], quoted[128];
     obj o = fx_copy(objname);
     retype_at(&o, "field", type);
     res_table rt = {0};
     res_set(&rt, "ext_tv", LOW_BASE + 0x200000); /* an address: still not usable */
     res_set(&rt, "tgt", LOW_BASE + 0x200000);
-    snprintf(quoted, sizeof quoted, "'%s'", sym);
-    for (size_t bi = 0; bi < NBASES; bi++) {
-        link_fails(bases[bi], &rt, want, msg, o);
-        expect_msg(msg, objname);
-        expect_msg(msg, ".text+0x10");
-        expect_msg(msg, quoted);
-        if (why)
-            expect_msg(msg, why);
-    }
+    tls_refused_obj(&o, &rt, want, ".text+0x10", NULL, sym, why);
     obj_free(&o);
 }
 
@@ -1461,14 +1440,6 @@ static int a64_tls_type(uint32_t t, tls_type *d)
     return 0;
 }
 
-typedef struct a64_tls_check {
-    ej_module *m;
-    const placed_set *ps;
-    uint64_t T, tga;
-    tls_slots slots;
-    unsigned seen[64]; /* by type - 512 */
-} a64_tls_check;
-
 static uint32_t field_mask(const tls_type *d, uint32_t orig)
 {
     switch (d->field) {
@@ -1493,13 +1464,14 @@ static const char *a64_name(uint32_t t, char *buf, size_t len)
     return buf;
 }
 
-/* Pass 1 (FIRST): page relocations with their low-12 partner (the next
+/* Pass 0: page relocations with their low-12 partner (the next
  * relocation of the same symbol and addend in the section with a LO12
  * field of the same kind) give each slot; ADR and PREL19 give it whole.
- * Pass 2: every field checked against the value or slot. */
-static void a64_check_one(a64_tls_check *k, const placed_rela *r, int first)
+ * Pass 1: every field checked against the value or slot. */
+static void a64_check_one(tls_c_run *k, const placed_rela *r, unsigned pass)
 {
     ej_module *m = k->m;
+    int first = pass == 0;
     tls_type d = {0, 0, 0, 0};
     char what[160], tn[32];
     if (!a64_tls_type(r->type, &d)) {
@@ -1549,8 +1521,7 @@ static void a64_check_one(a64_tls_check *k, const placed_rela *r, int first)
         slot_note(&k->slots, key, d.value, G, len, what);
         return;
     }
-    if (r->type - 512 < 64)
-        k->seen[r->type - 512]++;
+    tls_c_seen(k, r->type);
     uint64_t X = (d.value == TV_TP ? k->T : 0) + r->S + (uint64_t)r->A;
     if (slot) {
         uint64_t G = slot_find(&k->slots, key, d.value);
@@ -1600,48 +1571,24 @@ static void a64_check_one(a64_tls_check *k, const placed_rela *r, int first)
     }
 }
 
+/* Variant I: T = align_up(16, align). */
+static uint64_t a64_tp_offset(const tls_block *b)
+{
+    return align_up(16, b->align);
+}
+
 /* tls_c_VARIANT.o + tls_c2_VARIANT.o (../tls_c.c, ../tls_c2.c): every TLS
  * relocation of their code checked from the AAELF64 formula, every type
- * of WANT (0-terminated) met. */
-static void check_tls_c(const char *variant, const uint32_t *want)
-{
-    char n1[64], n2[64];
-    snprintf(n1, sizeof n1, "tls_c_%s.o", variant);
-    snprintf(n2, sizeof n2, "tls_c2_%s.o", variant);
-    for (size_t bi = 0; bi < NBASES; bi++) {
-        uint64_t base = bases[bi];
-        res_table rt = {0};
-        res_set(&rt, "__tls_get_addr", base + 64 * MIB);
-        obj objs[2] = {fx_copy(n1), fx_copy(n2)};
-        ej_module *m = link_ok_(base, &rt, objs, 2);
-        placed_set ps;
-        placed_collect(m, objs, 2, &ps);
-        a64_tls_check *k = calloc(1, sizeof *k);
-        cr_assert_not_null(k);
-        k->m = m;
-        k->ps = &ps;
-        k->T = align_up(16, ps.tls.align);
-        k->tga = base + 64 * MIB;
-        for (int pass = 0; pass < 2; pass++)
-            for (size_t i = 0; i < ps.n; i++)
-                a64_check_one(k, &ps.r[i], pass == 0);
-        slots_check(m, &k->slots);
-        unsigned total = 0;
-        for (size_t t = 0; t < 64; t++)
-            total += k->seen[t];
-        cr_expect_gt(total, 10, "%s: only %u TLS relocations checked", n1, total);
-        for (size_t i = 0; want[i]; i++)
-            cr_expect_gt(k->seen[want[i] - 512], 0, "%s: no relocation of type %u checked", n1,
-                         want[i]);
-        cr_log_info("%s at 0x%" PRIx64 ": %u TLS relocations, %zu slots", n1, base, total,
-                    k->slots.n);
-        free(k);
-        placed_free(&ps);
-        ej_module_free(m);
-        obj_free(&objs[0]);
-        obj_free(&objs[1]);
-    }
-}
+ * of WANT (0-terminated) met: tls_check_c(&a64_tls_c, VARIANT, WANT)
+ * (../harness.c). */
+static const tls_c_arch a64_tls_c = {
+    .tga_off = 64 * MIB,
+    .tp_offset = a64_tp_offset,
+    .passes = 2,
+    .check_one = a64_check_one,
+    .min_checked = 10,
+    .first_type = 512,
+};
 
 Test(reloc_aarch64, tls_c_gcc_pic)
 {
@@ -1650,7 +1597,7 @@ Test(reloc_aarch64, tls_c_gcc_pic)
                              R_AARCH64_TLSIE_ADR_GOTTPREL_PAGE21,
                              R_AARCH64_TLSIE_LD64_GOTTPREL_LO12_NC,
                              R_AARCH64_TLSLE_ADD_TPREL_HI12, R_AARCH64_TLSLE_ADD_TPREL_LO12_NC, 0};
-    check_tls_c("pic", want);
+    tls_check_c(&a64_tls_c, "pic", want);
 }
 
 Test(reloc_aarch64, tls_c_gcc_nopic)
@@ -1658,7 +1605,7 @@ Test(reloc_aarch64, tls_c_gcc_nopic)
     const uint32_t want[] = {R_AARCH64_TLSLE_ADD_TPREL_HI12, R_AARCH64_TLSLE_ADD_TPREL_LO12_NC,
                              R_AARCH64_TLSIE_ADR_GOTTPREL_PAGE21, R_AARCH64_TLSDESC_ADR_PAGE21,
                              0};
-    check_tls_c("nopic", want);
+    tls_check_c(&a64_tls_c, "nopic", want);
 }
 
 Test(reloc_aarch64, tls_c_gcc_trad_pic)
@@ -1666,40 +1613,40 @@ Test(reloc_aarch64, tls_c_gcc_trad_pic)
     const uint32_t want[] = {R_AARCH64_TLSGD_ADR_PAGE21, R_AARCH64_TLSGD_ADD_LO12_NC,
                              R_AARCH64_TLSIE_ADR_GOTTPREL_PAGE21, R_AARCH64_TLSLE_ADD_TPREL_HI12,
                              0};
-    check_tls_c("trad_pic", want);
+    tls_check_c(&a64_tls_c, "trad_pic", want);
 }
 
 Test(reloc_aarch64, tls_c_gcc_trad_nopic)
 {
     const uint32_t want[] = {R_AARCH64_TLSGD_ADR_PAGE21, R_AARCH64_TLSLE_ADD_TPREL_HI12, 0};
-    check_tls_c("trad_nopic", want);
+    tls_check_c(&a64_tls_c, "trad_nopic", want);
 }
 
 Test(reloc_aarch64, tls_c_gcc_large_nopic)
 {
     const uint32_t want[] = {R_AARCH64_TLSLE_ADD_TPREL_HI12, R_AARCH64_TLSIE_ADR_GOTTPREL_PAGE21,
                              0};
-    check_tls_c("large_nopic", want);
+    tls_check_c(&a64_tls_c, "large_nopic", want);
 }
 
 Test(reloc_aarch64, tls_c_gcc_tls_size32)
 {
     const uint32_t want[] = {R_AARCH64_TLSLE_MOVW_TPREL_G1, R_AARCH64_TLSLE_MOVW_TPREL_G0_NC,
                              R_AARCH64_TLSGD_ADR_PAGE21, 0};
-    check_tls_c("tls_size32", want);
+    tls_check_c(&a64_tls_c, "tls_size32", want);
 }
 
 Test(reloc_aarch64, tls_c_gcc_tls_size48)
 {
     const uint32_t want[] = {R_AARCH64_TLSLE_MOVW_TPREL_G1, R_AARCH64_TLSLE_MOVW_TPREL_G0_NC,
                              R_AARCH64_TLSDESC_ADR_PAGE21, 0};
-    check_tls_c("tls_size48", want);
+    tls_check_c(&a64_tls_c, "tls_size48", want);
 }
 
 Test(reloc_aarch64, tls_c_gcc_O0g)
 {
     const uint32_t want[] = {R_AARCH64_TLSDESC_ADR_PAGE21, R_AARCH64_TLSIE_ADR_GOTTPREL_PAGE21, 0};
-    check_tls_c("O0g", want);
+    tls_check_c(&a64_tls_c, "O0g", want);
 }
 
 #if EJ_A64_HAVE_CLANG
@@ -1708,14 +1655,14 @@ Test(reloc_aarch64, tls_c_clang_pic)
     const uint32_t want[] = {R_AARCH64_TLSDESC_ADR_PAGE21, R_AARCH64_TLSDESC_CALL,
                              R_AARCH64_TLSIE_ADR_GOTTPREL_PAGE21, R_AARCH64_TLSLE_ADD_TPREL_HI12,
                              0};
-    check_tls_c("clang_pic", want);
+    tls_check_c(&a64_tls_c, "clang_pic", want);
 }
 
 Test(reloc_aarch64, tls_c_clang_nopic)
 {
     const uint32_t want[] = {R_AARCH64_TLSLE_ADD_TPREL_HI12, R_AARCH64_TLSLE_ADD_TPREL_LO12_NC,
                              R_AARCH64_TLSIE_ADR_GOTTPREL_PAGE21, 0};
-    check_tls_c("clang_nopic", want);
+    tls_check_c(&a64_tls_c, "clang_nopic", want);
 }
 #endif
 

@@ -1096,56 +1096,36 @@ Test(reloc_riscv64, dynamic_types_refused)
 /* ==================================================================== */
 
 /* Every TLS type (tls.s + tls_other.s: the expectations are their check
- * lines), __tls_get_addr placed by the resolver TGA_OFF from the base. */
-static void check_tls_all(uint64_t base, uint64_t tga_off)
-{
-    res_table rt = {0};
-    res_set(&rt, "__tls_get_addr", base + tga_off);
-    obj objs[2] = {fx_copy("tls.o"), fx_copy("tls_other.o")};
-    ej_module *m = link_ok_(base, &rt, objs, 2);
-    run_checks(m, base, &rt, objs, 2, "tls.s", "tls_other.s");
-    ej_module_free(m);
-    obj_free(&objs[0]);
-    obj_free(&objs[1]);
-}
-
+ * lines; tls_check_all in ../harness.c), __tls_get_addr placed by the
+ * resolver at an offset from the base. */
 Test(reloc_riscv64, tls_all_types_low_base)
 {
-    check_tls_all(LOW_BASE, 0x20000000);
+    tls_check_all(LOW_BASE, 0x20000000, NULL, 0);
 }
 
 Test(reloc_riscv64, tls_all_types_high_base)
 {
-    check_tls_all(HIGH_BASE, 0x20000000);
+    tls_check_all(HIGH_BASE, 0x20000000, NULL, 0);
 }
 
 Test(reloc_riscv64, tls_all_types_far_tls_get_addr)
 {
     for (size_t bi = 0; bi < 2; bi++)
-        check_tls_all(bases[bi], FAR);
+        tls_check_all(bases[bi], FAR, NULL, 0);
 }
 
 /* tls_site_<what>.o (tls_site.S) with its relocation rewritten to TYPE must
- * be refused with WANT, the message naming the object, the type, the symbol
- * and WHY (when not NULL); nothing stays mapped. */
+ * be refused with WANT, the message naming the object, the place, the type
+ * (TNAME), the symbol and WHY (when not NULL); nothing stays mapped
+ * (tls_refused_obj, ../harness.c). */
 static void tls_refused(const char *objname, uint32_t type, const char *tname, const char *sym,
                         ej_status want, const char *why)
 {
-    char msg[1024], q[128];
     obj o = fx_copy(objname);
     retype(&o, R_RISCV_NONE, type);
     res_table rt = {0};
     res_set(&rt, "ext_tv", LOW_BASE + 0x200000); /* an address: still not usable */
-    snprintf(q, sizeof q, "'%s'", sym);
-    for (size_t bi = 0; bi < 2; bi++) {
-        link_fails(bases[bi], &rt, want, msg, o);
-        expect_msg(msg, objname);
-        expect_msg(msg, ".text+0x10");
-        expect_msg(msg, tname);
-        expect_msg(msg, q);
-        if (why)
-            expect_msg(msg, why);
-    }
+    tls_refused_obj(&o, &rt, want, ".text+0x10", tname, sym, why);
     obj_free(&o);
 }
 
@@ -1281,20 +1261,19 @@ Test(reloc_riscv64, tls_range_tprel_hi20)
 
 enum { K_IE, K_GD };
 
-typedef struct rv_tls_check {
-    ej_module *m;
-    const obj *objs;
-    const placed_set *ps;
-    uint64_t tga;
-    tls_slots slots;
-    unsigned seen[64];
+/* tls_check_c (../harness.c) runs the links; what riscv64 adds (the
+ * checker's state): every TLS_GOT_HI20 / TLS_GD_HI20 high part must be
+ * reached through its PCREL_LO12_I. */
+typedef struct rv_tls_state {
     unsigned paired[2]; /* high parts reached through their PCREL_LO12 */
     unsigned highs[2];
-} rv_tls_check;
+} rv_tls_state;
 
-static void rv_check_one(rv_tls_check *k, const placed_rela *r)
+static void rv_check_one(tls_c_run *k, const placed_rela *r, unsigned pass)
 {
     ej_module *m = k->m;
+    rv_tls_state *st = k->state;
+    (void)pass;
     char what[160];
     snprintf(what, sizeof what, "type %u %s%+" PRId64 " at 0x%" PRIx64, r->type, r->name, r->A,
              r->P);
@@ -1323,7 +1302,7 @@ static void rv_check_one(rv_tls_check *k, const placed_rela *r)
     case R_RISCV_TLS_GD_HI20:
         cr_assert(r->tls, "%s: not a TLS symbol", what);
         cr_expect_eq(w & KEEP_U, orig & KEEP_U, "%s: 0x%08x", what, w);
-        k->highs[r->type == R_RISCV_TLS_GD_HI20]++;
+        st->highs[r->type == R_RISCV_TLS_GD_HI20]++;
         break;
     case R_RISCV_PCREL_LO12_I: {
         /* Its symbol labels the high part's place. */
@@ -1340,7 +1319,7 @@ static void rv_check_one(rv_tls_check *k, const placed_rela *r)
         snprintf(what, sizeof what, "%s %s at 0x%" PRIx64 " (+ lo at 0x%" PRIx64 ")",
                  gd ? "TLS_GD_HI20" : "TLS_GOT_HI20", hi->name, hi->P, r->P);
         slot_note(&k->slots, hi->key, gd ? K_GD : K_IE, G, gd ? 16 : 8, what);
-        k->paired[gd]++;
+        st->paired[gd]++;
         if (gd)
             cr_expect(rd64(m, G) == 1 && rd64(m, G + 8) == hi->S - 0x800,
                       "%s: the pair at 0x%" PRIx64 " holds {0x%" PRIx64 ", 0x%" PRIx64
@@ -1364,99 +1343,77 @@ static void rv_check_one(rv_tls_check *k, const placed_rela *r)
                   "%s: a TLS type the fixture should not have", what);
         return;
     }
-    if (r->type < 64)
-        k->seen[r->type]++;
+    tls_c_seen(k, r->type);
+}
+
+static void rv_tls_end(tls_c_run *k)
+{
+    const rv_tls_state *st = k->state;
+    cr_expect_eq(st->paired[0], st->highs[0], "%s: %u TLS_GOT_HI20, %u paired", k->name,
+                 st->highs[0], st->paired[0]);
+    cr_expect_eq(st->paired[1], st->highs[1], "%s: %u TLS_GD_HI20, %u paired", k->name,
+                 st->highs[1], st->paired[1]);
 }
 
 /* tls_c_VARIANT.o + tls_c2_VARIANT.o (../tls_c.c, ../tls_c2.c): every TLS
- * relocation of their code checked from the psABI formula, every type of
- * WANT (0-terminated) met, every high part paired. */
-static void check_tls_c(const char *variant, const uint32_t *want)
-{
-    char n1[64], n2[64];
-    snprintf(n1, sizeof n1, "tls_c_%s.o", variant);
-    snprintf(n2, sizeof n2, "tls_c2_%s.o", variant);
-    for (size_t bi = 0; bi < 2; bi++) {
-        uint64_t base = bases[bi];
-        res_table rt = {0};
-        res_set(&rt, "__tls_get_addr", base + 0x20000000);
-        obj objs[2] = {fx_copy(n1), fx_copy(n2)};
-        ej_module *m = link_ok_(base, &rt, objs, 2);
-        placed_set ps;
-        placed_collect(m, objs, 2, &ps);
-        rv_tls_check *k = calloc(1, sizeof *k);
-        cr_assert_not_null(k);
-        k->m = m;
-        k->objs = objs;
-        k->ps = &ps;
-        k->tga = base + 0x20000000;
-        for (size_t i = 0; i < ps.n; i++)
-            rv_check_one(k, &ps.r[i]);
-        slots_check(m, &k->slots);
-        cr_expect_eq(k->paired[0], k->highs[0], "%s: %u TLS_GOT_HI20, %u paired", n1,
-                     k->highs[0], k->paired[0]);
-        cr_expect_eq(k->paired[1], k->highs[1], "%s: %u TLS_GD_HI20, %u paired", n1,
-                     k->highs[1], k->paired[1]);
-        unsigned total = 0;
-        for (size_t t = 0; t < 64; t++)
-            total += k->seen[t];
-        cr_expect_gt(total, 5, "%s: only %u TLS relocations checked", n1, total);
-        for (size_t i = 0; want[i]; i++)
-            cr_expect_gt(k->seen[want[i]], 0, "%s: no relocation of type %u checked", n1,
-                         want[i]);
-        cr_log_info("%s at 0x%" PRIx64 ": %u TLS relocations, %zu slots", n1, base, total,
-                    k->slots.n);
-        free(k);
-        placed_free(&ps);
-        ej_module_free(m);
-        obj_free(&objs[0]);
-        obj_free(&objs[1]);
-    }
-}
+ * relocation of their code checked from the psABI formula (variant I with
+ * no TCB: T = 0, the default of tp_offset NULL), every type of WANT
+ * (0-terminated) met, every high part paired: tls_check_c(&rv_tls_c,
+ * VARIANT, WANT) (../harness.c). */
+static const tls_c_arch rv_tls_c = {
+    .tga_off = 0x20000000,
+    .tp_offset = NULL,
+    .state_size = sizeof(rv_tls_state),
+    .passes = 1,
+    .check_one = rv_check_one,
+    .end = rv_tls_end,
+    .min_checked = 5,
+    .first_type = 0,
+};
 
 Test(reloc_riscv64, tls_c_gcc_pic)
 {
     const uint32_t want[] = {R_RISCV_TLS_GD_HI20, R_RISCV_TLS_GOT_HI20, R_RISCV_TPREL_HI20,
                              R_RISCV_TPREL_LO12_S, R_RISCV_TPREL_ADD, 0};
-    check_tls_c("pic", want);
+    tls_check_c(&rv_tls_c, "pic", want);
 }
 
 Test(reloc_riscv64, tls_c_gcc_nopic)
 {
     const uint32_t want[] = {R_RISCV_TPREL_HI20, R_RISCV_TPREL_LO12_I, R_RISCV_TPREL_LO12_S,
                              R_RISCV_TLS_GOT_HI20, R_RISCV_TLS_GD_HI20, 0};
-    check_tls_c("nopic", want);
+    tls_check_c(&rv_tls_c, "nopic", want);
 }
 
 Test(reloc_riscv64, tls_c_gcc_pie)
 {
     const uint32_t want[] = {R_RISCV_TPREL_HI20, R_RISCV_TLS_GOT_HI20, R_RISCV_TLS_GD_HI20, 0};
-    check_tls_c("pie", want);
+    tls_check_c(&rv_tls_c, "pie", want);
 }
 
 Test(reloc_riscv64, tls_c_gcc_medany_pic)
 {
     const uint32_t want[] = {R_RISCV_TLS_GD_HI20, R_RISCV_TLS_GOT_HI20, 0};
-    check_tls_c("medany_pic", want);
+    tls_check_c(&rv_tls_c, "medany_pic", want);
 }
 
 Test(reloc_riscv64, tls_c_gcc_O0g)
 {
     const uint32_t want[] = {R_RISCV_TLS_GD_HI20, R_RISCV_TLS_GOT_HI20, R_RISCV_TPREL_HI20, 0};
-    check_tls_c("O0g", want);
+    tls_check_c(&rv_tls_c, "O0g", want);
 }
 
 #if EJ_RV_HAVE_CLANG
 Test(reloc_riscv64, tls_c_clang_pic)
 {
     const uint32_t want[] = {R_RISCV_TLS_GD_HI20, R_RISCV_TLS_GOT_HI20, R_RISCV_TPREL_HI20, 0};
-    check_tls_c("clang_pic", want);
+    tls_check_c(&rv_tls_c, "clang_pic", want);
 }
 
 Test(reloc_riscv64, tls_c_clang_nopic)
 {
     const uint32_t want[] = {R_RISCV_TPREL_HI20, R_RISCV_TLS_GOT_HI20, 0};
-    check_tls_c("clang_nopic", want);
+    tls_check_c(&rv_tls_c, "clang_nopic", want);
 }
 #endif
 
