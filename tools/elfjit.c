@@ -1,11 +1,15 @@
 /* elfjit — command-line front door to the library.
  *
  *   elfjit run [-e SYMBOL] [-l LIB]... FILE... [-- ARG...]
+ *   elfjit link -o IMAGE [-e SYMBOL] [-l LIB]... FILE...
  *
- * Links the objects in memory and calls main(argc, argv, envp) — or
- * SYMBOL — with argv[0] = the first FILE, then exits with its return value.
- * elfjit writes nothing to stdout: the program's output is its own.
- * Exit status 1 for a load or link error (or no memory), 2 for bad usage. */
+ * run links the objects in memory (or loads one image) and calls
+ * main(argc, argv, envp) — or SYMBOL, or the function the image names —
+ * with argv[0] = the first FILE, then exits with its return value.  link
+ * links them once and saves the result as an image file that run loads
+ * without linking.  elfjit writes nothing to stdout: the program's output
+ * is its own.  Exit status 1 for a load or link error (or no memory), 2
+ * for bad usage. */
 #include <glob.h>
 #include <limits.h>
 #include <link.h>
@@ -43,11 +47,14 @@ static const reg_option reg_options[] = {
 static void print_help(FILE *f)
 {
     fputs("usage: elfjit run [OPTION]... FILE... [-- ARG...]\n"
+          "       elfjit link -o IMAGE [OPTION]... FILE...\n"
           "       elfjit --help | --version\n"
           "\n"
-          "Links relocatable ELF objects (.o) and static libraries (.a) in memory and\n"
-          "runs them.\n"
+          "run links relocatable ELF objects (.o) and static libraries (.a) in memory\n"
+          "and runs them, or loads and runs an image that link saved. link saves the\n"
+          "linked program as an image: loading it costs a map and its fixups, not a link.\n"
           "\n"
+          "  -o IMAGE        (link) the image file to write\n"
           "  -e SYMBOL       call SYMBOL(argc, argv, envp) instead of main\n"
           "  -l LIB          link library LIB: libLIB.so or libLIB.a, searched in the -L\n"
           "                  directories, then the system's (or a path: -l libz.so.1)\n"
@@ -105,6 +112,8 @@ typedef struct input {
 } input;
 
 typedef struct options {
+    int link;              /* elfjit link */
+    const char *output;    /* link -o */
     const char *entry;
     unsigned registration; /* EJ_REGISTER_* */
     input *inputs;
@@ -154,11 +163,14 @@ static int parse_run(int argc, char **argv, options *o)
             o->args = argv + i + 1;
             o->nargs = argc - i - 1;
             break;
-        } else if (strcmp(a, "-e") == 0 || strcmp(a, "-l") == 0 || strcmp(a, "-L") == 0) {
+        } else if (strcmp(a, "-e") == 0 || strcmp(a, "-l") == 0 || strcmp(a, "-L") == 0 ||
+                   (o->link && strcmp(a, "-o") == 0)) {
             if (i + 1 >= argc)
                 return usage_error("option needs an argument", a);
             if (a[1] == 'e')
                 o->entry = argv[++i];
+            else if (a[1] == 'o')
+                o->output = argv[++i];
             else if (a[1] == 'L')
                 o->dirs[o->ndirs++] = argv[++i];
             else
@@ -183,6 +195,10 @@ static int parse_run(int argc, char **argv, options *o)
     }
     if (o->nfiles == 0)
         return usage_error("no input files", NULL);
+    if (o->link && !o->output)
+        return usage_error("link needs -o IMAGE", NULL);
+    if (o->link && o->nargs)
+        return usage_error("link takes no program arguments", NULL);
     return 0;
 }
 
@@ -325,25 +341,50 @@ static ej_module *volatile running_module; /* volatile: stores to write-only */
 static ej_linker *volatile running_linker; /* statics may not be optimised away */
 static char **volatile running_argv;
 
-static int run(const options *o)
+/* A linker holding every input, or NULL (the error told). */
+static ej_linker *linker_with_inputs(const options *o)
 {
     ej_linker *lk;
-    ej_module *m;
     if (ej_linker_create(&lk) != EJ_OK) {
         fprintf(stderr, "elfjit: out of memory\n");
-        return EXIT_LINK;
+        return NULL;
     }
-    if (ej_linker_set_registration(lk, o->registration) != EJ_OK)
-        return link_error(lk);
+    if (ej_linker_set_registration(lk, o->registration) != EJ_OK) {
+        link_error(lk);
+        return NULL;
+    }
     for (int i = 0; i < o->ninputs; i++) {
         ej_status st = add_input_to(lk, o, &o->inputs[i]);
         if (st == EJ_NOTFOUND && o->inputs[i].static_only) {
             ej_linker_free(lk);
-            return EXIT_LINK;
+            return NULL;
         }
-        if (st != EJ_OK)
-            return link_error(lk);
+        if (st != EJ_OK) {
+            link_error(lk);
+            return NULL;
+        }
     }
+    return lk;
+}
+
+static int save_image(const options *o)
+{
+    ej_linker *lk = linker_with_inputs(o);
+    if (!lk)
+        return EXIT_LINK;
+    if (ej_linker_save_image(lk, o->output, o->entry, 0) != EJ_OK)
+        return link_error(lk);
+    print_notes(lk);
+    ej_linker_free(lk);
+    return 0;
+}
+
+static int run(const options *o)
+{
+    ej_module *m;
+    ej_linker *lk = linker_with_inputs(o);
+    if (!lk)
+        return EXIT_LINK;
     if (ej_linker_link(lk, &m) != EJ_OK) {
         if (ej_linker_static_tls_size(lk))
             restart_with_static_tls(ej_linker_static_tls_size(lk), ej_linker_static_tls_align(lk));
@@ -356,7 +397,7 @@ static int run(const options *o)
      * the link anyway). */
     running_linker = lk;
 
-    const char *entry = o->entry ? o->entry : "main";
+    const char *entry = o->entry ? o->entry : ej_module_entry(m) ? ej_module_entry(m) : "main";
     int (*fn)(int, char **, char **) = (int (*)(int, char **, char **))ej_module_symbol(m, entry);
     if (!fn) {
         fprintf(stderr, "elfjit: %s: no global symbol '%s' to run\n", o->first_file, entry);
@@ -403,12 +444,13 @@ int main(int argc, char **argv)
         printf("elfjit %s\n", EJ_VERSION_STRING);
         return 0;
     }
-    if (strcmp(argv[1], "run") != 0)
+    if (strcmp(argv[1], "run") != 0 && strcmp(argv[1], "link") != 0)
         return usage_error("unknown command", argv[1]);
     static options o; /* static: reachable until exit(), see running_module */
+    o.link = strcmp(argv[1], "link") == 0;
     int rc = parse_run(argc, argv, &o);
     if (rc == 0)
-        rc = run(&o);
+        rc = o.link ? save_image(&o) : run(&o);
     free(o.inputs);
     free(o.dirs);
     return rc;

@@ -228,6 +228,40 @@ ej_status ej_linker_set_code_memory(ej_linker *lk, ej_code_memory kind);
  * or no objects). */
 ej_status ej_linker_link(ej_linker *lk, ej_module **out);
 
+/* Images: link once, load many times.  ej_linker_save_image links what LK
+ * holds (as ej_linker_link would, without running or registering
+ * anything: a link-only link) and writes the result to PATH as an image
+ * file: the laid-out image with every reference inside it applied, and
+ * what depends on the load address or on the host's symbols kept as a
+ * list of fixups; its exports, functions, constructors, trap tables,
+ * address maps, .eh_frame and symbols; the libraries added with
+ * ej_linker_add_library (opened again at load); a checksum (zlib's
+ * crc32) of it all.  The file is an ELF file (readelf reads it), written
+ * to a temporary file beside PATH and renamed over it, so a reader never
+ * sees a partial image.  Calls out of the image go through its stubs, so
+ * code pages carry no fixup.  ENTRY, when not NULL, names the global
+ * function a runner should call (`elfjit run IMAGE` does): it must be
+ * defined (else EJ_NOTFOUND); ej_module_entry gives it back from the
+ * loaded module.  FLAGS must be 0.  LK is used up as by
+ * ej_linker_link.  Not saved yet: thread-local storage (EJ_UNSUPPORTED).
+ * Errors: those of ej_linker_link, EJ_IO (writing PATH), EJ_UNSUPPORTED
+ * (what an image cannot hold, named).
+ *
+ * Loading: ej_linker_add_file(lk, PATH) on an image file checks it whole
+ * (format version, machine, CPU features and page size, its checksum and
+ * every offset in it: a damaged or foreign image is refused with one line
+ * naming the file, EJ_BADELF or EJ_UNSUPPORTED), and ej_linker_link then
+ * loads it instead of linking: its pages mapped from the file (pages no
+ * fixup changes stay shared with the page cache and with every process
+ * running the image), its imports resolved as a link resolves names (the
+ * resolver, the libraries, the host), published and registered as LK
+ * asks.  An image is loaded alone: with objects or archives beside it the
+ * link fails (EJ_UNSUPPORTED).  The module is used and freed as any
+ * other.  The file must not be modified in place while a module loaded
+ * from it lives (replace it by renaming, as ej_linker_save_image does). */
+ej_status ej_linker_save_image(ej_linker *lk, const char *path, const char *entry,
+                               unsigned flags);
+
 /* Thread-local storage.  A module's __thread / _Thread_local variables
  * live in a TLS block the C library allocates for every thread (those
  * running before the link included), initialised from the objects'
@@ -280,6 +314,11 @@ ej_status ej_module_init(ej_module *m, int argc, char **argv, char **envp);
  * may allocate on this first use; NULL in a link-only module).
  * Thread-safe; allocation-free except for a thread-local variable. */
 void *ej_module_symbol(const ej_module *m, const char *name);
+
+/* The function a module loaded from an image names to run (the ENTRY of
+ * ej_linker_save_image), or NULL: none was named, or M was linked from
+ * objects.  The string belongs to M.  Thread-safe. */
+const char *ej_module_entry(const ej_module *m);
 
 /* As ej_module_symbol, with a status: EJ_NOTFOUND leaves a message on M. */
 ej_status ej_module_lookup(ej_module *m, const char *name, void **addr);

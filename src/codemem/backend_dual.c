@@ -119,4 +119,5 @@ static void dual_finish(ej__codemem *cm)
     cm->fd = -1;
 }
 
-const ej__cm_backend ej__cm_dual = {"dual map", dual_map, dual_seal, dual_protect, dual_finish};
+const ej__cm_backend ej__cm_dual = {"dual map", dual_map, ej__codemem_read_file, dual_seal,
+                                    dual_protect, dual_finish};

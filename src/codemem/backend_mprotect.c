@@ -15,6 +15,18 @@ static ej_status mp_map(ej__codemem *cm, uint8_t *run, size_t size, ej__err *err
     return EJ_OK;
 }
 
+static ej_status mp_fill_file(ej__codemem *cm, size_t off, size_t len, int fd, uint64_t foff,
+                              ej__err *err)
+{
+    void *at = mmap(cm->w + off, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, fd,
+                    (off_t)foff);
+    if (at == MAP_FAILED)
+        return ej__fail(err, errno == ENOMEM ? EJ_NOMEM : EJ_MAP,
+                        "cannot map %zu bytes of the image file at %p: %s", len,
+                        (void *)(cm->w + off), strerror(errno));
+    return EJ_OK;
+}
+
 static ej_status mp_protect(ej__codemem *cm, const ej__region *r, ej__err *err)
 {
     static const int bits[] = {
@@ -47,4 +59,5 @@ static void mp_finish(ej__codemem *cm)
     (void)cm;
 }
 
-const ej__cm_backend ej__cm_mprotect = {"mprotect", mp_map, mp_seal, mp_protect, mp_finish};
+const ej__cm_backend ej__cm_mprotect = {"mprotect", mp_map, mp_fill_file, mp_seal, mp_protect,
+                                        mp_finish};

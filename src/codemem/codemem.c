@@ -114,6 +114,50 @@ void ej__codemem_prefault(ej__codemem *cm, size_t off, size_t len)
     madvise(cm->w + off, len, EJ_MADV_POPULATE_WRITE);
 }
 
+ej_status ej__codemem_read_file(ej__codemem *cm, size_t off, size_t len, int fd, uint64_t foff,
+                                ej__err *err)
+{
+    for (size_t done = 0; done < len;) {
+        ssize_t n = pread(fd, cm->w + off + done, len - done, (off_t)(foff + done));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return ej__fail(err, n == 0 ? EJ_BADELF : errno == ENOMEM ? EJ_NOMEM : EJ_IO,
+                            "cannot read %zu bytes of the image file at offset 0x%llx: %s",
+                            len - done, (unsigned long long)(foff + done),
+                            n == 0 ? "the file ends first" : strerror(errno));
+        done += (size_t)n;
+    }
+    return EJ_OK;
+}
+
+ej_status ej__codemem_fill_file(ej__codemem *cm, size_t off, size_t len, int fd, uint64_t foff,
+                                ej__err *err)
+{
+    size_t page = ej__page_size();
+    if (cm->published)
+        return ej__fail(err, EJ_STATE, "the image is published already");
+    if (off % page || foff % page || off > cm->size || len > cm->size - off)
+        return ej__fail(err, EJ_INVAL, "file bytes 0x%zx+0x%zx do not fit the image's pages",
+                        off, len);
+    if (!len)
+        return EJ_OK;
+    return cm->link_only ? ej__codemem_read_file(cm, off, len, fd, foff, err)
+                         : backend_of(cm)->fill_file(cm, off, len, fd, foff, err);
+}
+
+ej_status ej__codemem_publish_classes(ej__codemem *cm, const uint64_t *cls_off,
+                                      const uint64_t *cls_size, ej__err *err)
+{
+    const ej__region r[] = {
+        {cls_off[EJ_CLS_TEXT], cls_size[EJ_CLS_TEXT], EJ_PROT_RX, 0},
+        {cls_off[EJ_CLS_RODATA], cls_size[EJ_CLS_RODATA], EJ_PROT_R, 0},
+        {cls_off[EJ_CLS_DATA], cls_size[EJ_CLS_DATA], EJ_PROT_RW, 0},
+        {cls_off[EJ_CLS_BSS], cm->size - cls_off[EJ_CLS_BSS], EJ_PROT_RW, 1},
+    };
+    return ej__codemem_publish(cm, r, EJ_ARRAY_LEN(r), err);
+}
+
 static ej_status check_region(const ej__codemem *cm, const ej__region *r, ej__err *err)
 {
     size_t page = ej__page_size();

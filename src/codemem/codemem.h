@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "common/common.h"
+#include "image/image.h"
 
 /* Images whose written part is at least this large are placed on a 2 MiB
  * boundary, reserved in whole 2 MiB units and given transparent huge pages
@@ -106,6 +107,21 @@ static inline const uint8_t *ej__codemem_view(const ej__codemem *cm)
  * Errors: EJ_MAP (a system call refused; the image is then unusable and
  * must be released), EJ_STATE (published already). */
 ej_status ej__codemem_publish(ej__codemem *cm, const ej__region *r, size_t n, ej__err *err);
+
+/* Fills [OFF, OFF+LEN) of the image (OFF and FOFF page aligned) with the
+ * bytes of file FD from offset FOFF, before publishing: mapped from the
+ * file privately by the mprotect backend (pages the link never writes
+ * stay the page cache's, shared with every process mapping the file),
+ * read into the write view by the dual map and link-only images.  The
+ * file must not change while mapped.  Errors: EJ_MAP, EJ_NOMEM, EJ_IO,
+ * EJ_BADELF (the file ends first), EJ_STATE, EJ_INVAL. */
+ej_status ej__codemem_fill_file(ej__codemem *cm, size_t off, size_t len, int fd, uint64_t foff,
+                                ej__err *err);
+
+/* Publishes an image laid out in permission classes (EJ_CLS_*, page
+ * aligned, in order): text RX, read-only data R, data and bss RW. */
+ej_status ej__codemem_publish_classes(ej__codemem *cm, const uint64_t *cls_off,
+                                      const uint64_t *cls_size, ej__err *err);
 
 /* Unmaps everything. Safe on a zeroed ej__codemem and after a failure
  * at any step. */

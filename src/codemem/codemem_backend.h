@@ -11,6 +11,12 @@ typedef struct ej__cm_backend {
     /* Maps the image: RUN (SIZE bytes, already reserved by placement as
      * anonymous memory) becomes the run view; cm->w the write view. */
     ej_status (*map)(ej__codemem *cm, uint8_t *run, size_t size, ej__err *err);
+    /* Fills [OFF, OFF+LEN) of the write view (page aligned) with the bytes
+     * of file FD from FOFF: mapped privately where the write view is the
+     * run view (pages never written stay the file's, shared with the page
+     * cache), read in otherwise. */
+    ej_status (*fill_file)(ej__codemem *cm, size_t off, size_t len, int fd, uint64_t foff,
+                           ej__err *err);
     /* Before any region is protected: drop every writable alias of the
      * image that must not outlive the link (dual map: the write view),
      * checked, so that nothing executable is ever mapped beside one. */
@@ -20,6 +26,10 @@ typedef struct ej__cm_backend {
     /* After every region is protected: drop what the link needed only. */
     void (*finish)(ej__codemem *cm);
 } ej__cm_backend;
+
+/* fill_file by reading (pread) into the write view. */
+ej_status ej__codemem_read_file(ej__codemem *cm, size_t off, size_t len, int fd, uint64_t foff,
+                                ej__err *err);
 
 extern const ej__cm_backend ej__cm_mprotect;
 extern const ej__cm_backend ej__cm_dual;

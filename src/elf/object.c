@@ -131,7 +131,7 @@ ej_status ej__object_open_buffer(const char *name, const void *buf, size_t len,
     memcpy(obj->image, buf, len);
     obj->image_len = len;
     st = finish_open(obj, out, err);
-    return st == EJ__IS_ARCHIVE ? EJ_BADELF : st; /* (archives come by path) */
+    return st == EJ__IS_ARCHIVE ? EJ_BADELF : st == EJ__IS_IMAGE ? EJ_UNSUPPORTED : st;
 }
 
 ej_status ej__object_open_member(const char *name, uint8_t *image, size_t len, int fd,
@@ -151,7 +151,7 @@ ej_status ej__object_open_member(const char *name, uint8_t *image, size_t len, i
     obj->fd = -1; /* the archive's: never closed here */
     if (st != EJ_OK) {
         ej__object_free(obj);
-        return st == EJ__IS_ARCHIVE ? EJ_BADELF : st; /* (no archives in archives) */
+        return st == EJ__IS_ARCHIVE ? EJ_BADELF : st == EJ__IS_IMAGE ? EJ_UNSUPPORTED : st;
     }
     *out = obj;
     return EJ_OK;

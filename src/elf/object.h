@@ -59,6 +59,8 @@ typedef struct ej__object {
 /* What ej__object_open_file returns for an ar archive (never seen outside
  * the library: the linker reads it as an archive instead). */
 #define EJ__IS_ARCHIVE ((ej_status)1000)
+/* ...and for an ELF ET_DYN file: perhaps an image saved by elfjit (src/aot). */
+#define EJ__IS_IMAGE ((ej_status)1001)
 
 /* Reads and validates the object at PATH (mapped, not copied).  On failure
  * returns a status with a message in ERR naming the file, section and

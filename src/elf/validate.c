@@ -38,6 +38,12 @@ static ej_status check_raw_header(const ej__object *obj, ej__err *err)
     if (b[EI_CLASS] != ELFCLASS64)
         return ej__fail(err, EJ_UNSUPPORTED, "%s: ELF class %u: only ELFCLASS64 objects are supported",
                         obj->name, b[EI_CLASS]);
+    if (len >= sizeof(Elf64_Ehdr) && b[EI_DATA] == ELFDATA2LSB &&
+        ((const Elf64_Ehdr *)(const void *)b)->e_type == ET_DYN) {
+        ej__fail(err, EJ_UNSUPPORTED, "%s: a shared object or an image, not a relocatable "
+                 "object", obj->name);
+        return EJ__IS_IMAGE;
+    }
     if (b[EI_DATA] != ELFDATA2LSB)
         return ej__fail(err, EJ_UNSUPPORTED, "%s: ELF data encoding %u: only little-endian objects are supported",
                         obj->name, b[EI_DATA]);

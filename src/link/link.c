@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aot/aot.h"
 #include "debug/profile.h"
 #include "link/archives.h"
 #include "link/module.h"
@@ -84,9 +85,29 @@ static ej_status plan_stages(ej_linker *lk)
     return st;
 }
 
+/* A link that saves an image runs at a base of its choosing: inside the
+ * window its references reach, as a real link would be placed, so that
+ * the values it range-checks are the ones a load will see. */
+static void choose_save_base(ej_linker *lk)
+{
+    const ej__plan *p = &lk->plan;
+    if (p->win_lo == 0 && p->win_hi == UINT64_MAX)
+        return; /* (the default base) */
+    if (p->win_lo >= p->win_hi || p->win_hi - p->win_lo < p->image_size)
+        return; /* (the check below names the bounds) */
+    uint64_t mid = p->win_lo + (p->win_hi - p->win_lo - p->image_size) / 2;
+    uint64_t base = mid & ~(p->max_align - 1);
+    if (base < p->win_lo)
+        base += p->max_align;
+    if (base && base + p->image_size <= p->win_hi)
+        lk->fake_base = base;
+}
+
 static ej_status reserve(ej_linker *lk, ej__codemem *cm)
 {
     const ej__plan *p = &lk->plan;
+    if (lk->saving)
+        choose_save_base(lk);
     if (lk->fake_base) {
         if (lk->fake_base % p->max_align)
             return ej__fail(&lk->err, EJ_INVAL, "link-only base 0x%llx is not aligned to 0x%llx",
@@ -115,20 +136,6 @@ static ej_status reserve(ej_linker *lk, ej__codemem *cm)
                        p->why_lo[0] && !same ? p->why_hi : "");
     }
     return st;
-}
-
-/* Text RX, read-only data R, data and bss RW (codemem owns the order and
- * the cache maintenance). */
-static ej_status publish(ej_linker *lk, ej__codemem *cm)
-{
-    const ej__plan *p = &lk->plan;
-    const ej__region r[] = {
-        {p->cls_off[EJ_CLS_TEXT], p->cls_size[EJ_CLS_TEXT], EJ_PROT_RX, 0},
-        {p->cls_off[EJ_CLS_RODATA], p->cls_size[EJ_CLS_RODATA], EJ_PROT_R, 0},
-        {p->cls_off[EJ_CLS_DATA], p->cls_size[EJ_CLS_DATA], EJ_PROT_RW, 0},
-        {p->cls_off[EJ_CLS_BSS], cm->size - p->cls_off[EJ_CLS_BSS], EJ_PROT_RW, 1},
-    };
-    return ej__codemem_publish(cm, r, EJ_ARRAY_LEN(r), &lk->err);
 }
 
 /* After the protections are final: every registrar the link asks for
@@ -173,6 +180,23 @@ static ej_status build_image(ej_linker *lk, ej_module *m)
     return st;
 }
 
+/* An image saved ahead of time stands for the whole link (src/aot). */
+static ej_status load_image(ej_linker *lk, ej_module **out)
+{
+    if (lk->nobjs || lk->narchives)
+        return ej__fail(&lk->err, EJ_UNSUPPORTED, "%s: an image is loaded alone, not linked "
+                        "with other objects or archives", lk->image->path);
+    if (lk->saving)
+        return ej__fail(&lk->err, EJ_STATE, "%s: already an image", lk->image->path);
+    if (lk->fake_base)
+        return ej__fail(&lk->err, EJ_UNSUPPORTED, "%s: an image is loaded to run: link-only "
+                        "mode (ej_linker_set_base) does not apply", lk->image->path);
+    uint64_t t0 = ej__now_ns();
+    ej_status st = ej__aot_load(lk, lk->image, out);
+    lk->stats.ns[EJ_STAGE_RELOCATE] += ej__now_ns() - t0;
+    return st;
+}
+
 EJ_API ej_status ej_linker_link(ej_linker *lk, ej_module **out)
 {
     ej_status st;
@@ -182,10 +206,12 @@ EJ_API ej_status ej_linker_link(ej_linker *lk, ej_module **out)
     *out = NULL;
     if (lk->linked)
         return ej__fail(&lk->err, EJ_STATE, "this linker has already linked");
-    if (lk->nobjs == 0 && lk->narchives == 0)
+    if (lk->nobjs == 0 && lk->narchives == 0 && !lk->image)
         return ej__fail(&lk->err, EJ_STATE, "nothing to link: no objects were added");
     lk->linked = 1;
     ej__err_clear(&lk->err);
+    if (lk->image)
+        return load_image(lk, out);
     if ((st = check_machine(lk)) != EJ_OK)
         return st;
     if ((st = plan_stages(lk)) != EJ_OK)
@@ -219,7 +245,8 @@ EJ_API ej_status ej_linker_link(ej_linker *lk, ej_module **out)
     stage_done("relocated", &m->mem);
     if ((st = build_image(lk, m)) != EJ_OK)
         goto fail_mapped;
-    if ((st = publish(lk, &m->mem)) != EJ_OK)
+    if ((st = ej__codemem_publish_classes(&m->mem, lk->plan.cls_off, lk->plan.cls_size,
+                                              &lk->err)) != EJ_OK)
         goto fail_mapped;
     lap(lk, EJ_STAGE_PUBLISH, &t0);
     stage_done("published", &m->mem);

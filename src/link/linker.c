@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "aot/aot.h"
 #include "link/archives.h"
 
 EJ_API ej_status ej_linker_create(ej_linker **out)
@@ -55,6 +56,11 @@ EJ_API void ej_linker_free(ej_linker *lk)
     free(lk->tls.uses);
     free(lk->tls.table);
     free(lk->notes);
+    ej__aot_free(lk->image);
+    for (size_t i = 0; i < lk->nlibs; i++)
+        free(lk->lib_names[i]);
+    free(lk->lib_names);
+    ej__fixups_free(&lk->fixups);
     free(lk);
 }
 
@@ -127,6 +133,18 @@ static ej_status check_open(ej_linker *lk, const void *arg)
     return EJ_OK;
 }
 
+/* An image saved by elfjit (src/aot): loaded by ej_linker_link, alone. */
+static ej_status add_image(ej_linker *lk, const char *path)
+{
+    if (lk->image)
+        return ej__fail(&lk->err, EJ_UNSUPPORTED, "%s: one image per linker (%s is added)", path,
+                        lk->image->path);
+    uint64_t t0 = ej__now_ns();
+    ej_status st = ej__aot_open(path, &lk->image, &lk->err);
+    lk->stats.ns[EJ_STAGE_READ] += ej__now_ns() - t0;
+    return st;
+}
+
 EJ_API ej_status ej_linker_add_file(ej_linker *lk, const char *path)
 {
     ej__object *obj = NULL;
@@ -139,6 +157,8 @@ EJ_API ej_status ej_linker_add_file(ej_linker *lk, const char *path)
     /* (Told apart by the object reader, which sees the magic number.) */
     if (st == EJ__IS_ARCHIVE)
         return ej_linker_add_archive(lk, path, 0);
+    if (st == EJ__IS_IMAGE)
+        return add_image(lk, path);
     return st != EJ_OK ? st : add_object(lk, obj);
 }
 
@@ -198,7 +218,7 @@ static ej_status open_thin_member(const ej__archive *a, const ej__armember *m, c
     ej_status st = ej__object_open_file(path, out, err);
     if (st != EJ_OK) {
         ej__err_prefix(err, "%s", name);
-        return st == EJ__IS_ARCHIVE ? EJ_BADELF : st;
+        return st == EJ__IS_ARCHIVE ? EJ_BADELF : st == EJ__IS_IMAGE ? EJ_UNSUPPORTED : st;
     }
     char *label = strdup(name);
     if (!label) {
@@ -244,20 +264,31 @@ EJ_API ej_status ej_linker_add_buffer(ej_linker *lk, const char *name,
     return st != EJ_OK ? st : add_object(lk, obj);
 }
 
+ej_status ej__linker_add_library(ej_linker *lk, const char *lib)
+{
+    void **libs = realloc(lk->libs, (lk->nlibs + 1) * sizeof *libs);
+    if (libs)
+        lk->libs = libs;
+    char **names = libs ? realloc(lk->lib_names, (lk->nlibs + 1) * sizeof *names) : NULL;
+    if (names)
+        lk->lib_names = names;
+    char *name = names ? strdup(lib) : NULL;
+    if (!name)
+        return ej__fail(&lk->err, EJ_NOMEM, "out of memory adding library %s", lib);
+    void *h = dlopen(lib, RTLD_NOW | RTLD_GLOBAL);
+    if (!h) {
+        free(name);
+        return ej__fail(&lk->err, EJ_NOTFOUND, "cannot load library %s: %s", lib, dlerror());
+    }
+    lk->lib_names[lk->nlibs] = name;
+    lk->libs[lk->nlibs++] = h;
+    return EJ_OK;
+}
+
 EJ_API ej_status ej_linker_add_library(ej_linker *lk, const char *lib)
 {
     ej_status st = check_open(lk, lib);
-    if (st != EJ_OK)
-        return st;
-    void **libs = realloc(lk->libs, (lk->nlibs + 1) * sizeof *libs);
-    if (!libs)
-        return ej__fail(&lk->err, EJ_NOMEM, "out of memory adding library %s", lib);
-    lk->libs = libs;
-    void *h = dlopen(lib, RTLD_NOW | RTLD_GLOBAL);
-    if (!h)
-        return ej__fail(&lk->err, EJ_NOTFOUND, "cannot load library %s: %s", lib, dlerror());
-    lk->libs[lk->nlibs++] = h;
-    return EJ_OK;
+    return st != EJ_OK ? st : ej__linker_add_library(lk, lib);
 }
 
 EJ_API ej_status ej_linker_set_resolver(ej_linker *lk, ej_resolver_fn fn, void *ctx)

@@ -14,6 +14,7 @@
 
 #include "codemem/codemem.h"
 #include "elf/object.h"
+#include "image/fixup.h"
 #include "image/image.h"
 #include "link/stats.h"
 
@@ -198,6 +199,26 @@ typedef struct ej__larchive {
     size_t hash_cap;
 } ej__larchive;
 
+/* Fixups recorded for an image being saved (fixups.c): each with the
+ * imported name it needs (NULL for the other kinds); the label
+ * differences seen, checked to pair up. */
+typedef struct ej__fixup_rec {
+    ej__fixup fx;
+    const char *name;
+} ej__fixup_rec;
+
+typedef struct ej__diff {
+    uint64_t off;
+    int sign;
+} ej__diff;
+
+typedef struct ej__fixups {
+    ej__fixup_rec *v;
+    size_t n, cap;
+    ej__diff *diffs;
+    size_t ndiffs, diffs_cap;
+} ej__fixups;
+
 /* The compiler runtime's archives: libgcc.a, libc_nonshared.a. */
 #define EJ_RUNTIME_ARCHIVES 2
 
@@ -209,7 +230,9 @@ struct ej_linker {
     ej_resolver_fn resolver;
     void *resolver_ctx;
     void **libs;
+    char **lib_names;    /* as given, for an image saved from the link */
     size_t nlibs;
+    struct ej__aot *image; /* an image to load instead of linking (src/aot) */
     ej__larchive *archives; /* in the order added */
     size_t narchives;
     ej__larchive runtime[EJ_RUNTIME_ARCHIVES];
@@ -235,10 +258,36 @@ struct ej_linker {
     ej__plan plan;
     ej__tls_plan tls;
     ej__link_stats stats;
+    /* Saving an image (src/aot): the relocations to redo at load. */
+    int saving;
+    ej__fixups fixups;
     /* Notes for the user (ej_linker_notes): lines, each ending in '\n'. */
     char *notes;
     size_t notes_len;
 };
+
+/* Fixups (fixups.c), when LK->saving.  The kind of a relocation's symbol
+ * (symbol SYMI of LO, S its entry or NULL); a relocation applied at SITE,
+ * kept if it must be redone at load (FROM names it in errors:
+ * EJ_UNSUPPORTED for what an image cannot hold); a GOT slot at image
+ * offset SLOT_OFF holding S; and the check, once relocated, that label
+ * differences pair up. */
+typedef struct ej__fixup_from {
+    const ej__lobj *lo;
+    size_t r;
+    const Elf64_Rela *rel;
+} ej__fixup_from;
+int ej__fixup_kind_of(const ej__lobj *lo, size_t symi, const ej__sym *s);
+ej_status ej__fixup_site(ej_linker *lk, const ej__fixup_from *from, const ej__reloc_info *info,
+                         const ej__reloc_site *site, int kind, const char *name, int weak,
+                         uint64_t vbase);
+ej_status ej__fixup_got(ej_linker *lk, uint64_t slot_off, const ej__sym *s, uint64_t vbase);
+ej_status ej__fixup_check_diffs(ej_linker *lk);
+void ej__fixups_free(ej__fixups *f);
+
+/* ej_linker_add_library without the state checks (an image's libraries
+ * are opened while it loads). */
+ej_status ej__linker_add_library(ej_linker *lk, const char *lib);
 
 /* Adds a line to LK's notes (a fact worth telling that is not an error).
  * A note that cannot be stored for lack of memory is dropped. */

@@ -44,7 +44,13 @@ static void release(void *module)
     ej__codemem_release(&m->mem);
     ej__tls_module_unload(m->tls);
     ej__image_free(&m->img);
+    free(m->entry);
     free(m);
+}
+
+EJ_API const char *ej_module_entry(const ej_module *m)
+{
+    return m ? m->entry : NULL;
 }
 
 EJ_API void ej_module_free(ej_module *m)

@@ -18,6 +18,7 @@ struct ej_module {
     void *reg_slot[EJ_REGISTRAR_SLOTS];
     size_t nregistered;     /* registrars done, in table order */
     int initialized;
+    char *entry;            /* loaded from an image: the function it names to run */
 };
 
 /* Builds M's export table from the linker's global symbols. */

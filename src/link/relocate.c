@@ -175,25 +175,50 @@ static ej_status apply_section(ej_linker *lk, const ej__lobj *lo, size_t r, uint
             pair.P = vsec + hi->r_offset;
             site.pair = &pair;
         }
+        int kind = 0;
+        if (lk->saving && !best_effort) {
+            const ej__sym *s = lo->symp[ELF64_R_SYM(rel[k].r_info)];
+            kind = ej__fixup_kind_of(lo, ELF64_R_SYM(rel[k].r_info), s);
+            /* (A call out of the image goes through its stub: see fixups.c.) */
+            if (kind != EJ_FX_IMAGE && (info->needs & EJ_RN_CALL) && site.L) {
+                site.S = site.L;
+                kind = EJ_FX_IMAGE;
+            }
+        }
         if (a->handlers[site.type](&site, &fail) != EJ_OK && !best_effort)
             return reloc_failed(lk, lo, r, &rel[k], info, &site, &fail);
         if (fail.consumed)
             consumed = fail.consumed;
+        if (lk->saving && !best_effort) {
+            const ej__sym *s = lo->symp[ELF64_R_SYM(rel[k].r_info)];
+            ej__fixup_from from = {lo, r, &rel[k]};
+            ej_status st = ej__fixup_site(lk, &from, info, &site, kind,
+                                          s ? s->name : ej__object_sym_name(obj, ELF64_R_SYM(rel[k].r_info)),
+                                          s && !s->strong_ref, vbase);
+            if (st != EJ_OK)
+                return st;
+        }
     }
     return EJ_OK;
 }
 
-static void fill_got_and_stubs(ej_linker *lk, uint8_t *wbase, uint64_t vbase)
+static ej_status fill_got_and_stubs(ej_linker *lk, uint8_t *wbase, uint64_t vbase)
 {
     const ej__plan *p = &lk->plan;
     const ej__arch *a = lk->arch;
-    for (size_t i = 0; i < p->ngot; i++)
-        ej__put64(wbase + p->got_off + i * a->got_entry_size, p->got_syms[i]->value);
+    for (size_t i = 0; i < p->ngot; i++) {
+        uint64_t off = p->got_off + i * a->got_entry_size;
+        ej__put64(wbase + off, p->got_syms[i]->value);
+        ej_status st = lk->saving ? ej__fixup_got(lk, off, p->got_syms[i], vbase) : EJ_OK;
+        if (st != EJ_OK)
+            return st;
+    }
     for (size_t i = 0; i < p->nstub; i++) {
         uint64_t off = p->stub_off + i * a->stub_size;
         uint64_t slot = vbase + p->got_off + (uint64_t)(p->stub_syms[i]->got - 1) * a->got_entry_size;
         a->write_stub(wbase + off, vbase + off, slot);
     }
+    return EJ_OK;
 }
 
 ej_status ej__relocate(ej_linker *lk, uint8_t *wbase, uint64_t vbase)
@@ -213,8 +238,9 @@ ej_status ej__relocate(ej_linker *lk, uint8_t *wbase, uint64_t vbase)
                 return st;
         }
     }
-    fill_got_and_stubs(lk, wbase, vbase);
-    return EJ_OK;
+    if ((st = fill_got_and_stubs(lk, wbase, vbase)) != EJ_OK)
+        return st;
+    return lk->saving ? ej__fixup_check_diffs(lk) : EJ_OK;
 }
 
 ej_status ej__relocate_section(ej_linker *lk, const ej__lobj *lo, size_t r, uint8_t *w,

@@ -29,12 +29,19 @@ enum {
                                * (derived from the reach: reloc_tables.h) */
     EJ_RN_PLACE_ABS = 1 << 4, /* reach ABS(...): the image must lie where its addresses fit
                                * (derived from the reach) */
+    EJ_RN_ABSADDR = 1 << 5, /* the field holds an absolute address (S + A, or a part of it
+                             * above the page offset): it changes when the image moves
+                             * (an AOT image's fixup; set for ABS reaches too) */
     EJ_RN_TLS = 1 << 6,     /* thread-local storage: EJ_RN_TLS_KIND says which value */
     EJ_RN_DYNAMIC = 1 << 7, /* only valid in linked images, never in ET_REL */
     EJ_RN_SIZE = 1 << 8,    /* uses the symbol's size */
     EJ_RN_PAIR_LO = 1 << 9, /* the low part of a pair (RISC-V PCREL_LO12): its symbol
                              * labels the place of the high part, whose site the
                              * generic code finds and passes as site->pair */
+    EJ_RN_DIFF_ADD = 1 << 13, /* adds S + A to the field (RISC-V ADD*, SET*): with a */
+    EJ_RN_DIFF_SUB = 1 << 14, /* SUB at the same place, a label difference; neither can
+                               * be applied twice (AOT images keep only whole pairs of
+                               * image addresses, which never move apart) */
 };
 
 /* What a thread-local relocation needs (bits 10-12 of `needs`, with

@@ -8,8 +8,9 @@
  *
  * and gets reloc_infos[] (names, widths, needs, reach) and
  * reloc_handlers[], indexed by type and of one length by construction.
- * The placement bits of `needs` (EJ_RN_PLACE_*) are derived here from
- * each row's reach, so they cannot disagree with it.
+ * The placement bits of `needs` (EJ_RN_PLACE_*, and EJ_RN_ABSADDR for
+ * an ABS reach) are derived here from each row's reach, so they cannot
+ * disagree with it.
  *
  * A list row is X(NAME, number, width, needs, reach, handler), reach one
  * of ANY, PC(min, max) or ABS(min, max) (see ej__reloc_info). */
@@ -25,7 +26,7 @@
 #define EJ__RELOC_INFO(name, width, needs, kind, lo, hi)                                     \
     {name, width,                                                                           \
      (needs) | ((kind) == EJ_REACH_PC ? EJ_RN_PLACE_PC : 0) |                               \
-         ((kind) == EJ_REACH_ABS ? EJ_RN_PLACE_ABS : 0),                                    \
+         ((kind) == EJ_REACH_ABS ? EJ_RN_PLACE_ABS | EJ_RN_ABSADDR : 0),                                    \
      kind, (int64_t)(lo), (int64_t)(hi)}
 /* One more level, so that the reach macro expands into three arguments. */
 #define EJ__RELOC_INFO_(...) EJ__RELOC_INFO(__VA_ARGS__)

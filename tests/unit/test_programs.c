@@ -256,7 +256,7 @@ static int threads_work(const char *probe)
     return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
-ParameterizedTestParameters(programs, run)
+static struct criterion_test_params programs_run_params(void)
 {
     size_t n = 0;
     struct prog_case *cases = load_manifest(&n);
@@ -280,6 +280,11 @@ ParameterizedTestParameters(programs, run)
         }
     }
     return cr_make_param_array(struct prog_case, cases, n, free_cases);
+}
+
+ParameterizedTestParameters(programs, run)
+{
+    return programs_run_params();
 }
 
 /* ---- running a child with captured output -------------------------- */
@@ -592,7 +597,14 @@ static int file_exists(const char *path)
     return stat(path, &st) == 0;
 }
 
-ParameterizedTest(struct prog_case *c, programs, run, .timeout = 120)
+/* Checks the case's files, reads its arguments and environments. */
+struct case_run {
+    char *args[MAX_ARGS], *args_storage;
+    int nargs;
+    char **env, **qenv;
+};
+
+static void case_begin(const struct prog_case *c, struct case_run *r)
 {
     cr_assert(!c->problem, "%s", c->problem);
     if (c->skip)
@@ -603,32 +615,26 @@ ParameterizedTest(struct prog_case *c, programs, run, .timeout = 120)
         cr_assert(file_exists(c->objs[i]), "%s: fixture %s not built", c->name,
                   c->objs[i]);
     cr_assert(file_exists(EJ_TOOL_PATH), "tool %s not built", EJ_TOOL_PATH);
+    r->args_storage = NULL;
+    r->nargs = c->args_file ? read_args(c->args_file, r->args, &r->args_storage) : 0;
+    r->env = child_env();
+    r->qenv = qemu_env(c);
+}
 
-    char *args[MAX_ARGS], *args_storage = NULL;
-    int nargs = c->args_file ? read_args(c->args_file, args, &args_storage) : 0;
-    char **env = child_env();
-    char **qenv = qemu_env(c);
+static void case_end(struct case_run *r)
+{
+    free(r->env);
+    free_env(r->qenv);
+    free(r->args_storage);
+}
 
-    /* elfjit run [-l LIB]... OBJ... [-- ARG...] */
-    char *jit_argv[2 + 2 * MAX_LIBS + MAX_OBJS + 1 + MAX_ARGS + 1];
-    int k = 0;
-    jit_argv[k++] = EJ_TOOL_PATH;
-    jit_argv[k++] = "run";
-    for (int i = 0; i < c->nlibs; i++) {
-        jit_argv[k++] = "-l";
-        jit_argv[k++] = c->libs[i];
-    }
-    for (int i = 0; i < c->nobjs; i++)
-        jit_argv[k++] = c->objs[i];
-    if (nargs)
-        jit_argv[k++] = "--";
-    for (int i = 0; i < nargs; i++)
-        jit_argv[k++] = args[i];
-    jit_argv[k] = NULL;
-
+/* JIT_ARGV (an elfjit command) must end as the case expects: a link
+ * error as one line, or exactly what the reference executable does. */
+static void check_run(const struct prog_case *c, struct case_run *r, char *const jit_argv[])
+{
     struct outcome jit;
     char sa[96], sb[96];
-    run_capture(jit_argv, env, &jit, qenv);
+    run_capture(jit_argv, r->env, &jit, r->qenv);
 
     if (c->link_error) {
         cr_expect(!jit.timed_out && WIFEXITED(jit.status) &&
@@ -643,20 +649,17 @@ ParameterizedTest(struct prog_case *c, programs, run, .timeout = 120)
                   "%s: expected exactly one line 'elfjit: ...' on stderr, got: %.300s",
                   c->name, jit.err);
         outcome_free(&jit);
-        free(env);
-        free_env(qenv);
-        free(args_storage);
         return;
     }
 
     char *ref_argv[1 + MAX_ARGS + 1];
-    k = 0;
+    int k = 0;
     ref_argv[k++] = c->ref;
-    for (int i = 0; i < nargs; i++)
-        ref_argv[k++] = args[i];
+    for (int i = 0; i < r->nargs; i++)
+        ref_argv[k++] = r->args[i];
     ref_argv[k] = NULL;
     struct outcome ref;
-    run_capture(ref_argv, env, &ref, qenv); /* (the same environment) */
+    run_capture(ref_argv, r->env, &ref, r->qenv); /* (the same environment) */
 
     cr_assert(!ref.timed_out && WIFEXITED(ref.status),
               "%s: the reference itself failed: %s", c->name,
@@ -676,7 +679,94 @@ ParameterizedTest(struct prog_case *c, programs, run, .timeout = 120)
     free(derr);
     outcome_free(&ref);
     outcome_free(&jit);
-    free(env);
-    free_env(qenv);
-    free(args_storage);
+}
+
+/* elfjit CMD [-o IMAGE] [-l LIB]... INPUT... [-- ARG...] into ARGV. */
+static void tool_argv(char **argv, const char *cmd, const char *image, const struct prog_case *c,
+                      const struct case_run *r, int with_objs)
+{
+    int k = 0;
+    argv[k++] = EJ_TOOL_PATH;
+    argv[k++] = (char *)cmd;
+    if (strcmp(cmd, "link") == 0) {
+        argv[k++] = "-o";
+        argv[k++] = (char *)image;
+    }
+    for (int i = 0; with_objs && i < c->nlibs; i++) {
+        argv[k++] = "-l";
+        argv[k++] = c->libs[i];
+    }
+    for (int i = 0; with_objs && i < c->nobjs; i++)
+        argv[k++] = c->objs[i];
+    if (!with_objs)
+        argv[k++] = (char *)image;
+    if (r->nargs && strcmp(cmd, "run") == 0)
+        argv[k++] = "--";
+    for (int i = 0; strcmp(cmd, "run") == 0 && i < r->nargs; i++)
+        argv[k++] = r->args[i];
+    argv[k] = NULL;
+}
+
+ParameterizedTest(struct prog_case *c, programs, run, .timeout = 120)
+{
+    struct case_run r;
+    case_begin(c, &r);
+    char *jit_argv[4 + 2 * MAX_LIBS + MAX_OBJS + 1 + MAX_ARGS + 1];
+    tool_argv(jit_argv, "run", NULL, c, &r, 1);
+    check_run(c, &r, jit_argv);
+    case_end(&r);
+}
+
+/* The same program linked once into an image (`elfjit link -o`), then run
+ * from it: exactly what the normal link does.  A program an image cannot
+ * hold yet (thread-local storage) must be refused by `elfjit link` with
+ * one line saying so. */
+ParameterizedTestParameters(programs, image)
+{
+    return programs_run_params();
+}
+
+ParameterizedTest(struct prog_case *c, programs, image, .timeout = 120)
+{
+    struct case_run r;
+    case_begin(c, &r);
+    char image[512], *p;
+    snprintf(image, sizeof image, "%s/images/%s.eji", EJ_TEST_BINARY_DIR, c->name);
+    for (p = image + strlen(EJ_TEST_BINARY_DIR "/images/"); *p; p++)
+        if (*p == '/')
+            *p = '_';
+    mkdir(EJ_TEST_BINARY_DIR "/images", 0755);
+    unlink(image);
+    char *argv[4 + 2 * MAX_LIBS + MAX_OBJS + 1 + MAX_ARGS + 1];
+    tool_argv(argv, "link", image, c, &r, 1);
+    struct outcome lnk;
+    run_capture(argv, r.env, &lnk, r.qenv);
+    if (!c->link_error && strstr(lnk.err, "not supported in images yet")) {
+        cr_expect(WIFEXITED(lnk.status) && WEXITSTATUS(lnk.status) == 1 && !lnk.out_len,
+                  "%s: a refused image must fail with status 1 and no output", c->name);
+        outcome_free(&lnk);
+        case_end(&r);
+        cr_skip_test("%s: thread-local storage is not saved in images yet", c->name);
+    }
+    if (c->link_error) {
+        /* (The link's error, once, from either step.) */
+        int linked = !lnk.timed_out && WIFEXITED(lnk.status) && WEXITSTATUS(lnk.status) == 0;
+        outcome_free(&lnk);
+        if (!linked) {
+            tool_argv(argv, "link", image, c, &r, 1);
+        } else {
+            tool_argv(argv, "run", image, c, &r, 0);
+        }
+        check_run(c, &r, argv);
+        case_end(&r);
+        return;
+    }
+    cr_assert(!lnk.timed_out && WIFEXITED(lnk.status) && WEXITSTATUS(lnk.status) == 0 &&
+                  !lnk.out_len,
+              "%s: elfjit link failed: %.400s", c->name, lnk.err);
+    outcome_free(&lnk);
+    tool_argv(argv, "run", image, c, &r, 0);
+    check_run(c, &r, argv);
+    unlink(image);
+    case_end(&r);
 }

@@ -1,0 +1,304 @@
+/* Loading an opened image (open.c) as a module, in place of a link:
+ *
+ *   imports   the names the fixups need, looked up as a link looks them
+ *             up (the linker's resolver, the image's libraries and the
+ *             linker's, the host), once each;
+ *   place     where the references that must reach a host address from
+ *             the image (PC-relative data references) reach it;
+ *   map       the file's pages onto the reservation (codemem decides
+ *             how: mapped privately, or read into a dual mapping);
+ *   fix up    each fixup through the architecture's handler, into a
+ *             scratch copy of its bytes: written only when they change,
+ *             so pages without a changing fixup stay the page cache's;
+ *   describe  the finished image (src/image) from the file's description;
+ *   publish, register   as a link does.
+ * Every failure unwinds: nothing stays mapped or registered. */
+#include <dlfcn.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aot/aot.h"
+#include "link/module.h"
+
+/* ---- imports ------------------------------------------------------------- */
+
+/* S for every fixup, imports looked up (the linker caches each name). */
+static ej_status resolve(ej_linker *lk, const ej__aot *a, uint64_t *S)
+{
+    for (uint32_t i = 0; i < a->h.nfixups; i++) {
+        const ej__fixup *f = &a->fixups[i];
+        if (f->kind != EJ_FX_IMPORT) {
+            S[i] = f->s;
+            continue;
+        }
+        const char *name = a->strings + f->s;
+        void *addr = ej__host_lookup_cached(lk, name, !f->weak);
+        if (!addr && !f->weak) {
+            int nomem;
+            const char *why = ej__host_lookup_failure(&nomem);
+            return ej__fail(&lk->err, nomem ? EJ_NOMEM : EJ_UNDEFINED,
+                            "%s: undefined symbol '%s' (image offset 0x%" PRIx64 ")%s%s%s",
+                            a->path, name, f->off, why[0] ? " (" : "", why, why[0] ? ")" : "");
+        }
+        S[i] = (uintptr_t)addr;
+    }
+    return EJ_OK;
+}
+
+static ej_status open_libraries(ej_linker *lk, const ej__aot *a)
+{
+    for (uint32_t i = 0; i < a->h.nlibs; i++) {
+        ej_status st = ej__linker_add_library(lk, a->strings + a->libs[i]);
+        if (st != EJ_OK) {
+            ej__err_prefix(&lk->err, "%s", a->path);
+            return st;
+        }
+    }
+    return EJ_OK;
+}
+
+/* ---- placement ------------------------------------------------------------- */
+
+/* Slack kept at both ends of a reach, as the link keeps (src/link/scan.c). */
+#define MARGIN ((uint64_t)1 << 20)
+
+/* The window every image byte must lie in for the fixups to reach what
+ * they name: a PC-relative field aimed out of the image must reach its
+ * target; an absolute field holding an image address must hold it. */
+static ej_status window(ej_linker *lk, const ej__aot *a, const uint64_t *S, ej__placement *pl)
+{
+    const ej__arch *arch = ej__host_arch();
+    *pl = (ej__placement){0, UINT64_MAX, 0, 0, 0};
+    char why[320] = "";
+    for (uint32_t i = 0; i < a->h.nfixups; i++) {
+        const ej__fixup *f = &a->fixups[i];
+        const ej__reloc_info *info = f->type == EJ_FX_WORD64 ? NULL : &arch->infos[f->type];
+        if (!info)
+            continue;
+        if ((info->needs & EJ_RN_PLACE_PC) && f->kind != EJ_FX_IMAGE) {
+            uint64_t below = (uint64_t)info->max, above = (uint64_t)-info->min;
+            below = below > MARGIN ? below - MARGIN : 0;
+            above = above > MARGIN ? above - MARGIN : 0;
+            uint64_t lo = S[i] > below ? S[i] - below : 0;
+            uint64_t hi = S[i] + above < S[i] ? UINT64_MAX : S[i] + above;
+            if (lo > pl->lo || hi < pl->hi)
+                snprintf(why, sizeof why, "%s against '%s' at image offset 0x%" PRIx64,
+                         info->name, f->kind == EJ_FX_IMPORT ? a->strings + f->s : "a constant",
+                         f->off);
+            pl->lo = lo > pl->lo ? lo : pl->lo;
+            pl->hi = hi < pl->hi ? hi : pl->hi;
+        }
+        if ((info->needs & EJ_RN_PLACE_ABS) && f->kind == EJ_FX_IMAGE &&
+            (uint64_t)info->max + 1 < pl->hi) {
+            pl->hi = (uint64_t)info->max + 1;
+            snprintf(why, sizeof why, "%s at image offset 0x%" PRIx64 " needs the image low",
+                     info->name, f->off);
+        }
+    }
+    if (pl->lo >= pl->hi || pl->hi - pl->lo < a->h.image_size)
+        return ej__fail(&lk->err, EJ_RANGE, "%s: cannot place the image (%" PRIu64 " bytes) "
+                        "where it reaches everything it refers to (last bound: %s)", a->path,
+                        a->h.image_size, why);
+    return EJ_OK;
+}
+
+/* ---- fixups ---------------------------------------------------------------- */
+
+static void site_of(const ej__aot *a, uint32_t i, const uint64_t *S, uint64_t vbase,
+                    ej__reloc_site *s)
+{
+    const ej__fixup *f = &a->fixups[i];
+    s->type = f->type;
+    s->P = vbase + f->off;
+    s->S = f->kind == EJ_FX_IMAGE ? vbase + S[i] : S[i];
+    s->A = f->a;
+    s->Z = f->z;
+    s->G = f->g ? vbase + f->g - 1 : 0;
+    s->GOT = f->got ? vbase + f->got - 1 : 0;
+    s->L = f->l ? vbase + f->l - 1 : 0;
+    s->IE = 0;
+    s->pair = NULL;
+}
+
+/* Applies fixup I into a copy of its bytes; writes them only if they
+ * change (a page never written stays shared with the file).  Counts the
+ * bytes written into *DIRTY_AT (the last page written, for the stats). */
+static ej_status fix_one(ej_linker *lk, const ej__aot *a, uint32_t i, const uint64_t *S,
+                         ej__codemem *cm, uint64_t vbase, uint64_t *written)
+{
+    const ej__arch *arch = ej__host_arch();
+    const ej__fixup *f = &a->fixups[i];
+    uint8_t scratch[16];
+    uint8_t *w = cm->w + f->off;
+    size_t n = a->h.image_size - f->off < sizeof scratch ? (size_t)(a->h.image_size - f->off)
+                                                          : sizeof scratch;
+    memcpy(scratch, w, n);
+    if (f->type == EJ_FX_WORD64) {
+        ej__put64(scratch, f->kind == EJ_FX_IMAGE ? vbase + S[i] : S[i]);
+    } else {
+        ej__reloc_site s, pair;
+        site_of(a, i, S, vbase, &s);
+        s.loc = scratch;
+        s.begin = scratch;
+        s.end = scratch + n;
+        if (f->pair) {
+            site_of(a, f->pair - 1, S, vbase, &pair);
+            pair.loc = NULL;
+            s.pair = &pair;
+        }
+        ej__reloc_fail fail = {0};
+        if (arch->handlers[f->type](&s, &fail) != EJ_OK)
+            return ej__fail(&lk->err, EJ_RANGE, "%s: image offset 0x%" PRIx64 ": %s against "
+                            "'%s': %s (value 0x%" PRIx64 ")", a->path, f->off,
+                            arch->infos[f->type].name,
+                            f->kind == EJ_FX_IMPORT ? a->strings + f->s : "(the image)",
+                            fail.why ? fail.why : "out of range", fail.value);
+    }
+    if (memcmp(scratch, w, n) != 0) {
+        memcpy(w, scratch, n);
+        *written += 1;
+    }
+    return EJ_OK;
+}
+
+/* ---- the image's description ------------------------------------------------ */
+
+static ej_status describe(ej_module *m, const ej__aot *a, unsigned registration, ej__err *err)
+{
+    const ej__aot_header *h = &a->h;
+    ej__image *img = &m->img;
+    uint64_t vb = img->vbase;
+    img->machine = h->machine;
+    for (int c = 0; c < EJ_CLS_COUNT; c++) {
+        img->cls_off[c] = h->cls_off[c];
+        img->cls_size[c] = h->cls_size[c];
+    }
+    img->eh_addr = vb + h->eh_off;
+    img->eh_size = h->eh_size;
+    img->dso_handle = (void *)(uintptr_t)(vb + h->dso_off);
+    img->names = malloc(h->names_size ? h->names_size : 1);
+    img->exports = malloc((h->export_cap ? h->export_cap : 1) * sizeof *img->exports);
+    img->funcs = malloc((h->nfuncs ? h->nfuncs : 1) * sizeof *img->funcs);
+    if (!img->names || !img->exports || !img->funcs)
+        return ej__fail(err, EJ_NOMEM, "%s: out of memory describing the image", a->path);
+    memcpy(img->names, a->names, h->names_size);
+    img->export_cap = h->export_cap;
+    for (size_t i = 0; i < h->export_cap; i++) {
+        const ej__aot_export *e = &a->exports[i];
+        img->exports[i] = (ej__export){e->name == UINT32_MAX ? 0 : vb + e->addr, e->hash, e->name};
+    }
+    img->nfuncs = h->nfuncs;
+    for (size_t i = 0; i < h->nfuncs; i++)
+        img->funcs[i] = (ej__func){vb + a->funcs[i].addr, a->funcs[i].size, a->funcs[i].name};
+    ej__fnlist *lists[EJ_AOT_FNLISTS] = {&img->preinit, &img->init, &img->fini};
+    for (size_t k = 0, l = 0; l < EJ_AOT_FNLISTS; l++) {
+        if (!(lists[l]->a = malloc((h->nfn[l] ? h->nfn[l] : 1) * sizeof *lists[l]->a)))
+            return ej__fail(err, EJ_NOMEM, "%s: out of memory describing the image", a->path);
+        lists[l]->n = h->nfn[l];
+        for (size_t i = 0; i < h->nfn[l]; i++, k++)
+            lists[l]->a[i] = (ej__fnarray){vb + a->fns[k].addr, a->fns[k].count, a->fns[k].prio,
+                                           a->fns[k].order, (uint8_t)a->fns[k].reverse};
+    }
+    size_t ntraps = 0;
+    for (size_t i = 0; i < h->ntables; i++)
+        ntraps += a->tables[i].kind == EJ_AOT_TRAPS;
+    if ((ntraps && !(img->traps = calloc(ntraps, sizeof *img->traps))) ||
+        (h->ntables > ntraps && !(img->maps = calloc(h->ntables - ntraps, sizeof *img->maps))))
+        return ej__fail(err, EJ_NOMEM, "%s: out of memory for its tables", a->path);
+    const uint8_t *view = ej__codemem_view(&m->mem);
+    for (size_t i = 0; i < h->ntables; i++) {
+        const ej__aot_table *t = &a->tables[i];
+        int traps = t->kind == EJ_AOT_TRAPS;
+        ej__table *d = traps ? &img->traps[img->ntraps++] : &img->maps[img->nmaps++];
+        ej_status st = traps ? ej_trap_table_open(view + t->off, t->size, &d->u.traps)
+                             : ej_addr_map_open(view + t->off, t->size, &d->u.map);
+        if (st != EJ_OK)
+            return ej__fail(err, EJ_BADELF, "%s: a malformed %s at image offset 0x%" PRIx64,
+                            a->path, traps ? "trap table" : "address map", t->off);
+        d->text = vb + t->text;
+        d->text_size = t->text_size;
+    }
+    if (!(registration & EJ_REGISTER_GDB) || !h->nsyms)
+        return EJ_OK;
+    if (!(img->syms = malloc(h->nsyms * sizeof *img->syms)))
+        return ej__fail(err, EJ_NOMEM, "%s: out of memory for its symbols", a->path);
+    img->nsyms = h->nsyms;
+    img->first_global = h->first_global;
+    for (size_t i = 0; i < h->nsyms; i++) {
+        const ej__aot_sym *s = &a->syms[i];
+        img->syms[i] = (ej__image_sym){vb + s->addr, s->size, s->name, s->type, s->global, s->cls};
+    }
+    return EJ_OK;
+}
+
+/* ---- loading ---------------------------------------------------------------- */
+
+static ej_status map_and_fix(ej_linker *lk, const ej__aot *a, ej_module *m, const uint64_t *S)
+{
+    const ej__aot_header *h = &a->h;
+    ej_status st = ej__codemem_fill_file(&m->mem, 0, h->cls_off[EJ_CLS_BSS], a->fd, h->data_off,
+                                         &lk->err);
+    if (st != EJ_OK) {
+        ej__err_prefix(&lk->err, "%s", a->path);
+        return st;
+    }
+    uint64_t written = 0;
+    for (uint32_t i = 0; i < h->nfixups && st == EJ_OK; i++)
+        st = fix_one(lk, a, i, S, &m->mem, m->img.vbase, &written);
+    lk->stats.nrelocs = h->nfixups;
+    return st;
+}
+
+ej_status ej__aot_load(ej_linker *lk, ej__aot *a, ej_module **out)
+{
+    const ej__aot_header *h = &a->h;
+    *out = NULL;
+    uint64_t *S = malloc((h->nfixups ? h->nfixups : 1) * sizeof *S);
+    ej_module *m = calloc(1, sizeof *m);
+    ej_status st = S && m ? EJ_OK : ej__fail(&lk->err, EJ_NOMEM, "%s: out of memory", a->path);
+    ej__placement pl;
+    if (st == EJ_OK)
+        st = open_libraries(lk, a);
+    if (st == EJ_OK)
+        st = resolve(lk, a, S);
+    if (st == EJ_OK)
+        st = window(lk, a, S, &pl);
+    if (st == EJ_OK)
+        st = ej__codemem_reserve(&m->mem, (size_t)h->image_size, (size_t)h->max_align, &pl,
+                                 ej__codemem_choose(lk->code_memory), &lk->err);
+    if (st != EJ_OK) {
+        free(S);
+        free(m);
+        return st;
+    }
+    m->img.vbase = m->mem.v;
+    m->img.size = m->mem.size;
+    if (h->entry && !(m->entry = strdup(a->strings + h->entry - 1)))
+        st = ej__fail(&lk->err, EJ_NOMEM, "%s: out of memory", a->path);
+    if (st == EJ_OK)
+        st = map_and_fix(lk, a, m, S);
+    free(S);
+    if (st == EJ_OK)
+        st = describe(m, a, lk->registration, &lk->err);
+    if (st == EJ_OK)
+        st = ej__codemem_publish_classes(&m->mem, h->cls_off, h->cls_size, &lk->err);
+    if (st == EJ_OK) {
+        m->registration = lk->registration;
+        st = ej__register_image(&m->img, m, m->registration, m->reg_slot, &m->nregistered,
+                                &lk->err);
+        ej__image_drop_debug(&m->img);
+        if (st != EJ_OK)
+            ej__unregister_image(&m->img, m, m->registration, m->reg_slot, &m->nregistered);
+    }
+    if (st != EJ_OK) {
+        ej__codemem_release(&m->mem);
+        ej__image_free(&m->img);
+        free(m->entry);
+        free(m);
+        return st;
+    }
+    *out = m;
+    return EJ_OK;
+}

@@ -1,0 +1,511 @@
+/* Saving a linked program as an image file (format.h): the link runs in
+ * link-only mode at a base of its own, recording the fixups (src/link/
+ * fixups.c); the image's bytes and its description are then written with
+ * libelf to a temporary file beside PATH, checksummed and renamed over
+ * PATH, so that a reader never sees a partial image. */
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "aot/aot.h"
+#include "aot/format.h"
+#include "elf/elferr.h"
+#include "link/module.h"
+
+/* The base the saving link runs at: any address works (every fixup is
+ * relative to it); this one is aligned for any section alignment. */
+#define SAVE_BASE ((uint64_t)1 << 40)
+
+/* ---- strings: imported names, libraries, options, deduplicated ----------- */
+
+typedef struct strings {
+    char *buf;
+    size_t len, cap;
+    uint32_t *slot; /* offset + 1 by hash, open addressing */
+    size_t nslot, used;
+    int nomem;
+} strings;
+
+static uint32_t str_add(strings *t, const char *s)
+{
+    if (t->nomem)
+        return 0;
+    if ((t->used + 1) * 2 > t->nslot) {
+        size_t n = t->nslot ? t->nslot * 2 : 256;
+        uint32_t *v = calloc(n, sizeof *v);
+        if (!v) {
+            t->nomem = 1;
+            return 0;
+        }
+        for (size_t i = 0; i < t->nslot; i++)
+            if (t->slot[i]) {
+                size_t j = ej__sym_hash(t->buf + t->slot[i] - 1) & (n - 1);
+                while (v[j])
+                    j = (j + 1) & (n - 1);
+                v[j] = t->slot[i];
+            }
+        free(t->slot);
+        t->slot = v;
+        t->nslot = n;
+    }
+    size_t j = ej__sym_hash(s) & (t->nslot - 1);
+    for (; t->slot[j]; j = (j + 1) & (t->nslot - 1))
+        if (strcmp(t->buf + t->slot[j] - 1, s) == 0)
+            return t->slot[j] - 1;
+    size_t n = strlen(s) + 1;
+    if (t->len + n > t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 4096;
+        while (cap < t->len + n)
+            cap *= 2;
+        char *b = realloc(t->buf, cap);
+        if (!b) {
+            t->nomem = 1;
+            return 0;
+        }
+        t->buf = b;
+        t->cap = cap;
+    }
+    memcpy(t->buf + t->len, s, n);
+    t->slot[j] = (uint32_t)t->len + 1;
+    t->used++;
+    t->len += n;
+    return (uint32_t)(t->len - n);
+}
+
+/* ---- the description, in its stored form ---------------------------------- */
+
+typedef struct parts {
+    ej__aot_header h;
+    ej__fixup *fixups;
+    uint32_t *libs;
+    ej__aot_export *exports;
+    ej__aot_func *funcs;
+    ej__aot_fnarray *fns;
+    size_t nfns;
+    ej__aot_table *tables;
+    ej__aot_sym *syms;
+    strings str;
+} parts;
+
+static void parts_free(parts *p)
+{
+    free(p->fixups);
+    free(p->libs);
+    free(p->exports);
+    free(p->funcs);
+    free(p->fns);
+    free(p->tables);
+    free(p->syms);
+    free(p->str.buf);
+    free(p->str.slot);
+}
+
+/* Fixups sorted by place, through a permutation: a pair's low part
+ * names its high part by index, renumbered here. */
+static int by_place(const void *a, const void *b, void *ctx)
+{
+    const ej__fixup_rec *v = ctx;
+    uint64_t x = v[*(const uint32_t *)a].fx.off, y = v[*(const uint32_t *)b].fx.off;
+    return x < y ? -1 : x > y;
+}
+
+static ej_status take_fixups(parts *p, ej_linker *lk, ej__err *err)
+{
+    const ej__fixups *f = &lk->fixups;
+    p->h.nfixups = (uint32_t)f->n;
+    if (!f->n)
+        return EJ_OK;
+    uint32_t *order = malloc(f->n * sizeof *order), *where = malloc(f->n * sizeof *where);
+    p->fixups = calloc(f->n, sizeof *p->fixups);
+    if (!order || !where || !p->fixups) {
+        free(order);
+        free(where);
+        return ej__fail(err, EJ_NOMEM, "out of memory for %zu fixups", f->n);
+    }
+    for (size_t i = 0; i < f->n; i++)
+        order[i] = (uint32_t)i;
+    qsort_r(order, f->n, sizeof *order, by_place, f->v);
+    for (size_t i = 0; i < f->n; i++)
+        where[order[i]] = (uint32_t)i;
+    for (size_t i = 0; i < f->n; i++) {
+        const ej__fixup_rec *r = &f->v[order[i]];
+        p->fixups[i] = r->fx;
+        if (r->name)
+            p->fixups[i].s = str_add(&p->str, r->name);
+        if (r->fx.pair)
+            p->fixups[i].pair = where[r->fx.pair - 1] + 1;
+    }
+    free(order);
+    free(where);
+    return EJ_OK;
+}
+
+static ej_status take_description(parts *p, const ej_module *m, const ej_linker *lk,
+                                  ej__err *err)
+{
+    const ej__image *img = &m->img;
+    uint64_t vb = img->vbase;
+    size_t names = 0;
+    for (size_t o = 0; o < lk->nobjs; o++)
+        names += lk->objs[o].o->strtab_size;
+    p->h.names_size = (uint32_t)names;
+    p->h.export_cap = (uint32_t)img->export_cap;
+    p->h.nfuncs = (uint32_t)img->nfuncs;
+    p->h.nsyms = (uint32_t)img->nsyms;
+    p->h.first_global = (uint32_t)img->first_global;
+    p->h.ntables = (uint32_t)(img->ntraps + img->nmaps);
+    const ej__fnlist *lists[EJ_AOT_FNLISTS] = {&img->preinit, &img->init, &img->fini};
+    for (int k = 0; k < EJ_AOT_FNLISTS; k++) {
+        p->h.nfn[k] = (uint32_t)lists[k]->n;
+        p->nfns += lists[k]->n;
+    }
+    p->exports = calloc(img->export_cap ? img->export_cap : 1, sizeof *p->exports);
+    p->funcs = calloc(img->nfuncs ? img->nfuncs : 1, sizeof *p->funcs);
+    p->fns = calloc(p->nfns ? p->nfns : 1, sizeof *p->fns);
+    p->tables = calloc(p->h.ntables ? p->h.ntables : 1, sizeof *p->tables);
+    p->syms = calloc(img->nsyms ? img->nsyms : 1, sizeof *p->syms);
+    if (!p->exports || !p->funcs || !p->fns || !p->tables || !p->syms)
+        return ej__fail(err, EJ_NOMEM, "out of memory describing the image");
+    for (size_t i = 0; i < img->export_cap; i++) {
+        const ej__export *e = &img->exports[i];
+        p->exports[i] = (ej__aot_export){e->name == UINT32_MAX ? 0 : e->addr - vb, e->hash,
+                                         e->name};
+    }
+    for (size_t i = 0; i < img->nfuncs; i++)
+        p->funcs[i] = (ej__aot_func){img->funcs[i].addr - vb, img->funcs[i].size,
+                                     img->funcs[i].name, 0};
+    size_t k = 0;
+    for (int l = 0; l < EJ_AOT_FNLISTS; l++)
+        for (size_t i = 0; i < lists[l]->n; i++) {
+            const ej__fnarray *a = &lists[l]->a[i];
+            p->fns[k++] = (ej__aot_fnarray){a->addr - vb, a->count, a->prio, a->order,
+                                            a->reverse, 0};
+        }
+    const uint8_t *view = ej__codemem_view(&m->mem);
+    for (size_t i = 0; i < img->ntraps + img->nmaps; i++) {
+        int traps = i < img->ntraps;
+        const ej__table *t = traps ? &img->traps[i] : &img->maps[i - img->ntraps];
+        const uint8_t *base = traps ? t->u.traps.base : t->u.map.base;
+        uint32_t size = traps ? t->u.traps.size : t->u.map.size;
+        p->tables[i] = (ej__aot_table){traps ? EJ_AOT_TRAPS : EJ_AOT_MAP, 0,
+                                       (uint64_t)(base - view), size, t->text - vb, t->text_size};
+    }
+    for (size_t i = 0; i < img->nsyms; i++) {
+        const ej__image_sym *s = &img->syms[i];
+        p->syms[i] = (ej__aot_sym){s->addr - vb, s->size, s->name, s->type, s->global, s->cls, 0};
+    }
+    return EJ_OK;
+}
+
+/* What was linked with what, for `elfjit inspect` and the cache key. */
+static void take_options(parts *p, const ej_linker *lk, const char *entry)
+{
+    if (entry)
+        p->h.entry = str_add(&p->str, entry) + 1;
+    char opts[512];
+    snprintf(opts, sizeof opts, "elfjit %s; %zu objects; registration 0x%x; libraries %zu",
+             EJ_VERSION_STRING, lk->nobjs, lk->registration, lk->nlibs);
+    p->h.options = str_add(&p->str, opts);
+    p->h.nlibs = (uint32_t)lk->nlibs;
+    p->libs = calloc(lk->nlibs ? lk->nlibs : 1, sizeof *p->libs);
+    if (!p->libs) {
+        p->str.nomem = 1;
+        return;
+    }
+    for (size_t i = 0; i < lk->nlibs; i++)
+        p->libs[i] = str_add(&p->str, lk->lib_names[i]);
+}
+
+static uint64_t input_hash(const ej_linker *lk)
+{
+    uLong crc = crc32(0, NULL, 0), adl = adler32(0, NULL, 0);
+    for (size_t o = 0; o < lk->nobjs; o++) {
+        const ej__object *obj = lk->objs[o].o;
+        for (size_t done = 0; done < obj->image_len;) {
+            uInt n = (uInt)(obj->image_len - done > (1u << 30) ? 1u << 30 : obj->image_len - done);
+            crc = crc32(crc, obj->image + done, n);
+            adl = adler32(adl, obj->image + done, n);
+            done += n;
+        }
+    }
+    return (uint64_t)crc << 32 | (uint32_t)adl;
+}
+
+static void take_header(parts *p, const ej_module *m, const ej_linker *lk)
+{
+    ej__aot_header *h = &p->h;
+    memcpy(h->magic, EJ_AOT_MAGIC, sizeof h->magic);
+    h->version = EJ_AOT_VERSION;
+    h->header_size = sizeof *h;
+    h->machine = m->img.machine;
+    h->flags = lk->plan.need_got || lk->plan.ngot ? EJ_AOT_F_GOT : 0;
+    h->page_size = ej__page_size();
+    h->image_size = m->img.size;
+    h->max_align = lk->plan.max_align;
+    for (int c = 0; c < EJ_CLS_COUNT; c++) {
+        h->cls_off[c] = m->img.cls_off[c];
+        h->cls_size[c] = m->img.cls_size[c];
+    }
+    h->eh_off = m->img.eh_size ? m->img.eh_addr - m->img.vbase : 0;
+    h->eh_size = m->img.eh_size;
+    h->dso_off = (uint64_t)(uintptr_t)m->img.dso_handle - m->img.vbase;
+    h->data_off = h->page_size;
+    h->input_hash = input_hash(lk);
+}
+
+/* ---- writing ---------------------------------------------------------------- */
+
+typedef struct outsec {
+    const char *name;
+    uint32_t type;
+    uint64_t flags, addr, align;
+    const void *data;
+    uint64_t size;
+    uint64_t off; /* chosen by the layout */
+} outsec;
+
+static ej_status add_sections(const parts *p, const ej_module *m, outsec *s, size_t *n)
+{
+    const ej__aot_header *h = &p->h;
+    const uint8_t *img = ej__codemem_view(&m->mem);
+    static const char *const cls_names[] = {".text", ".rodata", ".data", ".bss"};
+    static const uint64_t cls_flags[] = {SHF_ALLOC | SHF_EXECINSTR, SHF_ALLOC,
+                                         SHF_ALLOC | SHF_WRITE, SHF_ALLOC | SHF_WRITE};
+    size_t k = 0;
+    for (int c = 0; c < EJ_CLS_COUNT; c++) {
+        uint64_t size = c == EJ_CLS_BSS ? h->image_size - h->cls_off[c] : h->cls_size[c];
+        s[k++] = (outsec){cls_names[c], c == EJ_CLS_BSS ? SHT_NOBITS : SHT_PROGBITS, cls_flags[c],
+                          h->cls_off[c], h->page_size, img + h->cls_off[c], size, 0};
+    }
+#define META(nm, ptr, bytes) s[k++] = (outsec){nm, SHT_PROGBITS, 0, 0, 8, ptr, bytes, 0}
+    META(".elfjit", h, sizeof *h);
+    META(".elfjit.fixups", p->fixups, (uint64_t)h->nfixups * sizeof *p->fixups);
+    META(".elfjit.strings", p->str.buf, p->str.len);
+    META(".elfjit.libs", p->libs, (uint64_t)h->nlibs * sizeof *p->libs);
+    META(".elfjit.exports", p->exports, (uint64_t)h->export_cap * sizeof *p->exports);
+    META(".elfjit.names", m->img.names, h->names_size);
+    META(".elfjit.funcs", p->funcs, (uint64_t)h->nfuncs * sizeof *p->funcs);
+    META(".elfjit.initfini", p->fns, p->nfns * sizeof *p->fns);
+    META(".elfjit.tables", p->tables, (uint64_t)h->ntables * sizeof *p->tables);
+    META(".elfjit.syms", p->syms, (uint64_t)h->nsyms * sizeof *p->syms);
+#undef META
+    *n = k;
+    return EJ_OK;
+}
+
+/* Offsets: the image from DATA_OFF as it lies in memory, then the
+ * description, 8-aligned. */
+static uint64_t lay_out(outsec *s, size_t n, const ej__aot_header *h)
+{
+    uint64_t end = h->data_off + h->cls_off[EJ_CLS_BSS];
+    for (size_t i = 0; i < n; i++) {
+        if (s[i].flags & SHF_ALLOC) {
+            s[i].off = h->data_off + s[i].addr;
+            continue;
+        }
+        end = (end + 7) & ~(uint64_t)7;
+        s[i].off = end;
+        end += s[i].size;
+    }
+    return end;
+}
+
+static ej_status elf_write(int fd, const parts *p, outsec *s, size_t n, ej__err *err,
+                           const char *path)
+{
+    const ej__aot_header *h = &p->h;
+    Elf *e = elf_begin(fd, ELF_C_WRITE, NULL);
+    if (!e)
+        return ej__elf_fail(err, EJ_IO, "%s: cannot start writing the image", path);
+    elf_flagelf(e, ELF_C_SET, ELF_F_LAYOUT);
+    GElf_Ehdr eh;
+    ej_status st = EJ_OK;
+    if (!gelf_newehdr(e, ELFCLASS64) || !gelf_newphdr(e, 3) || !gelf_getehdr(e, &eh)) {
+        st = ej__elf_fail(err, EJ_IO, "%s: cannot write the ELF header", path);
+        goto out;
+    }
+    memcpy(eh.e_ident, ELFMAG, SELFMAG);
+    eh.e_ident[EI_CLASS] = ELFCLASS64;
+    eh.e_ident[EI_DATA] = ELFDATA2LSB;
+    eh.e_ident[EI_VERSION] = EV_CURRENT;
+    eh.e_ident[EI_OSABI] = ELFOSABI_NONE;
+    eh.e_type = ET_DYN;
+    eh.e_machine = h->machine;
+    eh.e_version = EV_CURRENT;
+    eh.e_phoff = sizeof(Elf64_Ehdr);
+    uint64_t end = lay_out(s, n, h);
+    /* The section names, then the section headers. */
+    size_t names_len = 1;
+    for (size_t i = 0; i < n; i++)
+        names_len += strlen(s[i].name) + 1;
+    names_len += sizeof ".shstrtab";
+    char *shstr = calloc(1, names_len);
+    if (!shstr) {
+        st = ej__fail(err, EJ_NOMEM, "%s: out of memory writing the image", path);
+        goto out;
+    }
+    size_t at = 1;
+    for (size_t i = 0; i <= n; i++) {
+        const char *nm = i < n ? s[i].name : ".shstrtab";
+        Elf_Scn *scn = elf_newscn(e);
+        GElf_Shdr sh;
+        Elf_Data *d = scn ? elf_newdata(scn) : NULL;
+        if (!d || !gelf_getshdr(scn, &sh)) {
+            st = ej__elf_fail(err, EJ_IO, "%s: cannot add section %s", path, nm);
+            break;
+        }
+        memcpy(shstr + at, nm, strlen(nm) + 1);
+        sh.sh_name = (Elf64_Word)at;
+        at += strlen(nm) + 1;
+        if (i < n) {
+            sh.sh_type = s[i].type;
+            sh.sh_flags = s[i].flags;
+            sh.sh_addr = s[i].addr;
+            sh.sh_offset = s[i].off;
+            sh.sh_size = s[i].size;
+            sh.sh_addralign = s[i].align;
+            d->d_buf = s[i].type == SHT_NOBITS ? NULL : (void *)(uintptr_t)s[i].data;
+            d->d_size = s[i].size;
+        } else {
+            sh.sh_type = SHT_STRTAB;
+            sh.sh_offset = end;
+            sh.sh_size = names_len;
+            sh.sh_addralign = 1;
+            d->d_buf = shstr;
+            d->d_size = names_len;
+            end += names_len;
+            eh.e_shstrndx = (Elf64_Half)elf_ndxscn(scn);
+        }
+        d->d_type = ELF_T_BYTE;
+        d->d_align = 1;
+        if (!gelf_update_shdr(scn, &sh)) {
+            st = ej__elf_fail(err, EJ_IO, "%s: cannot add section %s", path, nm);
+            break;
+        }
+    }
+    if (st == EJ_OK) {
+        eh.e_shoff = (end + 7) & ~(uint64_t)7;
+        if (!gelf_update_ehdr(e, &eh))
+            st = ej__elf_fail(err, EJ_IO, "%s: cannot write the ELF header", path);
+        /* The three PT_LOADs: text RX, read-only R, data and bss RW. */
+        static const uint32_t pf[] = {PF_R | PF_X, PF_R, PF_R | PF_W};
+        for (int c = 0; c < 3; c++) {
+            uint64_t lo = h->cls_off[c];
+            uint64_t memsz = c == 2 ? h->image_size - lo : h->cls_size[c];
+            uint64_t filesz = c == 2 ? h->cls_size[EJ_CLS_DATA] : h->cls_size[c];
+            GElf_Phdr ph = {PT_LOAD, pf[c], h->data_off + lo, lo, lo, filesz, memsz,
+                            h->page_size};
+            if (!gelf_update_phdr(e, c, &ph))
+                st = ej__elf_fail(err, EJ_IO, "%s: cannot write the program headers", path);
+        }
+        if (st == EJ_OK && elf_update(e, ELF_C_WRITE) < 0)
+            st = ej__elf_fail(err, errno == ENOSPC ? EJ_IO : EJ_IO, "%s: cannot write the image",
+                              path);
+    }
+    free(shstr);
+out:
+    elf_end(e);
+    return st;
+}
+
+/* The checksum of the file as written, stored into its header. */
+static ej_status seal(int fd, const outsec *hdr, const char *path, ej__err *err)
+{
+    struct stat stt;
+    if (fstat(fd, &stt) != 0)
+        return ej__fail(err, EJ_IO, "%s: cannot examine the image written: %s", path,
+                        strerror(errno));
+    void *map = mmap(NULL, (size_t)stt.st_size, PROT_READ, MAP_SHARED, fd, 0);
+    if (map == MAP_FAILED)
+        return ej__fail(err, errno == ENOMEM ? EJ_NOMEM : EJ_IO,
+                        "%s: cannot map the image written: %s", path, strerror(errno));
+    uint32_t crc = ej__aot_crc(map, (size_t)stt.st_size, hdr->off);
+    munmap(map, (size_t)stt.st_size);
+    off_t at = (off_t)(hdr->off + offsetof(ej__aot_header, crc));
+    if (pwrite(fd, &crc, sizeof crc, at) != (ssize_t)sizeof crc)
+        return ej__fail(err, EJ_IO, "%s: cannot write the checksum: %s", path, strerror(errno));
+    return EJ_OK;
+}
+
+ej_status ej__aot_write(const ej_module *m, ej_linker *lk, const char *path, const char *entry,
+                        ej__err *err)
+{
+    parts p;
+    memset(&p, 0, sizeof p);
+    take_header(&p, m, lk);
+    ej_status st = take_fixups(&p, lk, err);
+    if (st == EJ_OK)
+        st = take_description(&p, m, lk, err);
+    if (st == EJ_OK)
+        take_options(&p, lk, entry);
+    if (st == EJ_OK && p.str.nomem)
+        st = ej__fail(err, EJ_NOMEM, "out of memory for the image's strings");
+    p.h.strings_size = (uint32_t)p.str.len;
+    outsec s[16];
+    size_t n = 0;
+    if (st == EJ_OK)
+        st = add_sections(&p, m, s, &n);
+    /* A temporary file in PATH's directory, renamed over PATH once whole. */
+    char tmp[4096];
+    int fd = -1;
+    if (st == EJ_OK) {
+        if (snprintf(tmp, sizeof tmp, "%s.XXXXXX", path) >= (int)sizeof tmp)
+            st = ej__fail(err, EJ_INVAL, "%s: path too long", path);
+        else if ((fd = mkstemp(tmp)) < 0)
+            st = ej__fail(err, errno == ENOMEM ? EJ_NOMEM : EJ_IO,
+                          "%s: cannot create a temporary file beside it: %s", path,
+                          strerror(errno));
+    }
+    if (st == EJ_OK && fchmod(fd, 0644) != 0)
+        st = ej__fail(err, EJ_IO, "%s: cannot set the image's mode: %s", path, strerror(errno));
+    if (st == EJ_OK)
+        st = elf_write(fd, &p, s, n, err, path);
+    if (st == EJ_OK)
+        st = seal(fd, &s[EJ_CLS_COUNT], path, err);
+    if (fd >= 0 && close(fd) != 0 && st == EJ_OK)
+        st = ej__fail(err, EJ_IO, "%s: cannot write the image: %s", path, strerror(errno));
+    if (st == EJ_OK && rename(tmp, path) != 0)
+        st = ej__fail(err, EJ_IO, "%s: cannot put the image in place: %s", path, strerror(errno));
+    if (st != EJ_OK && fd >= 0)
+        unlink(tmp);
+    parts_free(&p);
+    return st;
+}
+
+EJ_API ej_status ej_linker_save_image(ej_linker *lk, const char *path, const char *entry,
+                                      unsigned flags)
+{
+    if (!lk || !path)
+        return lk ? ej__fail(&lk->err, EJ_INVAL, "ej_linker_save_image: NULL argument") : EJ_INVAL;
+    if (flags)
+        return ej__fail(&lk->err, EJ_INVAL, "ej_linker_save_image: unknown flags 0x%x", flags);
+    if (lk->image)
+        return ej__fail(&lk->err, EJ_STATE, "%s: already an image", lk->image->path);
+    lk->saving = 1;
+    if (!lk->fake_base)
+        lk->fake_base = SAVE_BASE;
+    ej_module *m = NULL;
+    ej_status st = ej_linker_link(lk, &m);
+    if (st == EJ_OK && lk->tls.memsz)
+        st = ej__fail(&lk->err, EJ_UNSUPPORTED,
+                      "thread-local storage (a %llu-byte block) is not supported in images yet",
+                      (unsigned long long)lk->tls.memsz);
+    if (st == EJ_OK && m->img.size >= ((uint64_t)1 << 32))
+        st = ej__fail(&lk->err, EJ_UNSUPPORTED, "an image of 4 GiB or more cannot be saved");
+    if (st == EJ_OK && entry && !ej_module_symbol(m, entry))
+        st = ej__fail(&lk->err, EJ_NOTFOUND, "no global symbol '%s' to run", entry);
+    if (st == EJ_OK)
+        st = ej__image_symbols(&m->img, lk, &lk->err);
+    if (st == EJ_OK)
+        st = ej__aot_write(m, lk, path, entry, &lk->err);
+    ej_module_free(m);
+    return st;
+}
