@@ -142,6 +142,13 @@ static void links(const opts *o)
            (int)last.nobjs, last.nobjs == 1 ? "" : "s", (double)last.image_size / 1048576.0,
            (unsigned long long)last.nrelocs, (unsigned long long)last.ngot,
            (unsigned long long)last.nstub, o->n, warm);
+    if (last.pages_mapped)
+        printf("Loaded from an image: %llu pages mapped from the file, %llu written by its "
+               "fixups, %llu (%.0f%%) left clean (shared with the page cache).\n\n",
+               (unsigned long long)last.pages_mapped, (unsigned long long)last.pages_written,
+               (unsigned long long)(last.pages_mapped - last.pages_written),
+               100.0 * (double)(last.pages_mapped - last.pages_written) /
+                   (double)last.pages_mapped);
     printf("| stage | median ms | min ms | share |\n|---|---:|---:|---:|\n");
     uint64_t total_med;
     for (int i = 0; i < o->n; i++)

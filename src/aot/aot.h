@@ -29,6 +29,7 @@ typedef struct ej__aot {
     ej__aot_fnarray *fns;
     ej__aot_table *tables;
     ej__aot_sym *syms;
+    uint64_t gdb_off, gdbfix_off; /* the debugger's image, in the file */
 } ej__aot;
 
 /* crc32 of the LEN bytes at FILE as the header's CRC field has it: with

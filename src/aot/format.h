@@ -22,6 +22,10 @@
  *     .elfjit.initfini  ej__aot_fnarray[]: preinit, init, fini arrays
  *     .elfjit.tables    ej__aot_table[]: trap tables and address maps
  *     .elfjit.syms      ej__aot_sym[]: symbols for debuggers
+ *     .elfjit.gdb       the ELF image GDB's JIT interface is given (src/debug/
+ *                       symfile.c), built for the image at GDB_BASE
+ *     .elfjit.gdbfix    uint32_t[]: the offsets in it of the 64-bit addresses
+ *                       to move by the load address less GDB_BASE
  *   and .shstrtab.
  * Every address in the description is an offset from the image's first
  * byte.  Integers are little-endian (every supported machine is).
@@ -67,7 +71,9 @@ typedef struct ej__aot_header {
     uint32_t names_size, strings_size;
     uint32_t options;        /* offset in strings: the options, readable text */
     uint32_t entry;          /* offset in strings + 1: the function to run (0: none named) */
-    uint32_t reserved[6];
+    uint64_t gdb_base;       /* the image's address in .elfjit.gdb */
+    uint32_t gdb_size, ngdbfix;
+    uint32_t reserved[2];
 } ej__aot_header;
 
 typedef struct ej__aot_export {

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "aot/aot.h"
 #include "link/module.h"
@@ -124,9 +125,9 @@ static void site_of(const ej__aot *a, uint32_t i, const uint64_t *S, uint64_t vb
 
 /* Applies fixup I into a copy of its bytes; writes them only if they
  * change (a page never written stays shared with the file).  Counts the
- * bytes written into *DIRTY_AT (the last page written, for the stats). */
+ * pages written in *WRITTEN (*LAST: the last one, + 1). */
 static ej_status fix_one(ej_linker *lk, const ej__aot *a, uint32_t i, const uint64_t *S,
-                         ej__codemem *cm, uint64_t vbase, uint64_t *written)
+                         ej__codemem *cm, uint64_t vbase, uint64_t *written, uint64_t *last)
 {
     const ej__arch *arch = ej__host_arch();
     const ej__fixup *f = &a->fixups[i];
@@ -158,19 +159,22 @@ static ej_status fix_one(ej_linker *lk, const ej__aot *a, uint32_t i, const uint
     }
     if (memcmp(scratch, w, n) != 0) {
         memcpy(w, scratch, n);
-        *written += 1;
+        uint64_t page = f->off / a->h.page_size + 1, end = (f->off + n - 1) / a->h.page_size + 1;
+        *written += (page != *last) + (end != page);
+        *last = end;
     }
     return EJ_OK;
 }
 
 /* ---- the image's description ------------------------------------------------ */
 
-static ej_status describe(ej_module *m, const ej__aot *a, unsigned registration, ej__err *err)
+static ej_status describe(ej_module *m, const ej__aot *a, ej__err *err)
 {
     const ej__aot_header *h = &a->h;
     ej__image *img = &m->img;
     uint64_t vb = img->vbase;
     img->machine = h->machine;
+    img->view = ej__codemem_view(&m->mem);
     for (int c = 0; c < EJ_CLS_COUNT; c++) {
         img->cls_off[c] = h->cls_off[c];
         img->cls_size[c] = h->cls_size[c];
@@ -220,34 +224,72 @@ static ej_status describe(ej_module *m, const ej__aot *a, unsigned registration,
         d->text = vb + t->text;
         d->text_size = t->text_size;
     }
-    if (!(registration & EJ_REGISTER_GDB) || !h->nsyms)
-        return EJ_OK;
-    if (!(img->syms = malloc(h->nsyms * sizeof *img->syms)))
-        return ej__fail(err, EJ_NOMEM, "%s: out of memory for its symbols", a->path);
-    img->nsyms = h->nsyms;
-    img->first_global = h->first_global;
-    for (size_t i = 0; i < h->nsyms; i++) {
-        const ej__aot_sym *s = &a->syms[i];
-        img->syms[i] = (ej__image_sym){vb + s->addr, s->size, s->name, s->type, s->global, s->cls};
+    return EJ_OK;
+}
+
+/* The debugger's image saved with the image, moved to where it loaded. */
+static ej_status symfile(ej__image *img, const ej__aot *a, ej__err *err)
+{
+    const ej__aot_header *h = &a->h;
+    uint8_t *f = malloc(h->gdb_size ? h->gdb_size : 1);
+    uint32_t *fix = malloc((h->ngdbfix ? h->ngdbfix : 1) * sizeof *fix);
+    ej_status st = f && fix ? EJ_OK : ej__fail(err, EJ_NOMEM, "%s: out of memory", a->path);
+    if (st == EJ_OK &&
+        (pread(a->fd, f, h->gdb_size, (off_t)a->gdb_off) != (ssize_t)h->gdb_size ||
+         pread(a->fd, fix, 4ull * h->ngdbfix, (off_t)a->gdbfix_off) != (ssize_t)(4ull * h->ngdbfix)))
+        st = ej__fail(err, EJ_IO, "%s: cannot read the debugger's image", a->path);
+    uint64_t delta = img->vbase - h->gdb_base;
+    for (uint32_t i = 0; i < h->ngdbfix && st == EJ_OK; i++) {
+        if (fix[i] > h->gdb_size || h->gdb_size - fix[i] < 8) {
+            st = ej__fail(err, EJ_BADELF, "%s: the debugger's image has an address outside it",
+                          a->path);
+            break;
+        }
+        uint64_t v;
+        memcpy(&v, f + fix[i], 8);
+        v += delta;
+        memcpy(f + fix[i], &v, 8);
     }
+    free(fix);
+    if (st != EJ_OK) {
+        free(f);
+        return st;
+    }
+    img->symfile = f;
+    img->symfile_len = h->gdb_size;
     return EJ_OK;
 }
 
 /* ---- loading ---------------------------------------------------------------- */
 
+/* Charges the time since *T0 to STAGE (the link's stage names: see
+ * src/link/stats.h) and restarts the clock. */
+static void lap(ej_linker *lk, int stage, uint64_t *t0)
+{
+    uint64_t now = ej__now_ns();
+    lk->stats.ns[stage] += now - *t0;
+    *t0 = now;
+}
+
 static ej_status map_and_fix(ej_linker *lk, const ej__aot *a, ej_module *m, const uint64_t *S)
 {
     const ej__aot_header *h = &a->h;
+    uint64_t t0 = ej__now_ns();
     ej_status st = ej__codemem_fill_file(&m->mem, 0, h->cls_off[EJ_CLS_BSS], a->fd, h->data_off,
                                          &lk->err);
     if (st != EJ_OK) {
         ej__err_prefix(&lk->err, "%s", a->path);
         return st;
     }
-    uint64_t written = 0;
+    lap(lk, EJ_STAGE_COPY, &t0);
+    uint64_t written = 0, last = 0;
     for (uint32_t i = 0; i < h->nfixups && st == EJ_OK; i++)
-        st = fix_one(lk, a, i, S, &m->mem, m->img.vbase, &written);
+        st = fix_one(lk, a, i, S, &m->mem, m->img.vbase, &written, &last);
     lk->stats.nrelocs = h->nfixups;
+    lk->stats.image_size = h->image_size;
+    lk->stats.pages_mapped = h->cls_off[EJ_CLS_BSS] / h->page_size;
+    lk->stats.pages_written = written;
+    lap(lk, EJ_STAGE_RELOCATE, &t0);
     return st;
 }
 
@@ -259,15 +301,19 @@ ej_status ej__aot_load(ej_linker *lk, ej__aot *a, ej_module **out)
     ej_module *m = calloc(1, sizeof *m);
     ej_status st = S && m ? EJ_OK : ej__fail(&lk->err, EJ_NOMEM, "%s: out of memory", a->path);
     ej__placement pl;
+    uint64_t t0 = ej__now_ns();
     if (st == EJ_OK)
         st = open_libraries(lk, a);
     if (st == EJ_OK)
         st = resolve(lk, a, S);
+    lap(lk, EJ_STAGE_RESOLVE, &t0);
     if (st == EJ_OK)
         st = window(lk, a, S, &pl);
+    lap(lk, EJ_STAGE_SCAN, &t0);
     if (st == EJ_OK)
         st = ej__codemem_reserve(&m->mem, (size_t)h->image_size, (size_t)h->max_align, &pl,
                                  ej__codemem_choose(lk->code_memory), &lk->err);
+    lap(lk, EJ_STAGE_RESERVE, &t0);
     if (st != EJ_OK) {
         free(S);
         free(m);
@@ -280,10 +326,14 @@ ej_status ej__aot_load(ej_linker *lk, ej__aot *a, ej_module **out)
     if (st == EJ_OK)
         st = map_and_fix(lk, a, m, S);
     free(S);
+    t0 = ej__now_ns();
     if (st == EJ_OK)
-        st = describe(m, a, lk->registration, &lk->err);
+        st = describe(m, a, &lk->err);
+    if (st == EJ_OK && (lk->registration & EJ_REGISTER_GDB) && h->gdb_size)
+        st = symfile(&m->img, a, &lk->err);
     if (st == EJ_OK)
         st = ej__codemem_publish_classes(&m->mem, h->cls_off, h->cls_size, &lk->err);
+    lap(lk, EJ_STAGE_PUBLISH, &t0);
     if (st == EJ_OK) {
         m->registration = lk->registration;
         st = ej__register_image(&m->img, m, m->registration, m->reg_slot, &m->nregistered,
@@ -291,6 +341,7 @@ ej_status ej__aot_load(ej_linker *lk, ej__aot *a, ej_module **out)
         ej__image_drop_debug(&m->img);
         if (st != EJ_OK)
             ej__unregister_image(&m->img, m, m->registration, m->reg_slot, &m->nregistered);
+        lap(lk, EJ_STAGE_REGISTER, &t0);
     }
     if (st != EJ_OK) {
         ej__codemem_release(&m->mem);

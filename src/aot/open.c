@@ -48,11 +48,11 @@ typedef struct part {
 } part;
 
 enum { P_HEADER, P_FIXUPS, P_STRINGS, P_LIBS, P_EXPORTS, P_NAMES, P_FUNCS, P_INITFINI,
-       P_TABLES, P_SYMS, P_TEXT, P_RODATA, P_DATA, P_BSS, NPARTS };
+       P_TABLES, P_SYMS, P_GDB, P_GDBFIX, P_TEXT, P_RODATA, P_DATA, P_BSS, NPARTS };
 static const char *const part_names[NPARTS] = {
     ".elfjit", ".elfjit.fixups", ".elfjit.strings", ".elfjit.libs", ".elfjit.exports",
     ".elfjit.names", ".elfjit.funcs", ".elfjit.initfini", ".elfjit.tables", ".elfjit.syms",
-    ".text", ".rodata", ".data", ".bss"};
+    ".elfjit.gdb", ".elfjit.gdbfix", ".text", ".rodata", ".data", ".bss"};
 
 static ej_status find_parts(Elf *e, const uint8_t *file, size_t len, part *p, const char *path,
                             ej__err *err)
@@ -197,6 +197,12 @@ static ej_status take_parts(ej__aot *a, const part *p, ej__err *err)
         st = take(&p[P_STRINGS], h->strings_size, 1, (void **)&a->strings, a->path, err);
     if (st == EJ_OK)
         st = take(&p[P_NAMES], h->names_size, 1, (void **)&a->names, a->path, err);
+    /* The debugger's image stays in the file: read only when registered. */
+    if (st == EJ_OK && (p[P_GDB].size != h->gdb_size || p[P_GDBFIX].size != 4ull * h->ngdbfix))
+        st = ej__fail(err, EJ_BADELF, "%s: the debugger's image is not the size the header says",
+                      a->path);
+    a->gdb_off = p[P_GDB].off;
+    a->gdbfix_off = p[P_GDBFIX].off;
     return st;
 }
 

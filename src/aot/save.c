@@ -18,6 +18,7 @@
 #include "aot/aot.h"
 #include "aot/format.h"
 #include "elf/elferr.h"
+#include "debug/debug.h"
 #include "link/module.h"
 
 /* The base the saving link runs at: any address works (every fixup is
@@ -92,7 +93,10 @@ typedef struct parts {
     size_t nfns;
     ej__aot_table *tables;
     ej__aot_sym *syms;
+    void *gdb;            /* the debugger's image, and where its addresses are */
+    uint32_t *gdbfix;
     strings str;
+    strings names;        /* only the names the description uses */
 } parts;
 
 static void parts_free(parts *p)
@@ -104,8 +108,12 @@ static void parts_free(parts *p)
     free(p->fns);
     free(p->tables);
     free(p->syms);
+    free(p->gdb);
+    free(p->gdbfix);
     free(p->str.buf);
     free(p->str.slot);
+    free(p->names.buf);
+    free(p->names.slot);
 }
 
 /* Fixups sorted by place, through a permutation: a pair's low part
@@ -153,10 +161,7 @@ static ej_status take_description(parts *p, const ej_module *m, const ej_linker 
 {
     const ej__image *img = &m->img;
     uint64_t vb = img->vbase;
-    size_t names = 0;
-    for (size_t o = 0; o < lk->nobjs; o++)
-        names += lk->objs[o].o->strtab_size;
-    p->h.names_size = (uint32_t)names;
+    (void)lk;
     p->h.export_cap = (uint32_t)img->export_cap;
     p->h.nfuncs = (uint32_t)img->nfuncs;
     p->h.nsyms = (uint32_t)img->nsyms;
@@ -177,11 +182,12 @@ static ej_status take_description(parts *p, const ej_module *m, const ej_linker 
     for (size_t i = 0; i < img->export_cap; i++) {
         const ej__export *e = &img->exports[i];
         p->exports[i] = (ej__aot_export){e->name == UINT32_MAX ? 0 : e->addr - vb, e->hash,
-                                         e->name};
+                                         e->name == UINT32_MAX ? UINT32_MAX
+                                                               : str_add(&p->names, img->names + e->name)};
     }
     for (size_t i = 0; i < img->nfuncs; i++)
         p->funcs[i] = (ej__aot_func){img->funcs[i].addr - vb, img->funcs[i].size,
-                                     img->funcs[i].name, 0};
+                                     str_add(&p->names, img->names + img->funcs[i].name), 0};
     size_t k = 0;
     for (int l = 0; l < EJ_AOT_FNLISTS; l++)
         for (size_t i = 0; i < lists[l]->n; i++) {
@@ -200,9 +206,60 @@ static ej_status take_description(parts *p, const ej_module *m, const ej_linker 
     }
     for (size_t i = 0; i < img->nsyms; i++) {
         const ej__image_sym *s = &img->syms[i];
-        p->syms[i] = (ej__aot_sym){s->addr - vb, s->size, s->name, s->type, s->global, s->cls, 0};
+        p->syms[i] = (ej__aot_sym){s->addr - vb, s->size, str_add(&p->names, img->names + s->name),
+                                   s->type, s->global, s->cls, 0};
     }
     return EJ_OK;
+}
+
+/* The debugger's image (src/debug/symfile.c), built now for the image at
+ * its saving address, and the offsets of the addresses in it, found with
+ * libelf: every allocated section's sh_addr and every defined symbol's
+ * value.  A load moves them by its own address less that one. */
+static ej_status take_gdb(parts *p, const ej_module *m, ej__err *err)
+{
+    size_t len = 0;
+    ej_status st = ej__symfile_build(&m->img, &p->gdb, &len, err);
+    if (st != EJ_OK)
+        return st;
+    p->h.gdb_base = m->img.vbase;
+    p->h.gdb_size = (uint32_t)len;
+    char *copy = malloc(len); /* (elf_memory may write to what it reads) */
+    Elf *e = copy ? elf_memory(memcpy(copy, p->gdb, len), len) : NULL;
+    GElf_Ehdr eh;
+    size_t n = 0, cap = 0;
+    if (!e || !gelf_getehdr(e, &eh))
+        st = copy ? ej__elf_fail(err, EJ_NOMEM, "cannot read back the debugger's image")
+                  : ej__fail(err, EJ_NOMEM, "out of memory for the debugger's image");
+    for (Elf_Scn *scn = NULL; st == EJ_OK && (scn = elf_nextscn(e, scn));) {
+        GElf_Shdr sh;
+        Elf_Data *d = NULL;
+        gelf_getshdr(scn, &sh);
+        size_t nsym = sh.sh_type == SHT_SYMTAB && (d = elf_getdata(scn, NULL)) ? d->d_size / sizeof(Elf64_Sym) : 0;
+        if (n + nsym + 1 > cap) {
+            cap = (n + nsym + 1) * 2;
+            uint32_t *v = realloc(p->gdbfix, cap * sizeof *v);
+            if (!v) {
+                st = ej__fail(err, EJ_NOMEM, "out of memory for the debugger's image");
+                break;
+            }
+            p->gdbfix = v;
+        }
+        if (sh.sh_flags & SHF_ALLOC)
+            p->gdbfix[n++] = (uint32_t)(eh.e_shoff + elf_ndxscn(scn) * eh.e_shentsize +
+                                        offsetof(Elf64_Shdr, sh_addr));
+        for (size_t i = 0; i < nsym; i++) {
+            GElf_Sym sym;
+            if (gelf_getsym(d, (int)i, &sym) && sym.st_shndx != SHN_UNDEF && sym.st_shndx < SHN_LORESERVE)
+                p->gdbfix[n++] = (uint32_t)(sh.sh_offset + i * sizeof(Elf64_Sym) +
+                                            offsetof(Elf64_Sym, st_value));
+        }
+    }
+    if (e)
+        elf_end(e);
+    free(copy);
+    p->h.ngdbfix = (uint32_t)n;
+    return st;
 }
 
 /* What was linked with what, for `elfjit inspect` and the cache key. */
@@ -291,11 +348,13 @@ static ej_status add_sections(const parts *p, const ej_module *m, outsec *s, siz
     META(".elfjit.strings", p->str.buf, p->str.len);
     META(".elfjit.libs", p->libs, (uint64_t)h->nlibs * sizeof *p->libs);
     META(".elfjit.exports", p->exports, (uint64_t)h->export_cap * sizeof *p->exports);
-    META(".elfjit.names", m->img.names, h->names_size);
+    META(".elfjit.names", p->names.buf, h->names_size);
     META(".elfjit.funcs", p->funcs, (uint64_t)h->nfuncs * sizeof *p->funcs);
     META(".elfjit.initfini", p->fns, p->nfns * sizeof *p->fns);
     META(".elfjit.tables", p->tables, (uint64_t)h->ntables * sizeof *p->tables);
     META(".elfjit.syms", p->syms, (uint64_t)h->nsyms * sizeof *p->syms);
+    META(".elfjit.gdb", p->gdb, h->gdb_size);
+    META(".elfjit.gdbfix", p->gdbfix, (uint64_t)h->ngdbfix * sizeof *p->gdbfix);
 #undef META
     *n = k;
     return EJ_OK;
@@ -445,10 +504,13 @@ ej_status ej__aot_write(const ej_module *m, ej_linker *lk, const char *path, con
     if (st == EJ_OK)
         st = take_description(&p, m, lk, err);
     if (st == EJ_OK)
+        st = take_gdb(&p, m, err);
+    if (st == EJ_OK)
         take_options(&p, lk, entry);
-    if (st == EJ_OK && p.str.nomem)
+    if (st == EJ_OK && (p.str.nomem || p.names.nomem))
         st = ej__fail(err, EJ_NOMEM, "out of memory for the image's strings");
     p.h.strings_size = (uint32_t)p.str.len;
+    p.h.names_size = (uint32_t)p.names.len;
     outsec s[16];
     size_t n = 0;
     if (st == EJ_OK)

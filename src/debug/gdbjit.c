@@ -57,9 +57,14 @@ ej_status ej__reg_add_GDB(const ej__image *img, void *owner, void **slot, ej__er
     struct jit_code_entry *e = calloc(1, sizeof *e);
     if (!e)
         return ej__fail(err, EJ_NOMEM, "out of memory registering the module with GDB");
-    void *image;
-    size_t len;
-    ej_status st = ej__symfile_build(img, &image, &len, err);
+    void *image = img->symfile;
+    size_t len = img->symfile_len;
+    /* (A prebuilt image is taken over: see ej__image.symfile.) */
+    ej_status st = image ? EJ_OK : ej__symfile_build(img, &image, &len, err);
+    if (image == img->symfile) {
+        ((ej__image *)(uintptr_t)img)->symfile = NULL;
+        ((ej__image *)(uintptr_t)img)->symfile_len = 0;
+    }
     if (st != EJ_OK) {
         free(e);
         ej__err_prefix(err, "building the debugger's image");

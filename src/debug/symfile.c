@@ -74,7 +74,8 @@ static size_t sections(const ej__image *img, const symbuf *b, ej__wsec *w)
                             img->cls_size[c], img->vbase + img->cls_off[c]};
     if (img->eh_size)
         w[n++] = (ej__wsec){".eh_frame", SHT_PROGBITS, SHF_ALLOC, 8, 0, 0, 0,
-                            (const void *)(uintptr_t)img->eh_addr, img->eh_size + 4, img->eh_addr};
+                            img->view + (img->eh_addr - img->vbase), img->eh_size + 4,
+                            img->eh_addr};
     for (size_t i = 0; i < img->ndwarf; i++)
         w[n++] = (ej__wsec){img->dwarf[i].name, SHT_PROGBITS, 0, 1, 0, 0, 0, img->dwarf[i].data,
                             img->dwarf[i].size, 0};

@@ -30,4 +30,7 @@ void ej__image_drop_debug(ej__image *img)
     free(img->dwarf);
     img->dwarf = NULL;
     img->ndwarf = 0;
+    free(img->symfile);
+    img->symfile = NULL;
+    img->symfile_len = 0;
 }

@@ -15,6 +15,7 @@
  *   syms                 every named function and object, locals first,
  *                        for debuggers (only when GDB registration is on)
  *   dwarf                the objects' DWARF, combined and relocated (idem)
+ *   symfile              or the debugger's image itself, prebuilt (idem)
  * All strings are offsets into NAMES.  The image owns every array;
  * ej__image_free releases them. */
 #ifndef EJ_IMAGE_IMAGE_H
@@ -100,6 +101,14 @@ typedef struct ej__image {
     size_t nsyms, first_global;
     ej__image_dwarf *dwarf;
     size_t ndwarf;
+    /* Where the image's bytes can be read: the run view, or the copy a
+     * link-only image lives in. */
+    const uint8_t *view;
+    /* The debugger's ELF image, already built (an image saved ahead of
+     * time carries one, rebased when loaded): GDB registration takes it
+     * instead of building one from syms and dwarf. */
+    void *symfile;
+    size_t symfile_len;
 } ej__image;
 
 /* Frees everything IMG owns and zeroes it. */

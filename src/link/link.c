@@ -160,6 +160,7 @@ static ej_status build_image(ej_linker *lk, ej_module *m)
     const ej__plan *p = &lk->plan;
     ej__image *img = &m->img;
     img->machine = lk->arch->machine;
+    img->view = ej__codemem_view(&m->mem);
     for (int c = 0; c < EJ_CLS_COUNT; c++) {
         img->cls_off[c] = p->cls_off[c];
         img->cls_size[c] = p->cls_size[c];
@@ -191,10 +192,7 @@ static ej_status load_image(ej_linker *lk, ej_module **out)
     if (lk->fake_base)
         return ej__fail(&lk->err, EJ_UNSUPPORTED, "%s: an image is loaded to run: link-only "
                         "mode (ej_linker_set_base) does not apply", lk->image->path);
-    uint64_t t0 = ej__now_ns();
-    ej_status st = ej__aot_load(lk, lk->image, out);
-    lk->stats.ns[EJ_STAGE_RELOCATE] += ej__now_ns() - t0;
-    return st;
+    return ej__aot_load(lk, lk->image, out);
 }
 
 EJ_API ej_status ej_linker_link(ej_linker *lk, ej_module **out)

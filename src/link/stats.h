@@ -28,6 +28,9 @@ enum {
 typedef struct ej__link_stats {
     uint64_t ns[EJ_STAGE_COUNT];
     uint64_t nobjs, nrelocs, ngot, nstub, image_size;
+    /* A load of an image (src/aot): its pages mapped from the file, and
+     * those the fixups wrote (the rest stay shared with the page cache). */
+    uint64_t pages_mapped, pages_written;
 } ej__link_stats;
 
 static inline uint64_t ej__now_ns(void)
