@@ -55,6 +55,8 @@ static void print_help(FILE *f)
           "linked program as an image: loading it costs a map and its fixups, not a link.\n"
           "\n"
           "  -o IMAGE        (link) the image file to write\n"
+          "  --compress      (link) store the image deflated (zlib): smaller, inflated\n"
+          "                  into memory at load instead of mapped\n"
           "  -e SYMBOL       call SYMBOL(argc, argv, envp) instead of main\n"
           "  -l LIB          link library LIB: libLIB.so or libLIB.a, searched in the -L\n"
           "                  directories, then the system's (or a path: -l libz.so.1)\n"
@@ -114,6 +116,7 @@ typedef struct input {
 typedef struct options {
     int link;              /* elfjit link */
     const char *output;    /* link -o */
+    unsigned image_flags;  /* link --compress */
     const char *entry;
     unsigned registration; /* EJ_REGISTER_* */
     input *inputs;
@@ -183,6 +186,8 @@ static int parse_run(int argc, char **argv, options *o)
             o->dirs[o->ndirs++] = a + 2;
         } else if (strcmp(a, "--static") == 0 || strcmp(a, "-static") == 0) {
             static_only = 1;
+        } else if (o->link && strcmp(a, "--compress") == 0) {
+            o->image_flags |= EJ_IMAGE_COMPRESS;
         } else if (strcmp(a, "--whole-archive") == 0) {
             archive = EJ_ARCHIVE_WHOLE;
         } else if (strcmp(a, "--no-whole-archive") == 0) {
@@ -372,7 +377,7 @@ static int save_image(const options *o)
     ej_linker *lk = linker_with_inputs(o);
     if (!lk)
         return EXIT_LINK;
-    if (ej_linker_save_image(lk, o->output, o->entry, 0) != EJ_OK)
+    if (ej_linker_save_image(lk, o->output, o->entry, o->image_flags) != EJ_OK)
         return link_error(lk);
     print_notes(lk);
     ej_linker_free(lk);

@@ -242,7 +242,11 @@ ej_status ej_linker_link(ej_linker *lk, ej_module **out);
  * code pages carry no fixup.  ENTRY, when not NULL, names the global
  * function a runner should call (`elfjit run IMAGE` does): it must be
  * defined (else EJ_NOTFOUND); ej_module_entry gives it back from the
- * loaded module.  FLAGS must be 0.  LK is used up as by
+ * loaded module.  FLAGS: 0 or EJ_IMAGE_COMPRESS, which stores the image's
+ * bytes and its description deflated (zlib, as ELF's SHF_COMPRESSED
+ * sections): smaller on disk, inflated straight into the code memory at
+ * load (its pages then are the process's own, not the page cache's).  LK
+ * is used up as by
  * ej_linker_link.  Not saved yet: thread-local storage (EJ_UNSUPPORTED).
  * Errors: those of ej_linker_link, EJ_IO (writing PATH), EJ_UNSUPPORTED
  * (what an image cannot hold, named).
@@ -259,6 +263,7 @@ ej_status ej_linker_link(ej_linker *lk, ej_module **out);
  * link fails (EJ_UNSUPPORTED).  The module is used and freed as any
  * other.  The file must not be modified in place while a module loaded
  * from it lives (replace it by renaming, as ej_linker_save_image does). */
+#define EJ_IMAGE_COMPRESS 1u
 ej_status ej_linker_save_image(ej_linker *lk, const char *path, const char *entry,
                                unsigned flags);
 

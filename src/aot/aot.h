@@ -29,7 +29,9 @@ typedef struct ej__aot {
     ej__aot_fnarray *fns;
     ej__aot_table *tables;
     ej__aot_sym *syms;
-    uint64_t gdb_off, gdbfix_off; /* the debugger's image, in the file */
+    uint8_t *gdb;          /* the debugger's image (as saved: load moves it) */
+    uint32_t *gdbfix;
+    uint64_t z_off, z_size; /* a deflated image's zlib stream, in the file */
 } ej__aot;
 
 /* crc32 of the LEN bytes at FILE as the header's CRC field has it: with
@@ -55,6 +57,6 @@ ej_status ej__aot_load(struct ej_linker *lk, ej__aot *a, struct ej_module **out)
 /* Writes the image of module M, just linked by LK with LK->saving set,
  * to PATH (atomically: a temporary file renamed over it). */
 ej_status ej__aot_write(const struct ej_module *m, struct ej_linker *lk, const char *path,
-                        const char *entry, ej__err *err);
+                        const char *entry, unsigned flags, ej__err *err);
 
 #endif /* EJ_AOT_AOT_H */

@@ -10,8 +10,10 @@
  *   byte as it lies in memory from its first byte to its .bss (sections
  *   .text, .rodata, .data; .bss is SHT_NOBITS), each section's sh_addr
  *   its offset in the image, so the file maps onto the image in one call;
+ *   (or, in a deflated image, in .elfjit.image, compressed: ELF's
+ *   SHF_COMPRESSED with zlib, the class sections then SHT_NOBITS);
  *   then the description of the image (src/image), each part a section
- *   of its own:
+ *   of its own (SHF_COMPRESSED too in a deflated image):
  *     .elfjit           the header below
  *     .elfjit.fixups    ej__fixup[], sorted by place
  *     .elfjit.strings   imported names, libraries, the options
@@ -45,6 +47,8 @@
 
 /* Header flags. */
 #define EJ_AOT_F_GOT 1u        /* the image has a GOT (fixups name it) */
+#define EJ_AOT_F_DEFLATED 2u   /* the image's bytes are in .elfjit.image, SHF_COMPRESSED;
+                                * .text, .rodata, .data are SHT_NOBITS placeholders */
 
 /* Preinit, init and fini arrays, in that order in .elfjit.initfini. */
 enum { EJ_AOT_PREINIT, EJ_AOT_INIT, EJ_AOT_FINI, EJ_AOT_FNLISTS };

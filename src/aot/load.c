@@ -17,8 +17,11 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "aot/aot.h"
 #include "link/module.h"
@@ -232,28 +235,21 @@ static ej_status symfile(ej__image *img, const ej__aot *a, ej__err *err)
 {
     const ej__aot_header *h = &a->h;
     uint8_t *f = malloc(h->gdb_size ? h->gdb_size : 1);
-    uint32_t *fix = malloc((h->ngdbfix ? h->ngdbfix : 1) * sizeof *fix);
-    ej_status st = f && fix ? EJ_OK : ej__fail(err, EJ_NOMEM, "%s: out of memory", a->path);
-    if (st == EJ_OK &&
-        (pread(a->fd, f, h->gdb_size, (off_t)a->gdb_off) != (ssize_t)h->gdb_size ||
-         pread(a->fd, fix, 4ull * h->ngdbfix, (off_t)a->gdbfix_off) != (ssize_t)(4ull * h->ngdbfix)))
-        st = ej__fail(err, EJ_IO, "%s: cannot read the debugger's image", a->path);
+    if (!f)
+        return ej__fail(err, EJ_NOMEM, "%s: out of memory for the debugger's image", a->path);
+    memcpy(f, a->gdb, h->gdb_size);
     uint64_t delta = img->vbase - h->gdb_base;
-    for (uint32_t i = 0; i < h->ngdbfix && st == EJ_OK; i++) {
-        if (fix[i] > h->gdb_size || h->gdb_size - fix[i] < 8) {
-            st = ej__fail(err, EJ_BADELF, "%s: the debugger's image has an address outside it",
-                          a->path);
-            break;
+    for (uint32_t i = 0; i < h->ngdbfix; i++) {
+        uint32_t at = a->gdbfix[i];
+        if (at > h->gdb_size || h->gdb_size - at < 8) {
+            free(f);
+            return ej__fail(err, EJ_BADELF, "%s: the debugger's image has an address outside it",
+                            a->path);
         }
         uint64_t v;
-        memcpy(&v, f + fix[i], 8);
+        memcpy(&v, f + at, 8);
         v += delta;
-        memcpy(f + fix[i], &v, 8);
-    }
-    free(fix);
-    if (st != EJ_OK) {
-        free(f);
-        return st;
+        memcpy(f + at, &v, 8);
     }
     img->symfile = f;
     img->symfile_len = h->gdb_size;
@@ -261,6 +257,39 @@ static ej_status symfile(ej__image *img, const ej__aot *a, ej__err *err)
 }
 
 /* ---- loading ---------------------------------------------------------------- */
+
+/* A deflated image's bytes, inflated from the file straight into the
+ * code memory's write view. */
+static ej_status inflate_image(ej_linker *lk, const ej__aot *a, ej__codemem *cm)
+{
+    size_t len = (size_t)a->h.cls_off[EJ_CLS_BSS];
+    size_t page = ej__page_size(), skip = (size_t)(a->z_off % page);
+    size_t maplen = skip + (size_t)a->z_size;
+    uint8_t *z = mmap(NULL, maplen, PROT_READ, MAP_PRIVATE, a->fd, (off_t)(a->z_off - skip));
+    if (z == MAP_FAILED)
+        return ej__fail(&lk->err, errno == ENOMEM ? EJ_NOMEM : EJ_IO,
+                        "%s: cannot map the compressed image: %s", a->path, strerror(errno));
+    ej__codemem_prefault(cm, 0, len);
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    ej_status st = EJ_OK;
+    if (inflateInit(&zs) != Z_OK) {
+        st = ej__fail(&lk->err, EJ_NOMEM, "%s: cannot start inflating the image", a->path);
+    } else {
+        zs.next_in = z + skip;
+        zs.avail_in = (uInt)a->z_size;
+        zs.next_out = cm->w;
+        zs.avail_out = (uInt)len;
+        int rc = inflate(&zs, Z_FINISH);
+        if (rc != Z_STREAM_END || zs.total_out != len)
+            st = ej__fail(&lk->err, rc == Z_MEM_ERROR ? EJ_NOMEM : EJ_BADELF,
+                          "%s: the compressed image does not inflate to its %zu bytes (%s)",
+                          a->path, len, zs.msg ? zs.msg : "short");
+        inflateEnd(&zs);
+    }
+    munmap(z, maplen);
+    return st;
+}
 
 /* Charges the time since *T0 to STAGE (the link's stage names: see
  * src/link/stats.h) and restarts the clock. */
@@ -275,8 +304,10 @@ static ej_status map_and_fix(ej_linker *lk, const ej__aot *a, ej_module *m, cons
 {
     const ej__aot_header *h = &a->h;
     uint64_t t0 = ej__now_ns();
-    ej_status st = ej__codemem_fill_file(&m->mem, 0, h->cls_off[EJ_CLS_BSS], a->fd, h->data_off,
-                                         &lk->err);
+    ej_status st = h->flags & EJ_AOT_F_DEFLATED
+                       ? inflate_image(lk, a, &m->mem)
+                       : ej__codemem_fill_file(&m->mem, 0, h->cls_off[EJ_CLS_BSS], a->fd,
+                                               h->data_off, &lk->err);
     if (st != EJ_OK) {
         ej__err_prefix(&lk->err, "%s", a->path);
         return st;
@@ -287,7 +318,7 @@ static ej_status map_and_fix(ej_linker *lk, const ej__aot *a, ej_module *m, cons
         st = fix_one(lk, a, i, S, &m->mem, m->img.vbase, &written, &last);
     lk->stats.nrelocs = h->nfixups;
     lk->stats.image_size = h->image_size;
-    lk->stats.pages_mapped = h->cls_off[EJ_CLS_BSS] / h->page_size;
+    lk->stats.pages_mapped = h->flags & EJ_AOT_F_DEFLATED ? 0 : h->cls_off[EJ_CLS_BSS] / h->page_size;
     lk->stats.pages_written = written;
     lap(lk, EJ_STAGE_RELOCATE, &t0);
     return st;

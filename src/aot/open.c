@@ -43,16 +43,17 @@ uint32_t ej__aot_crc(const uint8_t *file, size_t len, uint64_t hdr_off)
 typedef struct part {
     const char *name;
     const uint8_t *data;
-    uint64_t size, off;
+    uint64_t size, off, flags;
     uint32_t type;
+    Elf_Scn *scn;
 } part;
 
 enum { P_HEADER, P_FIXUPS, P_STRINGS, P_LIBS, P_EXPORTS, P_NAMES, P_FUNCS, P_INITFINI,
-       P_TABLES, P_SYMS, P_GDB, P_GDBFIX, P_TEXT, P_RODATA, P_DATA, P_BSS, NPARTS };
+       P_TABLES, P_SYMS, P_GDB, P_GDBFIX, P_TEXT, P_RODATA, P_DATA, P_BSS, P_IMAGE, NPARTS };
 static const char *const part_names[NPARTS] = {
     ".elfjit", ".elfjit.fixups", ".elfjit.strings", ".elfjit.libs", ".elfjit.exports",
     ".elfjit.names", ".elfjit.funcs", ".elfjit.initfini", ".elfjit.tables", ".elfjit.syms",
-    ".elfjit.gdb", ".elfjit.gdbfix", ".text", ".rodata", ".data", ".bss"};
+    ".elfjit.gdb", ".elfjit.gdbfix", ".text", ".rodata", ".data", ".bss", ".elfjit.image"};
 
 static ej_status find_parts(Elf *e, const uint8_t *file, size_t len, part *p, const char *path,
                             ej__err *err)
@@ -77,10 +78,11 @@ static ej_status find_parts(Elf *e, const uint8_t *file, size_t len, part *p, co
                                 "the file (0x%zx bytes): truncated", path, name,
                                 (unsigned long long)sh.sh_size, (unsigned long long)sh.sh_offset,
                                 len);
-            p[i] = (part){name, file + sh.sh_offset, sh.sh_size, sh.sh_offset, sh.sh_type};
+            p[i] = (part){name, file + sh.sh_offset, sh.sh_size, sh.sh_offset, sh.sh_flags,
+                          sh.sh_type, scn};
         }
     }
-    for (int i = 0; i < NPARTS; i++)
+    for (int i = 0; i < P_IMAGE; i++) /* (.elfjit.image: only in deflated images) */
         if (!p[i].name)
             return ej__fail(err, EJ_BADELF, "%s: no %s section%s", path, part_names[i],
                             i == P_HEADER ? " (not an elfjit image: a shared object? -l "
@@ -131,6 +133,22 @@ static ej_status check_system(const ej__aot_header *h, const char *path, ej__err
     return EJ_OK;
 }
 
+/* A deflated image's bytes: ELF's compression header, then a zlib stream
+ * of exactly the image's bytes up to its .bss. */
+static ej_status check_deflated(const ej__aot_header *h, const part *z, const char *path,
+                                ej__err *err)
+{
+    Elf64_Chdr ch;
+    if (!z->name || !(z->flags & SHF_COMPRESSED) || z->size < sizeof ch)
+        return ej__fail(err, EJ_BADELF, "%s: deflated, and no compressed .elfjit.image", path);
+    memcpy(&ch, z->data, sizeof ch);
+    if (ch.ch_type != ELFCOMPRESS_ZLIB || ch.ch_size != h->cls_off[EJ_CLS_BSS])
+        return ej__fail(err, EJ_BADELF, "%s: .elfjit.image holds %llu bytes (compression %u), "
+                        "and the image %llu", path, (unsigned long long)ch.ch_size, ch.ch_type,
+                        (unsigned long long)h->cls_off[EJ_CLS_BSS]);
+    return EJ_OK;
+}
+
 /* The layout: classes in order, page aligned, inside the image, the
  * image in the file where the header says. */
 static ej_status check_layout(const ej__aot_header *h, const part *p, size_t len,
@@ -148,10 +166,14 @@ static ej_status check_layout(const ej__aot_header *h, const part *p, size_t len
                             (unsigned long long)h->cls_size[c]);
         prev = h->cls_off[c] + h->cls_size[c];
         const part *s = &p[P_TEXT + c];
-        if (c < EJ_CLS_BSS && (s->off != h->data_off + h->cls_off[c] || s->size != h->cls_size[c]))
+        if (c < EJ_CLS_BSS && !(h->flags & EJ_AOT_F_DEFLATED) &&
+            (s->off != h->data_off + h->cls_off[c] || s->size != h->cls_size[c] ||
+             s->type != SHT_PROGBITS))
             return ej__fail(err, EJ_BADELF, "%s: section %s is not where the header puts it",
                             path, s->name);
     }
+    if (h->flags & EJ_AOT_F_DEFLATED)
+        return check_deflated(h, &p[P_IMAGE], path, err);
     if (h->data_off % pg || h->data_off > len || h->cls_off[EJ_CLS_BSS] > len - h->data_off)
         return ej__fail(err, EJ_BADELF, "%s: the image's 0x%llx bytes at file offset 0x%llx lie "
                         "past the end of the file: truncated", path,
@@ -162,11 +184,29 @@ static ej_status check_layout(const ej__aot_header *h, const part *p, size_t len
     return EJ_OK;
 }
 
+/* A part's bytes: in the file, or inflated by libelf (SHF_COMPRESSED). */
+static ej_status bytes_of(part *p, const char *path, ej__err *err)
+{
+    if (!(p->flags & SHF_COMPRESSED))
+        return p->type == SHT_NOBITS ? ej__fail(err, EJ_BADELF, "%s: %s has no bytes", path, p->name)
+                                     : EJ_OK;
+    Elf_Data *d;
+    if (elf_compress(p->scn, 0, 0) < 0 || !(d = elf_getdata(p->scn, NULL)))
+        return ej__elf_fail(err, EJ_BADELF, "%s: cannot inflate %s", path, p->name);
+    p->data = d->d_buf;
+    p->size = d->d_size;
+    p->flags &= ~(uint64_t)SHF_COMPRESSED;
+    return EJ_OK;
+}
+
 /* A copy of part P, which must hold exactly N records of SIZE bytes. */
-static ej_status take(const part *p, uint64_t n, size_t size, void **out, const char *path,
+static ej_status take(part *p, uint64_t n, size_t size, void **out, const char *path,
                       ej__err *err)
 {
     *out = NULL;
+    ej_status st = bytes_of(p, path, err);
+    if (st != EJ_OK)
+        return st;
     if (p->size != n * size)
         return ej__fail(err, EJ_BADELF, "%s: %s holds %llu bytes, and the header says %llu "
                         "records of %zu", path, p->name, (unsigned long long)p->size,
@@ -177,7 +217,7 @@ static ej_status take(const part *p, uint64_t n, size_t size, void **out, const 
     return EJ_OK;
 }
 
-static ej_status take_parts(ej__aot *a, const part *p, ej__err *err)
+static ej_status take_parts(ej__aot *a, part *p, ej__err *err)
 {
     const ej__aot_header *h = &a->h;
     ej_status st = EJ_OK;
@@ -197,12 +237,10 @@ static ej_status take_parts(ej__aot *a, const part *p, ej__err *err)
         st = take(&p[P_STRINGS], h->strings_size, 1, (void **)&a->strings, a->path, err);
     if (st == EJ_OK)
         st = take(&p[P_NAMES], h->names_size, 1, (void **)&a->names, a->path, err);
-    /* The debugger's image stays in the file: read only when registered. */
-    if (st == EJ_OK && (p[P_GDB].size != h->gdb_size || p[P_GDBFIX].size != 4ull * h->ngdbfix))
-        st = ej__fail(err, EJ_BADELF, "%s: the debugger's image is not the size the header says",
-                      a->path);
-    a->gdb_off = p[P_GDB].off;
-    a->gdbfix_off = p[P_GDBFIX].off;
+    if (st == EJ_OK)
+        st = take(&p[P_GDB], h->gdb_size, 1, (void **)&a->gdb, a->path, err);
+    if (st == EJ_OK)
+        st = take(&p[P_GDBFIX], h->ngdbfix, sizeof *a->gdbfix, (void **)&a->gdbfix, a->path, err);
     return st;
 }
 
@@ -303,8 +341,13 @@ static ej_status check_file(ej__aot *a, Elf *e, ej__err *err)
         return ej__fail(err, EJ_BADELF, "%s: the header and the ELF header name different "
                         "machines", a->path);
     if ((st = check_system(&a->h, a->path, err)) != EJ_OK ||
-        (st = check_layout(&a->h, p, len, a->path, err)) != EJ_OK ||
-        (st = take_parts(a, p, err)) != EJ_OK)
+        (st = check_layout(&a->h, p, len, a->path, err)) != EJ_OK)
+        return st;
+    if (a->h.flags & EJ_AOT_F_DEFLATED) {
+        a->z_off = p[P_IMAGE].off + sizeof(Elf64_Chdr);
+        a->z_size = p[P_IMAGE].size - sizeof(Elf64_Chdr);
+    }
+    if ((st = take_parts(a, p, err)) != EJ_OK)
         return st;
     return check_description(a, err);
 }
@@ -356,6 +399,8 @@ void ej__aot_free(ej__aot *a)
     free(a->fns);
     free(a->tables);
     free(a->syms);
+    free(a->gdb);
+    free(a->gdbfix);
     free(a->path);
     free(a);
 }

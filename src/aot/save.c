@@ -326,10 +326,13 @@ typedef struct outsec {
     uint64_t flags, addr, align;
     const void *data;
     uint64_t size;
+    int deflate;  /* stored SHF_COMPRESSED (zlib, by libelf) */
     uint64_t off; /* chosen by the layout */
 } outsec;
 
-static ej_status add_sections(const parts *p, const ej_module *m, outsec *s, size_t *n)
+/* The sections: the four classes (SHT_NOBITS placeholders when the image
+ * is stored deflated, in .elfjit.image), then the description. */
+static size_t add_sections(const parts *p, const ej_module *m, int deflate, outsec *s)
 {
     const ej__aot_header *h = &p->h;
     const uint8_t *img = ej__codemem_view(&m->mem);
@@ -339,11 +342,15 @@ static ej_status add_sections(const parts *p, const ej_module *m, outsec *s, siz
     size_t k = 0;
     for (int c = 0; c < EJ_CLS_COUNT; c++) {
         uint64_t size = c == EJ_CLS_BSS ? h->image_size - h->cls_off[c] : h->cls_size[c];
-        s[k++] = (outsec){cls_names[c], c == EJ_CLS_BSS ? SHT_NOBITS : SHT_PROGBITS, cls_flags[c],
-                          h->cls_off[c], h->page_size, img + h->cls_off[c], size, 0};
+        s[k++] = (outsec){cls_names[c], c == EJ_CLS_BSS || deflate ? SHT_NOBITS : SHT_PROGBITS,
+                          cls_flags[c], h->cls_off[c], h->page_size, img + h->cls_off[c], size,
+                          0, 0};
     }
-#define META(nm, ptr, bytes) s[k++] = (outsec){nm, SHT_PROGBITS, 0, 0, 8, ptr, bytes, 0}
+#define META(nm, ptr, bytes) s[k++] = (outsec){nm, SHT_PROGBITS, 0, 0, 8, ptr, bytes, deflate, 0}
     META(".elfjit", h, sizeof *h);
+    s[k - 1].deflate = 0; /* (read first, to know the rest) */
+    if (deflate)
+        META(".elfjit.image", img, h->cls_off[EJ_CLS_BSS]);
     META(".elfjit.fixups", p->fixups, (uint64_t)h->nfixups * sizeof *p->fixups);
     META(".elfjit.strings", p->str.buf, p->str.len);
     META(".elfjit.libs", p->libs, (uint64_t)h->nlibs * sizeof *p->libs);
@@ -356,29 +363,60 @@ static ej_status add_sections(const parts *p, const ej_module *m, outsec *s, siz
     META(".elfjit.gdb", p->gdb, h->gdb_size);
     META(".elfjit.gdbfix", p->gdbfix, (uint64_t)h->ngdbfix * sizeof *p->gdbfix);
 #undef META
-    *n = k;
-    return EJ_OK;
+    for (size_t i = 0; i < k; i++)
+        if (s[i].size < 64)
+            s[i].deflate = 0; /* (the compression header alone is 24 bytes) */
+    return k;
 }
 
-/* Offsets: the image from DATA_OFF as it lies in memory, then the
- * description, 8-aligned. */
-static uint64_t lay_out(outsec *s, size_t n, const ej__aot_header *h)
+/* Offsets, once the sizes are final: the image from DATA_OFF as it lies
+ * in memory, then the rest, 8-aligned.  Returns the end. */
+static uint64_t lay_out(Elf *e, const ej__aot_header *h)
 {
-    uint64_t end = h->data_off + h->cls_off[EJ_CLS_BSS];
-    for (size_t i = 0; i < n; i++) {
-        if (s[i].flags & SHF_ALLOC) {
-            s[i].off = h->data_off + s[i].addr;
-            continue;
+    uint64_t end = h->data_off + (h->flags & EJ_AOT_F_DEFLATED ? 0 : h->cls_off[EJ_CLS_BSS]);
+    for (Elf_Scn *scn = NULL; (scn = elf_nextscn(e, scn));) {
+        GElf_Shdr sh;
+        gelf_getshdr(scn, &sh);
+        if (sh.sh_flags & SHF_ALLOC) {
+            sh.sh_offset = h->data_off + sh.sh_addr;
+        } else {
+            end = (end + sh.sh_addralign - 1) & ~(sh.sh_addralign - 1);
+            sh.sh_offset = end;
+            end += sh.sh_size;
         }
-        end = (end + 7) & ~(uint64_t)7;
-        s[i].off = end;
-        end += s[i].size;
+        gelf_update_shdr(scn, &sh);
     }
     return end;
 }
 
-static ej_status elf_write(int fd, const parts *p, outsec *s, size_t n, ej__err *err,
-                           const char *path)
+/* One section with its data; compressed by libelf when S asks. */
+static ej_status new_section(Elf *e, const outsec *s, uint32_t name, const char *path,
+                             ej__err *err)
+{
+    Elf_Scn *scn = elf_newscn(e);
+    GElf_Shdr sh;
+    Elf_Data *d = scn ? elf_newdata(scn) : NULL;
+    if (!d || !gelf_getshdr(scn, &sh))
+        return ej__elf_fail(err, EJ_IO, "%s: cannot add section %s", path, s->name);
+    sh.sh_name = name;
+    sh.sh_type = s->type;
+    sh.sh_flags = s->flags;
+    sh.sh_addr = s->addr;
+    sh.sh_size = s->size;
+    sh.sh_addralign = s->align;
+    d->d_buf = s->type == SHT_NOBITS ? NULL : (void *)(uintptr_t)s->data;
+    d->d_size = s->size;
+    d->d_type = ELF_T_BYTE;
+    d->d_align = 1;
+    if (!gelf_update_shdr(scn, &sh))
+        return ej__elf_fail(err, EJ_IO, "%s: cannot add section %s", path, s->name);
+    if (s->deflate && elf_compress(scn, ELFCOMPRESS_ZLIB, 0) < 0)
+        return ej__elf_fail(err, EJ_NOMEM, "%s: cannot compress section %s", path, s->name);
+    return EJ_OK;
+}
+
+static ej_status elf_write(int fd, const parts *p, const outsec *s, size_t n, uint64_t *hdr_off,
+                           ej__err *err, const char *path)
 {
     const ej__aot_header *h = &p->h;
     Elf *e = elf_begin(fd, ELF_C_WRITE, NULL);
@@ -388,8 +426,8 @@ static ej_status elf_write(int fd, const parts *p, outsec *s, size_t n, ej__err 
     GElf_Ehdr eh;
     ej_status st = EJ_OK;
     if (!gelf_newehdr(e, ELFCLASS64) || !gelf_newphdr(e, 3) || !gelf_getehdr(e, &eh)) {
-        st = ej__elf_fail(err, EJ_IO, "%s: cannot write the ELF header", path);
-        goto out;
+        elf_end(e);
+        return ej__elf_fail(err, EJ_IO, "%s: cannot write the ELF header", path);
     }
     memcpy(eh.e_ident, ELFMAG, SELFMAG);
     eh.e_ident[EI_CLASS] = ELFCLASS64;
@@ -400,83 +438,62 @@ static ej_status elf_write(int fd, const parts *p, outsec *s, size_t n, ej__err 
     eh.e_machine = h->machine;
     eh.e_version = EV_CURRENT;
     eh.e_phoff = sizeof(Elf64_Ehdr);
-    uint64_t end = lay_out(s, n, h);
-    /* The section names, then the section headers. */
-    size_t names_len = 1;
+    /* (Now already: libelf compresses in the file's byte order.) */
+    if (!gelf_update_ehdr(e, &eh)) {
+        elf_end(e);
+        return ej__elf_fail(err, EJ_IO, "%s: cannot write the ELF header", path);
+    }
+    /* The section names: one table, ".shstrtab" last. */
+    size_t names_len = 1 + sizeof ".shstrtab";
     for (size_t i = 0; i < n; i++)
         names_len += strlen(s[i].name) + 1;
-    names_len += sizeof ".shstrtab";
     char *shstr = calloc(1, names_len);
     if (!shstr) {
-        st = ej__fail(err, EJ_NOMEM, "%s: out of memory writing the image", path);
-        goto out;
+        elf_end(e);
+        return ej__fail(err, EJ_NOMEM, "%s: out of memory writing the image", path);
     }
     size_t at = 1;
-    for (size_t i = 0; i <= n; i++) {
-        const char *nm = i < n ? s[i].name : ".shstrtab";
-        Elf_Scn *scn = elf_newscn(e);
-        GElf_Shdr sh;
-        Elf_Data *d = scn ? elf_newdata(scn) : NULL;
-        if (!d || !gelf_getshdr(scn, &sh)) {
-            st = ej__elf_fail(err, EJ_IO, "%s: cannot add section %s", path, nm);
-            break;
-        }
-        memcpy(shstr + at, nm, strlen(nm) + 1);
-        sh.sh_name = (Elf64_Word)at;
-        at += strlen(nm) + 1;
-        if (i < n) {
-            sh.sh_type = s[i].type;
-            sh.sh_flags = s[i].flags;
-            sh.sh_addr = s[i].addr;
-            sh.sh_offset = s[i].off;
-            sh.sh_size = s[i].size;
-            sh.sh_addralign = s[i].align;
-            d->d_buf = s[i].type == SHT_NOBITS ? NULL : (void *)(uintptr_t)s[i].data;
-            d->d_size = s[i].size;
-        } else {
-            sh.sh_type = SHT_STRTAB;
-            sh.sh_offset = end;
-            sh.sh_size = names_len;
-            sh.sh_addralign = 1;
-            d->d_buf = shstr;
-            d->d_size = names_len;
-            end += names_len;
-            eh.e_shstrndx = (Elf64_Half)elf_ndxscn(scn);
-        }
-        d->d_type = ELF_T_BYTE;
-        d->d_align = 1;
-        if (!gelf_update_shdr(scn, &sh)) {
-            st = ej__elf_fail(err, EJ_IO, "%s: cannot add section %s", path, nm);
-            break;
-        }
+    for (size_t i = 0; i < n && st == EJ_OK; i++) {
+        st = new_section(e, &s[i], (uint32_t)at, path, err);
+        memcpy(shstr + at, s[i].name, strlen(s[i].name) + 1);
+        at += strlen(s[i].name) + 1;
     }
+    memcpy(shstr + at, ".shstrtab", sizeof ".shstrtab");
+    outsec names = {".shstrtab", SHT_STRTAB, 0, 0, 1, shstr, names_len, 0, 0};
+    if (st == EJ_OK)
+        st = new_section(e, &names, (uint32_t)at, path, err);
     if (st == EJ_OK) {
+        eh.e_shstrndx = (Elf64_Half)(n + 1);
+        uint64_t end = lay_out(e, h);
+        GElf_Shdr hs;
+        gelf_getshdr(elf_getscn(e, EJ_CLS_COUNT + 1), &hs); /* (.elfjit) */
+        *hdr_off = hs.sh_offset;
         eh.e_shoff = (end + 7) & ~(uint64_t)7;
         if (!gelf_update_ehdr(e, &eh))
             st = ej__elf_fail(err, EJ_IO, "%s: cannot write the ELF header", path);
-        /* The three PT_LOADs: text RX, read-only R, data and bss RW. */
-        static const uint32_t pf[] = {PF_R | PF_X, PF_R, PF_R | PF_W};
-        for (int c = 0; c < 3; c++) {
-            uint64_t lo = h->cls_off[c];
-            uint64_t memsz = c == 2 ? h->image_size - lo : h->cls_size[c];
-            uint64_t filesz = c == 2 ? h->cls_size[EJ_CLS_DATA] : h->cls_size[c];
-            GElf_Phdr ph = {PT_LOAD, pf[c], h->data_off + lo, lo, lo, filesz, memsz,
-                            h->page_size};
-            if (!gelf_update_phdr(e, c, &ph))
-                st = ej__elf_fail(err, EJ_IO, "%s: cannot write the program headers", path);
-        }
-        if (st == EJ_OK && elf_update(e, ELF_C_WRITE) < 0)
-            st = ej__elf_fail(err, errno == ENOSPC ? EJ_IO : EJ_IO, "%s: cannot write the image",
-                              path);
     }
-    free(shstr);
-out:
+    /* The three PT_LOADs: text RX, read-only R, data and bss RW (a deflated
+     * image has nothing to map from the file). */
+    static const uint32_t pf[] = {PF_R | PF_X, PF_R, PF_R | PF_W};
+    int deflated = (h->flags & EJ_AOT_F_DEFLATED) != 0;
+    for (int c = 0; c < 3 && st == EJ_OK; c++) {
+        uint64_t lo = h->cls_off[c];
+        uint64_t memsz = c == 2 ? h->image_size - lo : h->cls_size[c];
+        uint64_t filesz = deflated ? 0 : c == 2 ? h->cls_size[EJ_CLS_DATA] : h->cls_size[c];
+        GElf_Phdr ph = {PT_LOAD, pf[c], h->data_off + lo, lo, lo, filesz, memsz, h->page_size};
+        if (!gelf_update_phdr(e, c, &ph))
+            st = ej__elf_fail(err, EJ_IO, "%s: cannot write the program headers", path);
+    }
+    if (st == EJ_OK && elf_update(e, ELF_C_WRITE) < 0)
+        st = ej__elf_fail(err, EJ_IO, "%s: cannot write the image", path);
     elf_end(e);
+    free(shstr);
     return st;
 }
 
-/* The checksum of the file as written, stored into its header. */
-static ej_status seal(int fd, const outsec *hdr, const char *path, ej__err *err)
+/* The checksum of the file as written, stored into its header (at file
+ * offset HDR_OFF). */
+static ej_status seal(int fd, uint64_t hdr_off, const char *path, ej__err *err)
 {
     struct stat stt;
     if (fstat(fd, &stt) != 0)
@@ -486,20 +503,23 @@ static ej_status seal(int fd, const outsec *hdr, const char *path, ej__err *err)
     if (map == MAP_FAILED)
         return ej__fail(err, errno == ENOMEM ? EJ_NOMEM : EJ_IO,
                         "%s: cannot map the image written: %s", path, strerror(errno));
-    uint32_t crc = ej__aot_crc(map, (size_t)stt.st_size, hdr->off);
+    uint32_t crc = ej__aot_crc(map, (size_t)stt.st_size, hdr_off);
     munmap(map, (size_t)stt.st_size);
-    off_t at = (off_t)(hdr->off + offsetof(ej__aot_header, crc));
+    off_t at = (off_t)(hdr_off + offsetof(ej__aot_header, crc));
     if (pwrite(fd, &crc, sizeof crc, at) != (ssize_t)sizeof crc)
         return ej__fail(err, EJ_IO, "%s: cannot write the checksum: %s", path, strerror(errno));
     return EJ_OK;
 }
 
 ej_status ej__aot_write(const ej_module *m, ej_linker *lk, const char *path, const char *entry,
-                        ej__err *err)
+                        unsigned flags, ej__err *err)
 {
     parts p;
     memset(&p, 0, sizeof p);
     take_header(&p, m, lk);
+    int deflate = (flags & EJ_IMAGE_COMPRESS) != 0;
+    if (deflate)
+        p.h.flags |= EJ_AOT_F_DEFLATED;
     ej_status st = take_fixups(&p, lk, err);
     if (st == EJ_OK)
         st = take_description(&p, m, lk, err);
@@ -511,10 +531,9 @@ ej_status ej__aot_write(const ej_module *m, ej_linker *lk, const char *path, con
         st = ej__fail(err, EJ_NOMEM, "out of memory for the image's strings");
     p.h.strings_size = (uint32_t)p.str.len;
     p.h.names_size = (uint32_t)p.names.len;
-    outsec s[16];
-    size_t n = 0;
-    if (st == EJ_OK)
-        st = add_sections(&p, m, s, &n);
+    outsec s[20];
+    size_t n = st == EJ_OK ? add_sections(&p, m, deflate, s) : 0;
+    uint64_t hdr_off = 0;
     /* A temporary file in PATH's directory, renamed over PATH once whole. */
     char tmp[4096];
     int fd = -1;
@@ -529,9 +548,9 @@ ej_status ej__aot_write(const ej_module *m, ej_linker *lk, const char *path, con
     if (st == EJ_OK && fchmod(fd, 0644) != 0)
         st = ej__fail(err, EJ_IO, "%s: cannot set the image's mode: %s", path, strerror(errno));
     if (st == EJ_OK)
-        st = elf_write(fd, &p, s, n, err, path);
+        st = elf_write(fd, &p, s, n, &hdr_off, err, path);
     if (st == EJ_OK)
-        st = seal(fd, &s[EJ_CLS_COUNT], path, err);
+        st = seal(fd, hdr_off, path, err);
     if (fd >= 0 && close(fd) != 0 && st == EJ_OK)
         st = ej__fail(err, EJ_IO, "%s: cannot write the image: %s", path, strerror(errno));
     if (st == EJ_OK && rename(tmp, path) != 0)
@@ -547,7 +566,7 @@ EJ_API ej_status ej_linker_save_image(ej_linker *lk, const char *path, const cha
 {
     if (!lk || !path)
         return lk ? ej__fail(&lk->err, EJ_INVAL, "ej_linker_save_image: NULL argument") : EJ_INVAL;
-    if (flags)
+    if (flags & ~(unsigned)EJ_IMAGE_COMPRESS)
         return ej__fail(&lk->err, EJ_INVAL, "ej_linker_save_image: unknown flags 0x%x", flags);
     if (lk->image)
         return ej__fail(&lk->err, EJ_STATE, "%s: already an image", lk->image->path);
@@ -567,7 +586,7 @@ EJ_API ej_status ej_linker_save_image(ej_linker *lk, const char *path, const cha
     if (st == EJ_OK)
         st = ej__image_symbols(&m->img, lk, &lk->err);
     if (st == EJ_OK)
-        st = ej__aot_write(m, lk, path, entry, &lk->err);
+        st = ej__aot_write(m, lk, path, entry, flags, &lk->err);
     ej_module_free(m);
     return st;
 }
