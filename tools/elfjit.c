@@ -57,6 +57,10 @@ static void print_help(FILE *f)
           "  -o IMAGE        (link) the image file to write\n"
           "  --compress      (link) store the image deflated (zlib): smaller, inflated\n"
           "                  into memory at load instead of mapped\n"
+          "  --cache-dir DIR (run) keep the linked image in DIR: the next run of the same\n"
+          "                  unchanged files loads it instead of linking\n"
+          "  --cache-max N   (run) bound DIR to N bytes (K, M, G suffixes; default 1G),\n"
+          "                  least recently used images removed first\n"
           "  -e SYMBOL       call SYMBOL(argc, argv, envp) instead of main\n"
           "  -l LIB          link library LIB: libLIB.so or libLIB.a, searched in the -L\n"
           "                  directories, then the system's (or a path: -l libz.so.1)\n"
@@ -117,6 +121,8 @@ typedef struct options {
     int link;              /* elfjit link */
     const char *output;    /* link -o */
     unsigned image_flags;  /* link --compress */
+    const char *cache_dir; /* run --cache-dir */
+    unsigned long long cache_max;
     const char *entry;
     unsigned registration; /* EJ_REGISTER_* */
     input *inputs;
@@ -186,6 +192,20 @@ static int parse_run(int argc, char **argv, options *o)
             o->dirs[o->ndirs++] = a + 2;
         } else if (strcmp(a, "--static") == 0 || strcmp(a, "-static") == 0) {
             static_only = 1;
+        } else if (!o->link && (strcmp(a, "--cache-dir") == 0 || strcmp(a, "--cache-max") == 0)) {
+            if (i + 1 >= argc)
+                return usage_error("option needs an argument", a);
+            if (a[8] == 'd') {
+                o->cache_dir = argv[++i];
+            } else {
+                char *end;
+                o->cache_max = strtoull(argv[++i], &end, 10);
+                int shift = *end == 'K' ? 10 : *end == 'M' ? 20 : *end == 'G' ? 30 : 0;
+                if (end == argv[i] || (*end && (!shift || end[1])))
+                    return usage_error("--cache-max needs a size (bytes, or with K, M, G)",
+                                       argv[i]);
+                o->cache_max <<= shift;
+            }
         } else if (o->link && strcmp(a, "--compress") == 0) {
             o->image_flags |= EJ_IMAGE_COMPRESS;
         } else if (strcmp(a, "--whole-archive") == 0) {
@@ -354,7 +374,9 @@ static ej_linker *linker_with_inputs(const options *o)
         fprintf(stderr, "elfjit: out of memory\n");
         return NULL;
     }
-    if (ej_linker_set_registration(lk, o->registration) != EJ_OK) {
+    if (ej_linker_set_registration(lk, o->registration) != EJ_OK ||
+        (o->cache_dir && ej_linker_set_cache(lk, o->cache_dir, o->cache_max ? o->cache_max
+                                                                            : 1ull << 30) != EJ_OK)) {
         link_error(lk);
         return NULL;
     }

@@ -263,6 +263,20 @@ ej_status ej_linker_link(ej_linker *lk, ej_module **out);
  * link fails (EJ_UNSUPPORTED).  The module is used and freed as any
  * other.  The file must not be modified in place while a module loaded
  * from it lives (replace it by renaming, as ej_linker_save_image does). */
+/* The image cache: with DIR set (created if missing), ej_linker_add_file
+ * and ej_linker_add_archive only note their inputs, and ej_linker_link
+ * loads the image DIR holds for those inputs (same paths, the same files
+ * unchanged since: device, inode, size, modification and change times),
+ * the same libraries and this version of elfjit; when there is none, or
+ * it fails its checks (it is then replaced, with a note), the inputs are
+ * read and linked, the image saved into DIR (atomically: concurrent
+ * processes share the directory safely) and loaded.  After a write, DIR
+ * is trimmed to MAX_BYTES (0: unbounded), least recently used images
+ * first.  Errors in the inputs are reported by ej_linker_link, naming
+ * the file.  Set once, before any input is added.  Errors: EJ_IO (DIR
+ * cannot be created), EJ_STATE, EJ_NOMEM. */
+ej_status ej_linker_set_cache(ej_linker *lk, const char *dir, uint64_t max_bytes);
+
 #define EJ_IMAGE_COMPRESS 1u
 ej_status ej_linker_save_image(ej_linker *lk, const char *path, const char *entry,
                                unsigned flags);

@@ -204,10 +204,12 @@ EJ_API ej_status ej_linker_link(ej_linker *lk, ej_module **out)
     *out = NULL;
     if (lk->linked)
         return ej__fail(&lk->err, EJ_STATE, "this linker has already linked");
-    if (lk->nobjs == 0 && lk->narchives == 0 && !lk->image)
+    if (lk->nobjs == 0 && lk->narchives == 0 && !lk->image && !lk->cache)
         return ej__fail(&lk->err, EJ_STATE, "nothing to link: no objects were added");
     lk->linked = 1;
     ej__err_clear(&lk->err);
+    if (lk->cache && !lk->saving)
+        return ej__cache_link(lk, out);
     if (lk->image)
         return load_image(lk, out);
     if ((st = check_machine(lk)) != EJ_OK)

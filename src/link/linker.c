@@ -57,6 +57,7 @@ EJ_API void ej_linker_free(ej_linker *lk)
     free(lk->tls.table);
     free(lk->notes);
     ej__aot_free(lk->image);
+    ej__cache_free(lk->cache);
     for (size_t i = 0; i < lk->nlibs; i++)
         free(lk->lib_names[i]);
     free(lk->lib_names);
@@ -151,6 +152,8 @@ EJ_API ej_status ej_linker_add_file(ej_linker *lk, const char *path)
     ej_status st = check_open(lk, path);
     if (st != EJ_OK)
         return st;
+    if (lk->cache)
+        return ej__cache_note(lk, path, 0, 0);
     uint64_t t0 = ej__now_ns();
     st = ej__object_open_file(path, &obj, &lk->err);
     lk->stats.ns[EJ_STAGE_READ] += ej__now_ns() - t0;
@@ -189,6 +192,10 @@ static ej_status add_archive(ej_linker *lk, const char *name, const void *buf, s
 EJ_API ej_status ej_linker_add_archive(ej_linker *lk, const char *path, unsigned flags)
 {
     ej_status st = check_open(lk, path);
+    if (st == EJ_OK && lk->cache && (flags & ~(unsigned)EJ_ARCHIVE_WHOLE))
+        return ej__fail(&lk->err, EJ_INVAL, "ej_linker_add_archive: unknown flags 0x%x", flags);
+    if (st == EJ_OK && lk->cache)
+        return ej__cache_note(lk, path, 1, flags);
     return st != EJ_OK ? st : add_archive(lk, path, NULL, 0, flags);
 }
 
@@ -200,6 +207,9 @@ EJ_API ej_status ej_linker_add_archive_buffer(ej_linker *lk, const char *name, c
         return st;
     if (!name)
         name = "<buffer>";
+    if (lk->cache)
+        return ej__fail(&lk->err, EJ_UNSUPPORTED, "%s: inputs in memory are not cached (the "
+                        "cache keys files)", name);
     if (!ej__archive_magic(buf, len))
         return ej__fail(&lk->err, EJ_BADELF, "%s: not an archive (no !<arch> magic)", name);
     return add_archive(lk, name, buf, len, flags);
@@ -256,6 +266,9 @@ EJ_API ej_status ej_linker_add_buffer(ej_linker *lk, const char *name,
     ej_status st = check_open(lk, buf);
     if (st != EJ_OK)
         return st;
+    if (lk->cache)
+        return ej__fail(&lk->err, EJ_UNSUPPORTED, "%s: inputs in memory are not cached (the "
+                        "cache keys files)", name ? name : "<buffer>");
     if (ej__archive_magic(buf, len))
         return ej_linker_add_archive_buffer(lk, name, buf, len, 0);
     uint64_t t0 = ej__now_ns();

@@ -233,6 +233,7 @@ struct ej_linker {
     char **lib_names;    /* as given, for an image saved from the link */
     size_t nlibs;
     struct ej__aot *image; /* an image to load instead of linking (src/aot) */
+    struct ej__cache *cache; /* the image cache, when set (src/aot/cache.c) */
     ej__larchive *archives; /* in the order added */
     size_t narchives;
     ej__larchive runtime[EJ_RUNTIME_ARCHIVES];
@@ -284,6 +285,19 @@ ej_status ej__fixup_site(ej_linker *lk, const ej__fixup_from *from, const ej__re
 ej_status ej__fixup_got(ej_linker *lk, uint64_t slot_off, const ej__sym *s, uint64_t vbase);
 ej_status ej__fixup_check_diffs(ej_linker *lk);
 void ej__fixups_free(ej__fixups *f);
+
+/* The image cache (src/aot/cache.c): an input noted instead of read (an
+ * archive when ARCHIVE, with its EJ_ARCHIVE_* FLAGS); the link through
+ * the cache; releasing it. */
+typedef struct ej__cache ej__cache;
+typedef struct ej__cache_input {
+    char *path;
+    int archive;
+    unsigned flags;
+} ej__cache_input;
+ej_status ej__cache_note(ej_linker *lk, const char *path, int archive, unsigned flags);
+ej_status ej__cache_link(ej_linker *lk, ej_module **out);
+void ej__cache_free(ej__cache *c);
 
 /* ej_linker_add_library without the state checks (an image's libraries
  * are opened while it loads). */
