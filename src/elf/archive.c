@@ -265,11 +265,30 @@ static ej_status build_index(ej__archive *a, ej__err *err)
     return rc < 0 ? err->status : EJ_OK;
 }
 
+/* Whether the archive's first member is a GNU symbol index ("/" or
+ * "/SYM64/"): then libelf failing to read it is a failure (out of memory,
+ * or a damaged index), not an archive without one.  (libelf reads no BSD
+ * __.SYMDEF: those archives are indexed by reading their members.) */
+static int has_index(const ej__archive *a)
+{
+    const char *name = (const char *)a->image + SARMAG;
+    return a->len >= SARMAG + sizeof(struct ar_hdr) &&
+           (memcmp(name, "/ ", 2) == 0 || memcmp(name, "/SYM64/ ", 8) == 0);
+}
+
 /* The archive's own index, copied (libelf's lives as long as the Elf). */
 static ej_status read_index(ej__archive *a, ej__err *err)
 {
     size_t n = 0;
     Elf_Arsym *s = elf_getarsym(a->elf, &n);
+    if (!s && has_index(a)) {
+        /* (libelf says nothing when its own allocation failed) */
+        int code = elf_errno();
+        return code ? ej__elf_fail_code(err, EJ_BADELF, code, "%s: cannot read its symbol index",
+                                        a->path)
+                    : ej__fail(err, EJ_NOMEM, "%s: cannot read its symbol index: out of memory "
+                               "(libelf gave no reason)", a->path);
+    }
     if (!s || n <= 1) /* (libelf counts the terminating entry) */
         return build_index(a, err);
     a->owned_index = malloc((n - 1) * sizeof *a->owned_index);

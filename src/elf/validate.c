@@ -40,8 +40,8 @@ static ej_status check_raw_header(const ej__object *obj, ej__err *err)
                         obj->name, b[EI_CLASS]);
     if (len >= sizeof(Elf64_Ehdr) && b[EI_DATA] == ELFDATA2LSB &&
         ((const Elf64_Ehdr *)(const void *)b)->e_type == ET_DYN) {
-        ej__fail(err, EJ_UNSUPPORTED, "%s: a shared object or an image, not a relocatable "
-                 "object", obj->name);
+        ej__fail(err, EJ_UNSUPPORTED, "%s: ELF type 3 (ET_DYN) is not ET_REL (a relocatable "
+                 "object): a shared object, or an image", obj->name);
         return EJ__IS_IMAGE;
     }
     if (b[EI_DATA] != ELFDATA2LSB)

@@ -183,7 +183,7 @@ static ej_status add_archive(ej_linker *lk, const char *name, const void *buf, s
     if (st != EJ_OK)
         return st;
     if (a->built_index && a->indexed_members)
-        ej__note(lk, "%s: no symbol index (ranlib adds one): its %zu members were read to find "
+        ej__note(lk, "%s: no symbol index (a GNU one: ranlib adds it): its %zu members were read to find "
                  "the names they define", name, a->indexed_members);
     lk->archives[lk->narchives++] = (ej__larchive){.a = a, .flags = flags};
     return EJ_OK;
