@@ -32,6 +32,9 @@ typedef struct ej__aot {
     uint8_t *gdb;          /* the debugger's image (as saved: load moves it) */
     uint32_t *gdbfix;
     uint64_t z_off, z_size; /* a deflated image's zlib stream, in the file */
+    ej__aot_tls tls;       /* EJ_AOT_F_TLS: the thread-local block */
+    uint8_t *tlsinit;
+    ej__aot_tlsword *tlswords;
 } ej__aot;
 
 /* crc32 of the LEN bytes at FILE as the header's CRC field has it: with

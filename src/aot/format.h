@@ -28,6 +28,10 @@
  *                       symfile.c), built for the image at GDB_BASE
  *     .elfjit.gdbfix    uint32_t[]: the offsets in it of the 64-bit addresses
  *                       to move by the load address less GDB_BASE
+ *     .elfjit.tls       ej__aot_tls, .elfjit.tlsinit its initial image and
+ *                       .elfjit.tlswords ej__aot_tlsword[] (EJ_AOT_F_TLS): the
+ *                       thread-local block and the table the C library fills
+ *                       for it at load (src/tls), copied into the image
  *   and .shstrtab.
  * Every address in the description is an offset from the image's first
  * byte.  Integers are little-endian (every supported machine is).
@@ -47,6 +51,7 @@
 
 /* Header flags. */
 #define EJ_AOT_F_GOT 1u        /* the image has a GOT (fixups name it) */
+#define EJ_AOT_F_TLS 4u        /* the image has a TLS block: .elfjit.tls* */
 #define EJ_AOT_F_DEFLATED 2u   /* the image's bytes are in .elfjit.image, SHF_COMPRESSED;
                                 * .text, .rodata, .data are SHT_NOBITS placeholders */
 
@@ -110,6 +115,22 @@ typedef struct ej__aot_sym {
     uint32_t name;
     uint8_t type, global, cls, pad;
 } ej__aot_sym;
+
+/* The thread-local block (src/tls/tlsmod.h). */
+typedef struct ej__aot_tls {
+    uint64_t filesz, memsz, align; /* the block: initial bytes, size, alignment */
+    uint64_t table_off, table_size; /* the table in the image (read-only data) */
+    uint32_t nwords;        /* entries (a descriptor takes two table words) */
+    uint32_t own_tp;        /* the table word holding the block's thread-pointer offset, + 1 */
+    uint32_t static_user;   /* strings + 1: a variable that needs static TLS (0: none) */
+    uint32_t pad;
+} ej__aot_tls;
+
+typedef struct ej__aot_tlsword {
+    uint32_t what;          /* enum ej__tls_what */
+    uint32_t name;          /* strings + 1: another module's variable; 0: the own block */
+    uint64_t off;           /* in the own block */
+} ej__aot_tlsword;
 
 _Static_assert(sizeof(ej__aot_header) == 256, "the header's stored size");
 

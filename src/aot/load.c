@@ -25,6 +25,7 @@
 
 #include "aot/aot.h"
 #include "link/module.h"
+#include "tls/tlsmod.h"
 
 /* ---- imports ------------------------------------------------------------- */
 
@@ -116,7 +117,7 @@ static void site_of(const ej__aot *a, uint32_t i, const uint64_t *S, uint64_t vb
     const ej__fixup *f = &a->fixups[i];
     s->type = f->type;
     s->P = vbase + f->off;
-    s->S = f->kind == EJ_FX_IMAGE ? vbase + S[i] : S[i];
+    s->S = f->kind == EJ_FX_IMAGE ? vbase + S[i] : S[i]; /* (TLS kinds: bound by tls_bind) */
     s->A = f->a;
     s->Z = f->z;
     s->G = f->g ? vbase + f->g - 1 : 0;
@@ -130,14 +131,14 @@ static void site_of(const ej__aot *a, uint32_t i, const uint64_t *S, uint64_t vb
  * change (a page never written stays shared with the file).  Counts the
  * pages written in *WRITTEN (*LAST: the last one, + 1). */
 static ej_status fix_one(ej_linker *lk, const ej__aot *a, uint32_t i, const uint64_t *S,
-                         ej__codemem *cm, uint64_t vbase, uint64_t *written, uint64_t *last)
+                         uint8_t *base, uint64_t size, uint64_t vbase, uint64_t *written,
+                         uint64_t *last)
 {
     const ej__arch *arch = ej__host_arch();
     const ej__fixup *f = &a->fixups[i];
     uint8_t scratch[16];
-    uint8_t *w = cm->w + f->off;
-    size_t n = a->h.image_size - f->off < sizeof scratch ? (size_t)(a->h.image_size - f->off)
-                                                          : sizeof scratch;
+    uint8_t *w = base + f->off;
+    size_t n = size - f->off < sizeof scratch ? (size_t)(size - f->off) : sizeof scratch;
     memcpy(scratch, w, n);
     if (f->type == EJ_FX_WORD64) {
         ej__put64(scratch, f->kind == EJ_FX_IMAGE ? vbase + S[i] : S[i]);
@@ -169,6 +170,66 @@ static ej_status fix_one(ej_linker *lk, const ej__aot *a, uint32_t i, const uint
     return EJ_OK;
 }
 
+/* ---- thread-local storage --------------------------------------------------- */
+
+/* The image's TLS block handed to the C library (src/tls), its table
+ * copied into the image, and the thread-local fixups' values: the block's
+ * thread-pointer offset + their offset, or a table word. */
+static ej_status tls_bind(ej_linker *lk, const ej__aot *a, ej_module *m, uint64_t *S)
+{
+    const ej__aot_tls *t = &a->tls;
+    const ej__arch *arch = ej__host_arch();
+    ej__tls_word *w = calloc(t->nwords ? t->nwords : 1, sizeof *w);
+    uint64_t *table = calloc(t->table_size ? t->table_size / 8 : 1, 8);
+    ej_status st = w && table ? EJ_OK : ej__fail(&lk->err, EJ_NOMEM, "%s: out of memory", a->path);
+    for (uint32_t i = 0; st == EJ_OK && i < t->nwords; i++)
+        w[i] = (ej__tls_word){(uint8_t)a->tlswords[i].what,
+                              a->tlswords[i].name ? a->strings + a->tlswords[i].name - 1 : NULL,
+                              a->tlswords[i].off};
+    /* The initial image's own fixups (addresses it holds), into a copy. */
+    uint8_t *init = malloc(t->filesz ? t->filesz : 1);
+    if (st == EJ_OK && !init)
+        st = ej__fail(&lk->err, EJ_NOMEM, "%s: out of memory", a->path);
+    if (st == EJ_OK)
+        memcpy(init, a->tlsinit, t->filesz);
+    uint64_t unused = 0, last = 0;
+    for (uint32_t i = 0; st == EJ_OK && i < a->h.nfixups; i++)
+        if (a->fixups[i].area == EJ_FX_IN_TLS_INIT && a->fixups[i].kind <= EJ_FX_IMPORT)
+            st = fix_one(lk, a, i, S, init, t->filesz, m->img.vbase, &unused, &last);
+    ej__tls_block block = {init, t->filesz, ej__align_up(t->memsz, t->align), t->align};
+    uint64_t salign = t->static_user ? ej__tls_static_align() : 0;
+    /* (What ej_linker_static_tls_size reports, for a restart with room.) */
+    lk->tls.memsz = t->memsz;
+    lk->tls.align = t->align;
+    const char *user = t->static_user ? a->strings + t->static_user - 1 : "?";
+    if (st == EJ_OK && salign && t->align > salign)
+        st = ej__fail(&lk->err, EJ_STATIC_TLS, "%s: '%s' needs the image's TLS block in static "
+                      "TLS, aligned to %llu, and the C library's static TLS is aligned to %llu",
+                      a->path, user, (unsigned long long)t->align, (unsigned long long)salign);
+    if (st == EJ_OK)
+        st = ej__tls_module_load(arch->machine, &arch->tls, &block, w, t->nwords, table, &m->tls,
+                                 &lk->err);
+    if (st != EJ_OK && st != EJ_NOMEM)
+        ej__err_prefix(&lk->err, "%s", a->path);
+    if (st == EJ_STATIC_TLS || (st == EJ_OK && t->static_user))
+        lk->tls.static_user = &lk->null_sym; /* (a variable needs it: ej_linker_static_tls_size) */
+    if (st == EJ_OK) {
+        memcpy(m->mem.w + t->table_off, table, t->table_size);
+        int64_t T = t->own_tp ? (int64_t)table[t->own_tp - 1] : 0;
+        for (uint32_t i = 0; i < a->h.nfixups; i++) {
+            const ej__fixup *f = &a->fixups[i];
+            if (f->kind == EJ_FX_TLS_TP)
+                S[i] = (uint64_t)T + f->s;
+            else if (f->kind == EJ_FX_TLS_WORD)
+                S[i] = table[f->s];
+        }
+    }
+    free(init);
+    free(w);
+    free(table);
+    return st;
+}
+
 /* ---- the image's description ------------------------------------------------ */
 
 static ej_status describe(ej_module *m, const ej__aot *a, ej__err *err)
@@ -194,7 +255,8 @@ static ej_status describe(ej_module *m, const ej__aot *a, ej__err *err)
     img->export_cap = h->export_cap;
     for (size_t i = 0; i < h->export_cap; i++) {
         const ej__aot_export *e = &a->exports[i];
-        img->exports[i] = (ej__export){e->name == UINT32_MAX ? 0 : vb + e->addr, e->hash, e->name};
+        uint64_t addr = e->name == UINT32_MAX ? 0 : e->addr & EJ__EXPORT_TLS ? e->addr : vb + e->addr;
+        img->exports[i] = (ej__export){addr, e->hash, e->name};
     }
     img->nfuncs = h->nfuncs;
     for (size_t i = 0; i < h->nfuncs; i++)
@@ -300,7 +362,7 @@ static void lap(ej_linker *lk, int stage, uint64_t *t0)
     *t0 = now;
 }
 
-static ej_status map_and_fix(ej_linker *lk, const ej__aot *a, ej_module *m, const uint64_t *S)
+static ej_status map_and_fix(ej_linker *lk, const ej__aot *a, ej_module *m, uint64_t *S)
 {
     const ej__aot_header *h = &a->h;
     uint64_t t0 = ej__now_ns();
@@ -313,9 +375,12 @@ static ej_status map_and_fix(ej_linker *lk, const ej__aot *a, ej_module *m, cons
         return st;
     }
     lap(lk, EJ_STAGE_COPY, &t0);
+    if (h->flags & EJ_AOT_F_TLS && (st = tls_bind(lk, a, m, S)) != EJ_OK)
+        return st;
     uint64_t written = 0, last = 0;
     for (uint32_t i = 0; i < h->nfixups && st == EJ_OK; i++)
-        st = fix_one(lk, a, i, S, &m->mem, m->img.vbase, &written, &last);
+        if (a->fixups[i].area == EJ_FX_IN_IMAGE)
+            st = fix_one(lk, a, i, S, m->mem.w, h->image_size, m->img.vbase, &written, &last);
     lk->stats.nrelocs = h->nfixups;
     lk->stats.image_size = h->image_size;
     lk->stats.pages_mapped = h->flags & EJ_AOT_F_DEFLATED ? 0 : h->cls_off[EJ_CLS_BSS] / h->page_size;
@@ -374,8 +439,12 @@ ej_status ej__aot_load(ej_linker *lk, ej__aot *a, ej_module **out)
             ej__unregister_image(&m->img, m, m->registration, m->reg_slot, &m->nregistered);
         lap(lk, EJ_STAGE_REGISTER, &t0);
     }
+    /* (The mappings keep the file: the descriptor is not needed now.) */
+    close(a->fd);
+    a->fd = -1;
     if (st != EJ_OK) {
         ej__codemem_release(&m->mem);
+        ej__tls_module_unload(m->tls);
         ej__image_free(&m->img);
         free(m->entry);
         free(m);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -18,6 +19,8 @@
 #include "elf/elferr.h"
 #include "image/image.h"
 #include "reloc/reloc.h"
+#include "tls/tlsmod.h"
+
 
 uint32_t ej__aot_crc(const uint8_t *file, size_t len, uint64_t hdr_off)
 {
@@ -49,11 +52,13 @@ typedef struct part {
 } part;
 
 enum { P_HEADER, P_FIXUPS, P_STRINGS, P_LIBS, P_EXPORTS, P_NAMES, P_FUNCS, P_INITFINI,
-       P_TABLES, P_SYMS, P_GDB, P_GDBFIX, P_TEXT, P_RODATA, P_DATA, P_BSS, P_IMAGE, NPARTS };
+       P_TABLES, P_SYMS, P_GDB, P_GDBFIX, P_TEXT, P_RODATA, P_DATA, P_BSS, P_IMAGE, P_TLS,
+       P_TLSINIT, P_TLSWORDS, NPARTS };
 static const char *const part_names[NPARTS] = {
     ".elfjit", ".elfjit.fixups", ".elfjit.strings", ".elfjit.libs", ".elfjit.exports",
     ".elfjit.names", ".elfjit.funcs", ".elfjit.initfini", ".elfjit.tables", ".elfjit.syms",
-    ".elfjit.gdb", ".elfjit.gdbfix", ".text", ".rodata", ".data", ".bss", ".elfjit.image"};
+    ".elfjit.gdb", ".elfjit.gdbfix", ".text", ".rodata", ".data", ".bss", ".elfjit.image",
+    ".elfjit.tls", ".elfjit.tlsinit", ".elfjit.tlswords"};
 
 static ej_status find_parts(Elf *e, const uint8_t *file, size_t len, part *p, const char *path,
                             ej__err *err)
@@ -82,7 +87,7 @@ static ej_status find_parts(Elf *e, const uint8_t *file, size_t len, part *p, co
                           sh.sh_type, scn};
         }
     }
-    for (int i = 0; i < P_IMAGE; i++) /* (.elfjit.image: only in deflated images) */
+    for (int i = 0; i < P_IMAGE; i++) /* (the rest only in deflated or TLS images) */
         if (!p[i].name)
             return ej__fail(err, EJ_BADELF, "%s: no %s section%s", path, part_names[i],
                             i == P_HEADER ? " (not an elfjit image: a shared object? -l "
@@ -241,6 +246,20 @@ static ej_status take_parts(ej__aot *a, part *p, ej__err *err)
         st = take(&p[P_GDB], h->gdb_size, 1, (void **)&a->gdb, a->path, err);
     if (st == EJ_OK)
         st = take(&p[P_GDBFIX], h->ngdbfix, sizeof *a->gdbfix, (void **)&a->gdbfix, a->path, err);
+    if (st != EJ_OK || !(h->flags & EJ_AOT_F_TLS))
+        return st;
+    ej__aot_tls *tls = NULL;
+    if (!p[P_TLS].name || !p[P_TLSINIT].name || !p[P_TLSWORDS].name)
+        return ej__fail(err, EJ_BADELF, "%s: thread-local storage without its sections", a->path);
+    st = take(&p[P_TLS], 1, sizeof *tls, (void **)&tls, a->path, err);
+    if (st == EJ_OK)
+        a->tls = *tls;
+    free(tls);
+    if (st == EJ_OK)
+        st = take(&p[P_TLSINIT], a->tls.filesz, 1, (void **)&a->tlsinit, a->path, err);
+    if (st == EJ_OK)
+        st = take(&p[P_TLSWORDS], a->tls.nwords, sizeof *a->tlswords, (void **)&a->tlswords,
+                  a->path, err);
     return st;
 }
 
@@ -250,26 +269,61 @@ static int str_ok(const char *tab, uint64_t n, uint64_t s)
     return s < n && memchr(tab + s, 0, n - s) != NULL;
 }
 
+/* The thread-local block and table: what is wrong, or NULL. */
+static const char *check_tls(const ej__aot *a)
+{
+    const ej__aot_tls *t = &a->tls;
+    uint64_t words = 0, nstr = a->h.strings_size;
+    if (!t->align || t->align & (t->align - 1) || t->align > 65536 || t->filesz > t->memsz ||
+        t->memsz > ((uint64_t)1 << 30))
+        return "thread-local block of a bad size or alignment";
+    for (uint32_t i = 0; i < t->nwords; i++) {
+        const ej__aot_tlsword *w = &a->tlswords[i];
+        if (w->what > EJ_TLSW_DESC || (w->name && !str_ok(a->strings, nstr, w->name - 1)) ||
+            (!w->name && w->off > t->memsz))
+            return "thread-local table entry naming nothing";
+        words += w->what == EJ_TLSW_DESC ? 2 : 1;
+    }
+    if (words * 8 != t->table_size || t->table_off > a->h.image_size ||
+        t->table_size > a->h.image_size - t->table_off || t->own_tp > words ||
+        (t->static_user && !str_ok(a->strings, nstr, t->static_user - 1)))
+        return "thread-local table that does not fit";
+    return NULL;
+}
+
 static ej_status check_description(const ej__aot *a, ej__err *err)
 {
     const ej__aot_header *h = &a->h;
     uint64_t size = h->image_size, nstr = h->strings_size, nnames = h->names_size;
     const ej__arch *arch = ej__host_arch();
     const char *what = NULL;
-    uint64_t idx = 0;
+    uint64_t idx = 0, last_off = 0;
     for (uint64_t i = 0; i < h->nfixups && !what; i++) {
         const ej__fixup *f = &a->fixups[i];
         const ej__reloc_info *info = f->type == EJ_FX_WORD64 ? NULL : ej__reloc_info_of(arch, f->type);
         uint64_t width = info ? info->width : 8;
         idx = i;
-        if (f->type != EJ_FX_WORD64 && (!info || (info->needs & (EJ_RN_TLS | EJ_RN_DYNAMIC |
-                                                                 EJ_RN_DIFF_ADD | EJ_RN_DIFF_SUB))))
+        int tls_kind = f->kind == EJ_FX_TLS_TP || f->kind == EJ_FX_TLS_WORD;
+        if (f->type != EJ_FX_WORD64 &&
+            (!info || (info->needs & (EJ_RN_DYNAMIC | EJ_RN_DIFF_ADD | EJ_RN_DIFF_SUB)) ||
+             !(info->needs & EJ_RN_TLS) != !tls_kind))
             what = "fixup of a type an image cannot hold";
-        else if (f->off > size || width > size - f->off)
+        else if (tls_kind && (!(h->flags & EJ_AOT_F_TLS) ||
+                              (f->kind == EJ_FX_TLS_WORD && f->s >= a->tls.table_size / 8)))
+            what = "thread-local fixup without its table word";
+        else if (f->area > EJ_FX_IN_TLS_INIT ||
+                 (f->area == EJ_FX_IN_TLS_INIT &&
+                  (!(h->flags & EJ_AOT_F_TLS) || f->off > a->tls.filesz ||
+                   width > a->tls.filesz - f->off)))
+            what = "fixup outside the thread-local initial image";
+        else if (f->area == EJ_FX_IN_IMAGE && (f->off > size || width > size - f->off))
             what = "fixup outside the image";
-        else if (i && f->off < a->fixups[i - 1].off)
+        else if (f->area == EJ_FX_IN_IMAGE && f->off < last_off)
             what = "fixups out of order";
-        else if (f->kind > EJ_FX_IMPORT || (f->kind == EJ_FX_IMPORT && !str_ok(a->strings, nstr, f->s)))
+        if (f->area == EJ_FX_IN_IMAGE)
+            last_off = f->off;
+        else if (f->kind > EJ_FX_TLS_WORD ||
+                 (f->kind == EJ_FX_IMPORT && !str_ok(a->strings, nstr, f->s)))
             what = "fixup naming no symbol";
         else if ((f->kind == EJ_FX_IMAGE && f->s > size) || f->got > size + 1 || f->g > size ||
                  f->l > size)
@@ -283,7 +337,11 @@ static ej_status check_description(const ej__aot *a, ej__err *err)
             what = "library naming no file";
     for (uint64_t i = 0; i < h->export_cap && !what; i++)
         if (idx = i, a->exports[i].name != UINT32_MAX &&
-                         (!str_ok(a->names, nnames, a->exports[i].name) || a->exports[i].addr > size))
+                         (!str_ok(a->names, nnames, a->exports[i].name) ||
+                          (a->exports[i].addr & EJ__EXPORT_TLS
+                               ? !(h->flags & EJ_AOT_F_TLS) ||
+                                     (a->exports[i].addr & ~EJ__EXPORT_TLS) > a->tls.memsz
+                               : a->exports[i].addr > size)))
             what = "export outside the image";
     if (h->export_cap & (h->export_cap - 1))
         what = "export table whose size is not a power of two";
@@ -309,6 +367,8 @@ static ej_status check_description(const ej__aot *a, ej__err *err)
     if (!what && (h->first_global > h->nsyms || (h->options && !str_ok(a->strings, nstr, h->options)) ||
                   (h->entry && !str_ok(a->strings, nstr, h->entry - 1))))
         what = "header counts that disagree";
+    if (!what && (h->flags & EJ_AOT_F_TLS))
+        what = check_tls(a);
     if (what)
         return ej__fail(err, EJ_BADELF, "%s: damaged description: %s (entry %llu)", a->path, what,
                         (unsigned long long)idx);
@@ -371,11 +431,27 @@ ej_status ej__aot_open(const char *path, ej__aot **out, ej__err *err)
         ej__aot_free(a);
         return ej__fail(err, EJ_UNSUPPORTED, "%s: libelf version mismatch", path);
     }
-    Elf *e = elf_begin(a->fd, ELF_C_READ_MMAP, NULL);
-    ej_status st = e ? check_file(a, e, err)
-                     : ej__elf_fail(err, EJ_BADELF, "%s: cannot read as ELF", path);
+    /* libelf reads a private mapping of the file in place, as the object
+     * reader does (elf_memory: it may write to what it reads). */
+    struct stat stt;
+    void *map = MAP_FAILED;
+    ej_status st = EJ_OK;
+    if (fstat(a->fd, &stt) != 0)
+        st = ej__fail(err, EJ_IO, "%s: cannot examine (fstat): %s", path, strerror(errno));
+    else if (!S_ISREG(stt.st_mode) || stt.st_size < (off_t)sizeof(Elf64_Ehdr))
+        st = ej__fail(err, EJ_BADELF, "%s: not an elfjit image (%s)", path,
+                      S_ISREG(stt.st_mode) ? "truncated" : "not a regular file");
+    else if ((map = mmap(NULL, (size_t)stt.st_size, PROT_READ | PROT_WRITE, MAP_PRIVATE, a->fd,
+                         0)) == MAP_FAILED)
+        st = ej__fail(err, errno == ENOMEM ? EJ_NOMEM : EJ_IO, "%s: cannot map: %s", path,
+                      strerror(errno));
+    Elf *e = st == EJ_OK ? elf_memory(map, (size_t)stt.st_size) : NULL;
+    if (st == EJ_OK)
+        st = e ? check_file(a, e, err) : ej__elf_fail(err, EJ_BADELF, "%s: cannot read as ELF", path);
     if (e)
         elf_end(e);
+    if (map != MAP_FAILED)
+        munmap(map, (size_t)stt.st_size);
     if (st != EJ_OK) {
         ej__aot_free(a);
         return st;
@@ -401,6 +477,8 @@ void ej__aot_free(ej__aot *a)
     free(a->syms);
     free(a->gdb);
     free(a->gdbfix);
+    free(a->tlsinit);
+    free(a->tlswords);
     free(a->path);
     free(a);
 }

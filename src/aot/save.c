@@ -20,6 +20,7 @@
 #include "elf/elferr.h"
 #include "debug/debug.h"
 #include "link/module.h"
+#include "tls/tlsmod.h"
 
 /* The base the saving link runs at: any address works (every fixup is
  * relative to it); this one is aligned for any section alignment. */
@@ -93,6 +94,8 @@ typedef struct parts {
     size_t nfns;
     ej__aot_table *tables;
     ej__aot_sym *syms;
+    ej__aot_tls tls;      /* the thread-local block (EJ_AOT_F_TLS) */
+    ej__aot_tlsword *tlswords;
     void *gdb;            /* the debugger's image, and where its addresses are */
     uint32_t *gdbfix;
     strings str;
@@ -110,6 +113,7 @@ static void parts_free(parts *p)
     free(p->syms);
     free(p->gdb);
     free(p->gdbfix);
+    free(p->tlswords);
     free(p->str.buf);
     free(p->str.slot);
     free(p->names.buf);
@@ -181,7 +185,8 @@ static ej_status take_description(parts *p, const ej_module *m, const ej_linker 
         return ej__fail(err, EJ_NOMEM, "out of memory describing the image");
     for (size_t i = 0; i < img->export_cap; i++) {
         const ej__export *e = &img->exports[i];
-        p->exports[i] = (ej__aot_export){e->name == UINT32_MAX ? 0 : e->addr - vb, e->hash,
+        uint64_t addr = e->name == UINT32_MAX ? 0 : e->addr & EJ__EXPORT_TLS ? e->addr : e->addr - vb;
+        p->exports[i] = (ej__aot_export){addr, e->hash,
                                          e->name == UINT32_MAX ? UINT32_MAX
                                                                : str_add(&p->names, img->names + e->name)};
     }
@@ -262,6 +267,32 @@ static ej_status take_gdb(parts *p, const ej_module *m, ej__err *err)
     return st;
 }
 
+/* The thread-local block and its table's entries, as the saving link
+ * handed them to the C library.  Slots kept only to relax sequences the
+ * saving link did not relax are plain block offsets: nothing reads them,
+ * and they must not ask the load for static TLS. */
+static ej_status take_tls(parts *p, const ej_linker *lk, ej__err *err)
+{
+    const ej__tls_plan *t = &lk->tls;
+    if (!t->nents && !t->memsz)
+        return EJ_OK;
+    if (!t->saved_words || (t->filesz && !t->saved_init))
+        return ej__fail(err, EJ_STATE, "the thread-local block was not kept for the image");
+    p->h.flags |= EJ_AOT_F_TLS;
+    p->tls = (ej__aot_tls){t->filesz, t->memsz, t->align, lk->plan.tls_off, t->table_size,
+                           (uint32_t)t->nents, t->own_tp ? (t->own_tp - 1) / 8 + 1 : 0,
+                           t->static_user ? str_add(&p->str, t->static_user->name) + 1 : 0, 0};
+    if (!(p->tlswords = calloc(t->nents ? t->nents : 1, sizeof *p->tlswords)))
+        return ej__fail(err, EJ_NOMEM, "out of memory for the thread-local table");
+    for (size_t i = 0; i < t->nents; i++) {
+        const ej__tls_word *w = &t->saved_words[i];
+        uint8_t what = t->ents[i].optional && !t->relax ? EJ_TLSW_DTPOFF : w->what;
+        p->tlswords[i] = (ej__aot_tlsword){what, w->name ? str_add(&p->str, w->name) + 1 : 0,
+                                           w->off};
+    }
+    return EJ_OK;
+}
+
 /* What was linked with what, for `elfjit inspect` and the cache key. */
 static void take_options(parts *p, const ej_linker *lk, const char *entry)
 {
@@ -332,7 +363,8 @@ typedef struct outsec {
 
 /* The sections: the four classes (SHT_NOBITS placeholders when the image
  * is stored deflated, in .elfjit.image), then the description. */
-static size_t add_sections(const parts *p, const ej_module *m, int deflate, outsec *s)
+static size_t add_sections(const parts *p, const ej_module *m, const uint8_t *lk_tls_init,
+                           int deflate, outsec *s)
 {
     const ej__aot_header *h = &p->h;
     const uint8_t *img = ej__codemem_view(&m->mem);
@@ -362,6 +394,11 @@ static size_t add_sections(const parts *p, const ej_module *m, int deflate, outs
     META(".elfjit.syms", p->syms, (uint64_t)h->nsyms * sizeof *p->syms);
     META(".elfjit.gdb", p->gdb, h->gdb_size);
     META(".elfjit.gdbfix", p->gdbfix, (uint64_t)h->ngdbfix * sizeof *p->gdbfix);
+    if (h->flags & EJ_AOT_F_TLS) {
+        META(".elfjit.tls", &p->tls, sizeof p->tls);
+        META(".elfjit.tlsinit", lk_tls_init, p->tls.filesz);
+        META(".elfjit.tlswords", p->tlswords, (uint64_t)p->tls.nwords * sizeof *p->tlswords);
+    }
 #undef META
     for (size_t i = 0; i < k; i++)
         if (s[i].size < 64)
@@ -526,13 +563,15 @@ ej_status ej__aot_write(const ej_module *m, ej_linker *lk, const char *path, con
     if (st == EJ_OK)
         st = take_gdb(&p, m, err);
     if (st == EJ_OK)
+        st = take_tls(&p, lk, err);
+    if (st == EJ_OK)
         take_options(&p, lk, entry);
     if (st == EJ_OK && (p.str.nomem || p.names.nomem))
         st = ej__fail(err, EJ_NOMEM, "out of memory for the image's strings");
     p.h.strings_size = (uint32_t)p.str.len;
     p.h.names_size = (uint32_t)p.names.len;
     outsec s[20];
-    size_t n = st == EJ_OK ? add_sections(&p, m, deflate, s) : 0;
+    size_t n = st == EJ_OK ? add_sections(&p, m, lk->tls.saved_init, deflate, s) : 0;
     uint64_t hdr_off = 0;
     /* A temporary file in PATH's directory, renamed over PATH once whole. */
     char tmp[4096];
@@ -575,10 +614,6 @@ EJ_API ej_status ej_linker_save_image(ej_linker *lk, const char *path, const cha
         lk->fake_base = SAVE_BASE;
     ej_module *m = NULL;
     ej_status st = ej_linker_link(lk, &m);
-    if (st == EJ_OK && lk->tls.memsz)
-        st = ej__fail(&lk->err, EJ_UNSUPPORTED,
-                      "thread-local storage (a %llu-byte block) is not supported in images yet",
-                      (unsigned long long)lk->tls.memsz);
     if (st == EJ_OK && m->img.size >= ((uint64_t)1 << 32))
         st = ej__fail(&lk->err, EJ_UNSUPPORTED, "an image of 4 GiB or more cannot be saved");
     if (st == EJ_OK && entry && !ej_module_symbol(m, entry))

@@ -20,6 +20,8 @@ enum ej__fixup_kind {
     EJ_FX_IMAGE,  /* S = the image's base + s */
     EJ_FX_CONST,  /* S = s */
     EJ_FX_IMPORT, /* S = the address of the name at offset s of the image's strings */
+    EJ_FX_TLS_TP, /* S = the image's TLS block's thread-pointer offset + s */
+    EJ_FX_TLS_WORD, /* S = word s of the image's TLS table, as the C library filled it */
 };
 
 #define EJ_FX_WORD64 UINT32_MAX
@@ -37,8 +39,12 @@ typedef struct ej__fixup {
     uint32_t pair;  /* a PAIR_LO type's high part: its fixup's index + 1 */
     uint8_t kind;   /* enum ej__fixup_kind */
     uint8_t weak;   /* IMPORT: only weak references (missing is 0) */
-    uint8_t pad[2];
+    uint8_t area;   /* where OFF is: EJ_FX_IN_IMAGE, or EJ_FX_IN_TLS_INIT (the TLS
+                     * block's initial image, before the C library copies it) */
+    uint8_t pad;
 } ej__fixup;
+
+enum { EJ_FX_IN_IMAGE, EJ_FX_IN_TLS_INIT };
 
 _Static_assert(sizeof(ej__fixup) == 56, "the stored form has no hidden padding");
 

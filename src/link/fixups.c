@@ -5,7 +5,9 @@
  * A relocation is kept when its value can change from one load to the
  * next:
  *   - it names a symbol of the host (a library, the process, the
- *     resolver), whose address is the loading process's;
+ *     resolver), whose address is the loading process's, or a weak one
+ *     nothing defined (0 at the link; a load looks for it again, as a
+ *     dynamic loader would);
  *   - its field holds an absolute address of the image
  *     (EJ_RN_ABSADDR: S + A, or its part above the page offset);
  *   - it is PC-relative (or page-relative) to a constant, such as an
@@ -33,7 +35,7 @@ int ej__fixup_kind_of(const ej__lobj *lo, size_t symi, const ej__sym *s)
     case EJ_SK_HOST:
         return EJ_FX_IMPORT;
     case EJ_SK_ABS:
-        return EJ_FX_CONST;
+        return s->weak_undef ? EJ_FX_IMPORT : EJ_FX_CONST;
     default:
         return EJ_FX_IMAGE;
     }
@@ -80,9 +82,6 @@ ej_status ej__fixup_site(ej_linker *lk, const ej__fixup_from *where, const ej__r
 {
     unsigned needs = info->needs;
     ej__fixups *f = &lk->fixups;
-    if (needs & EJ_RN_TLS)
-        return not_saveable(lk, where, info, name,
-                            "thread-local storage is not supported in images yet");
     if (needs & (EJ_RN_DIFF_ADD | EJ_RN_DIFF_SUB)) {
         if (kind != EJ_FX_IMAGE)
             return not_saveable(lk, where, info, name,
@@ -111,8 +110,10 @@ ej_status ej__fixup_site(ej_linker *lk, const ej__fixup_from *where, const ej__r
         keep = !(needs & (EJ_RN_ABSADDR | EJ_RN_GOT | EJ_RN_SIZE));
     if (!keep || !info->width)
         return EJ_OK;
+    /* (The initial image is relocated at block offsets: P is one.) */
     ej__fixup fx = {
-        .off = site->P - vbase,
+        .off = f->in_tls_init ? site->P : site->P - vbase,
+        .area = f->in_tls_init ? EJ_FX_IN_TLS_INIT : EJ_FX_IN_IMAGE,
         .s = kind == EJ_FX_IMAGE ? site->S - vbase : site->S,
         .a = site->A,
         .z = site->Z,
@@ -127,10 +128,33 @@ ej_status ej__fixup_site(ej_linker *lk, const ej__fixup_from *where, const ej__r
     return push(lk, &fx, kind == EJ_FX_IMPORT ? name : NULL);
 }
 
+ej_status ej__fixup_tls(ej_linker *lk, const ej__fixup_from *from, const ej__reloc_info *info,
+                        const ej__reloc_site *site, const ej__sym *s, uint64_t vbase)
+{
+    uint64_t sval = 0;
+    int kind = ej__tls_fixup(lk, s, info->needs, site, &sval);
+    if (kind < 0 || !info->width)
+        return EJ_OK;
+    /* (The initial image goes to the C library before it places the block.) */
+    if (lk->fixups.in_tls_init)
+        return not_saveable(lk, from, info, s ? s->name : "?", "a thread-pointer offset in "
+                            "thread-local initial data cannot be saved in an image");
+    ej__fixup fx = {
+        .off = site->P - vbase,
+        .s = sval,
+        .a = site->A,
+        .z = site->Z,
+        .got = site->GOT ? (uint32_t)(site->GOT - vbase + 1) : 0,
+        .g = site->G ? (uint32_t)(site->G - vbase + 1) : 0,
+        .type = site->type,
+        .kind = (uint8_t)kind,
+    };
+    return push(lk, &fx, NULL);
+}
+
 ej_status ej__fixup_got(ej_linker *lk, uint64_t slot_off, const ej__sym *s, uint64_t vbase)
 {
-    int kind = s->kind == EJ_SK_HOST ? EJ_FX_IMPORT : s->kind == EJ_SK_ABS ? EJ_FX_CONST
-                                                                           : EJ_FX_IMAGE;
+    int kind = ej__fixup_kind_of(NULL, 0, s);
     if (kind == EJ_FX_CONST)
         return EJ_OK;
     ej__fixup fx = {

@@ -55,6 +55,8 @@ EJ_API void ej_linker_free(ej_linker *lk)
     free(lk->tls.ents);
     free(lk->tls.uses);
     free(lk->tls.table);
+    free(lk->tls.saved_init);
+    free(lk->tls.saved_words);
     free(lk->notes);
     ej__aot_free(lk->image);
     ej__cache_free(lk->cache);

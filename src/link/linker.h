@@ -84,6 +84,8 @@ typedef struct ej__sym {
     uint8_t host_func;   /* a HOST address known to be code */
     uint8_t synth;       /* enum ej__synth */
     uint8_t is_global;
+    uint8_t weak_undef;  /* undefined everywhere, only weak references: 0 (an image
+                          * looks it up again at load, as a dynamic loader would) */
 } ej__sym;
 
 /* Global symbol table: open addressing over pooled entries.  A slot keeps
@@ -158,6 +160,10 @@ typedef struct ej__tls_plan {
     int ld_unrelaxable;   /* some local-dynamic sequence cannot be relaxed */
     int64_t T;            /* the block's thread-pointer offset, once bound */
     uint64_t *table;      /* the values, once bound */
+    /* Kept for an image being saved (src/aot): the relocated initial
+     * image and the table's entries, as handed to the C library. */
+    uint8_t *saved_init;
+    struct ej__tls_word *saved_words;
 } ej__tls_plan;
 
 typedef struct ej__plan {
@@ -215,6 +221,7 @@ typedef struct ej__diff {
 typedef struct ej__fixups {
     ej__fixup_rec *v;
     size_t n, cap;
+    int in_tls_init;      /* relocating the TLS block's initial image */
     ej__diff *diffs;
     size_t ndiffs, diffs_cap;
 } ej__fixups;
@@ -283,6 +290,10 @@ ej_status ej__fixup_site(ej_linker *lk, const ej__fixup_from *from, const ej__re
                          const ej__reloc_site *site, int kind, const char *name, int weak,
                          uint64_t vbase);
 ej_status ej__fixup_got(ej_linker *lk, uint64_t slot_off, const ej__sym *s, uint64_t vbase);
+/* A thread-local relocation applied at SITE: kept when its value depends
+ * on where the C library puts the block (tls.c says: ej__tls_fixup). */
+ej_status ej__fixup_tls(ej_linker *lk, const ej__fixup_from *from, const ej__reloc_info *info,
+                        const ej__reloc_site *site, const ej__sym *s, uint64_t vbase);
 ej_status ej__fixup_check_diffs(ej_linker *lk);
 void ej__fixups_free(ej__fixups *f);
 
@@ -328,6 +339,13 @@ ej_status ej__tls_scan(ej_linker *lk, ej__lobj *lo, size_t r, const Elf64_Rela *
 ej_status ej__tls_layout(ej_linker *lk);
 struct ej__tls_module;
 ej_status ej__tls_bind(ej_linker *lk, uint8_t *wbase, uint64_t vbase, struct ej__tls_module **mod);
+/* For an image: what a thread-local relocation of S (needs NEEDS) applied
+ * at SITE takes from the C library's placement of the block: EJ_FX_TLS_TP
+ * (the block's thread-pointer offset + *SVAL), EJ_FX_TLS_WORD (table
+ * word *SVAL), or -1 (nothing: the code reaches its table slots
+ * PC-relatively, and block offsets do not move). */
+int ej__tls_fixup(const ej_linker *lk, const ej__sym *s, unsigned needs,
+                  const ej__reloc_site *site, uint64_t *sval);
 /* Puts what TLS relocation SITE needs into its S or G (see reloc.h). */
 void ej__tls_site(const ej_linker *lk, const ej__sym *s, unsigned needs, uint64_t vbase,
                   ej__reloc_site *site);

@@ -192,9 +192,11 @@ static ej_status apply_section(ej_linker *lk, const ej__lobj *lo, size_t r, uint
         if (lk->saving && !best_effort) {
             const ej__sym *s = lo->symp[ELF64_R_SYM(rel[k].r_info)];
             ej__fixup_from from = {lo, r, &rel[k]};
-            ej_status st = ej__fixup_site(lk, &from, info, &site, kind,
-                                          s ? s->name : ej__object_sym_name(obj, ELF64_R_SYM(rel[k].r_info)),
-                                          s && !s->strong_ref, vbase);
+            ej_status st = (info->needs & EJ_RN_TLS)
+                ? ej__fixup_tls(lk, &from, info, &site, s, vbase)
+                : ej__fixup_site(lk, &from, info, &site, kind,
+                                 s ? s->name : ej__object_sym_name(obj, ELF64_R_SYM(rel[k].r_info)),
+                                 s && !s->strong_ref, vbase);
             if (st != EJ_OK)
                 return st;
         }

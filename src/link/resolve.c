@@ -223,6 +223,7 @@ static ej_status resolve_undefined(ej_linker *lk, ej__sym *e, const ej__lobj *lo
         /* An undefined weak symbol is zero. */
         e->kind = EJ_SK_ABS;
         e->value = 0;
+        e->weak_undef = 1;
         return EJ_OK;
     }
     char where[512];

@@ -385,6 +385,8 @@ static void name_the_reference(ej_linker *lk, const ej__tls_plan *t)
     }
 }
 
+static int ld_relaxed(const ej__tls_plan *t);
+
 ej_status ej__tls_bind(ej_linker *lk, uint8_t *wbase, uint64_t vbase, struct ej__tls_module **mod)
 {
     ej__tls_plan *t = &lk->tls;
@@ -395,8 +397,10 @@ ej_status ej__tls_bind(ej_linker *lk, uint8_t *wbase, uint64_t vbase, struct ej_
     ej__tls_word *w = calloc(t->nents ? t->nents : 1, sizeof *w);
     t->table = calloc(t->table_size ? t->table_size / 8 : 1, 8);
     ej_status st = init && w && t->table ? EJ_OK : nomem(lk);
+    lk->fixups.in_tls_init = 1;
     if (st == EJ_OK)
         st = initial_image(lk, init, vbase);
+    lk->fixups.in_tls_init = 0;
     for (size_t i = 0; st == EJ_OK && i < t->nents; i++) {
         const ej__sym *s = t->ents[i].sym;
         int own = !s || is_own(s);
@@ -424,9 +428,39 @@ ej_status ej__tls_bind(ej_linker *lk, uint8_t *wbase, uint64_t vbase, struct ej_
         memcpy(wbase + lk->plan.tls_off, t->table, t->table_size);
         t->T = t->own_tp ? (int64_t)t->table[(t->own_tp - 1) / 8] : 0;
     }
+    if (st == EJ_OK && lk->saving) {
+        t->saved_init = init;
+        t->saved_words = w;
+        return EJ_OK;
+    }
     free(init);
     free(w);
     return st;
+}
+
+int ej__tls_fixup(const ej_linker *lk, const ej__sym *s, unsigned needs,
+                  const ej__reloc_site *site, uint64_t *sval)
+{
+    const ej__tls_plan *t = &lk->tls;
+    const ej__tls_use *u = s && s->tls ? &t->uses[s->tls - 1] : NULL;
+    switch (ej__tls_kind(needs)) {
+    case EJ_TLS_TP:
+        if (s && s->kind == EJ_SK_HOST) {
+            if (!u || !u->tp)
+                return -1;
+            *sval = (u->tp - 1) / 8;
+            return EJ_FX_TLS_WORD;
+        }
+        *sval = site->S - (uint64_t)t->T;
+        return EJ_FX_TLS_TP;
+    case EJ_TLS_DTP:
+        if (!ld_relaxed(t))
+            return -1;
+        *sval = site->S - (uint64_t)t->T;
+        return EJ_FX_TLS_TP;
+    default:
+        return -1;
+    }
 }
 
 /* Local-dynamic sequences load the thread pointer (every one can). */

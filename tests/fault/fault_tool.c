@@ -5,7 +5,10 @@
  * Runs `elfjit run fx_main.o fx_lib.o fx_data.o` (--variant profile:
  * `ELFJIT_CODEMEM=dual elfjit run --perf-map --jitdump fx_main.o
  * fx_lib_plain.o fx_data.o`, dual-mapped code memory, every registration;
- * --variant weak adds fx_weak.o, a weak reference nothing defines) with
+ * --variant weak adds fx_weak.o, a weak reference nothing defines;
+ * --variant image: `elfjit run fx.eji`, the default objects saved once,
+ * uninjected, by `elfjit link -o fx.eji`, so what is injected is an
+ * image's load) with
  * libej_fault_preload.so preloaded, once to count (N = 0) and then
  * for N = 1, 2, ... until the run no longer reaches the Nth call of
  * FAMILY.  The fixture's main pauses injection, so what is injected is
@@ -46,7 +49,7 @@ typedef struct run {
 } run;
 
 static struct {
-    int profile, weak, verbose, gdb;
+    int profile, weak, image, verbose, gdb;
     char expected[128];
 } G;
 
@@ -76,6 +79,11 @@ static int tool_argv(char **argv, int max)
     if (G.profile) {
         argv[n++] = "--perf-map";
         argv[n++] = "--jitdump";
+    }
+    if (G.image) {
+        argv[n++] = EJ_FAULT_IMAGE;
+        argv[n] = NULL;
+        return n;
     }
     argv[n++] = EJ_FAULT_FX_DIR "/fx_main.o";
     /* (The profile variant's library is an archive: the archive path too.) */
@@ -354,6 +362,25 @@ static double now(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* The image the image variant loads: the default objects, saved by an
+ * uninjected `elfjit link`. */
+static int save_image(void)
+{
+    char *argv[] = {EJ_TOOL_PATH, "link", "-o", EJ_FAULT_IMAGE, EJ_FAULT_FX_DIR "/fx_main.o",
+                    EJ_FAULT_FX_DIR "/fx_lib.o", EJ_FAULT_FX_DIR "/fx_data.o", NULL};
+    pid_t pid = fork();
+    if (pid == 0) {
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    int status = 0;
+    if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status)) {
+        fprintf(stderr, "tool/image: `elfjit link -o %s` failed\n", EJ_FAULT_IMAGE);
+        return 1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     int family = -1;
@@ -374,14 +401,16 @@ int main(int argc, char **argv)
             family = -2;
     }
     if (family < 0 ||
-        (strcmp(variant, "default") && strcmp(variant, "profile") && strcmp(variant, "weak"))) {
+        (strcmp(variant, "default") && strcmp(variant, "profile") && strcmp(variant, "weak") &&
+         strcmp(variant, "image"))) {
         fprintf(stderr, "usage: %s alloc|mmap|mprotect|munmap|memfd|io|membarrier|libelf "
-                        "[--variant default|profile|weak] [--n N] [--gdb] [--verbose]\n",
+                        "[--variant default|profile|weak|image] [--n N] [--gdb] [--verbose]\n",
                 argv[0]);
         return 2;
     }
     G.profile = strcmp(variant, "profile") == 0;
     G.weak = strcmp(variant, "weak") == 0;
+    G.image = strcmp(variant, "image") == 0;
     snprintf(G.expected, sizeof G.expected, "%s %d 1\n", FX_GREETING,
              fault_expected_compute(7, !G.profile));
     if (EJ_TEST_EMULATOR[0]) {
@@ -394,6 +423,8 @@ int main(int argc, char **argv)
                EJ_TEST_EMULATOR);
         return 77;
     }
+    if (G.image && save_image() != 0)
+        return 1;
     static run r;
     const char *site;
     if (only >= 0) {
