@@ -7,8 +7,9 @@
  * main(argc, argv, envp) — or SYMBOL, or the function the image names —
  * with argv[0] = the first FILE, then exits with its return value.  link
  * links them once and saves the result as an image file that run loads
- * without linking.  elfjit writes nothing to stdout: the program's output
- * is its own.  Exit status 1 for a load or link error (or no memory), 2
+ * without linking; inspect describes objects or an image.  elfjit writes
+ * nothing to stdout but inspect's description: the program's output is
+ * its own.  Exit status 1 for a load or link error (or no memory), 2
  * for bad usage. */
 #include <glob.h>
 #include <limits.h>
@@ -48,11 +49,13 @@ static void print_help(FILE *f)
 {
     fputs("usage: elfjit run [OPTION]... FILE... [-- ARG...]\n"
           "       elfjit link -o IMAGE [OPTION]... FILE...\n"
+          "       elfjit inspect [-l LIB]... FILE...\n"
           "       elfjit --help | --version\n"
           "\n"
           "run links relocatable ELF objects (.o) and static libraries (.a) in memory\n"
           "and runs them, or loads and runs an image that link saved. link saves the\n"
           "linked program as an image: loading it costs a map and its fixups, not a link.\n"
+          "inspect describes objects, archives or an image on standard output.\n"
           "\n"
           "  -o IMAGE        (link) the image file to write\n"
           "  --compress      (link) store the image deflated (zlib): smaller, inflated\n"
@@ -119,6 +122,7 @@ typedef struct input {
 
 typedef struct options {
     int link;              /* elfjit link */
+    int inspect;           /* elfjit inspect */
     const char *output;    /* link -o */
     unsigned image_flags;  /* link --compress */
     const char *cache_dir; /* run --cache-dir */
@@ -406,6 +410,20 @@ static int save_image(const options *o)
     return 0;
 }
 
+static int inspect(const options *o)
+{
+    ej_linker *lk = linker_with_inputs(o);
+    char *text = NULL;
+    if (!lk)
+        return EXIT_LINK;
+    if (ej_linker_describe(lk, &text) != EJ_OK)
+        return link_error(lk);
+    fputs(text, stdout);
+    free(text);
+    ej_linker_free(lk);
+    return 0;
+}
+
 static int run(const options *o)
 {
     ej_module *m;
@@ -471,13 +489,15 @@ int main(int argc, char **argv)
         printf("elfjit %s\n", EJ_VERSION_STRING);
         return 0;
     }
-    if (strcmp(argv[1], "run") != 0 && strcmp(argv[1], "link") != 0)
+    if (strcmp(argv[1], "run") != 0 && strcmp(argv[1], "link") != 0 &&
+        strcmp(argv[1], "inspect") != 0)
         return usage_error("unknown command", argv[1]);
     static options o; /* static: reachable until exit(), see running_module */
     o.link = strcmp(argv[1], "link") == 0;
+    o.inspect = strcmp(argv[1], "inspect") == 0;
     int rc = parse_run(argc, argv, &o);
     if (rc == 0)
-        rc = o.link ? save_image(&o) : run(&o);
+        rc = o.link ? save_image(&o) : o.inspect ? inspect(&o) : run(&o);
     free(o.inputs);
     free(o.dirs);
     return rc;

@@ -277,6 +277,17 @@ ej_status ej_linker_link(ej_linker *lk, ej_module **out);
  * cannot be created), EJ_STATE, EJ_NOMEM. */
 ej_status ej_linker_set_cache(ej_linker *lk, const char *dir, uint64_t max_bytes);
 
+/* A description of what LK holds, in a few readable lines, in *TEXT
+ * (malloc()ed, the caller frees it): for an image, its header (machine,
+ * layout, how it is stored, what it was linked with), its fixups by kind,
+ * type and page, its imports, exports, functions, constructors, trap
+ * tables, address maps and thread-local block; for objects and archives,
+ * each object's loaded sections by permission class, symbols and
+ * relocations by type, then what their link needs (GOT slots, stubs,
+ * TLS) or why it fails: LK is linked in link-only mode for it, and used
+ * up.  Errors: EJ_NOMEM, EJ_INVAL, EJ_STATE (already linked). */
+ej_status ej_linker_describe(ej_linker *lk, char **text);
+
 #define EJ_IMAGE_COMPRESS 1u
 ej_status ej_linker_save_image(ej_linker *lk, const char *path, const char *entry,
                                unsigned flags);

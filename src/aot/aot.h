@@ -57,6 +57,10 @@ void ej__aot_free(ej__aot *a);
  * published and registered as LK asks.  Errors as ej_linker_link's. */
 ej_status ej__aot_load(struct ej_linker *lk, ej__aot *a, struct ej_module **out);
 
+/* Appends a few readable lines describing A to T (ej_linker_describe). */
+struct ej__text;
+void ej__aot_describe(const ej__aot *a, struct ej__text *t);
+
 /* Writes the image of module M, just linked by LK with LK->saving set,
  * to PATH (atomically: a temporary file renamed over it). */
 ej_status ej__aot_write(const struct ej_module *m, struct ej_linker *lk, const char *path,
