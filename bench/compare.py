@@ -19,7 +19,19 @@ import subprocess
 import sys
 import time
 
-TOOLS = ["elfjit run", "llvm-jitlink", "tcc -run", "gcc link + run", "exe-run", "dlopen .so"]
+TOOLS = ["elfjit run", "llvm-jitlink", "tcc -run", "gcc link + run", "exe-run", "dlopen .so",
+         "elfjit image", "elfjit image (z)", "elfjit cache hit"]
+
+# Images (issue 13): (workload, what, peer, limit on what / peer).
+IMAGE_TARGETS = [
+    ("sqlite", "elfjit image", "dlopen .so", 1.0), ("medium", "elfjit image", "dlopen .so", 1.0),
+    ("large", "elfjit image", "dlopen .so", 1.0),
+    ("sqlite", "elfjit image", "exe-run", 1.2), ("medium", "elfjit image", "exe-run", 1.2),
+    ("sqlite", "elfjit image (z)", "elfjit image", 1.5),
+    ("medium", "elfjit image (z)", "elfjit image", 1.5),
+    ("sqlite", "elfjit cache hit", "elfjit image", 1.05),
+    ("medium", "elfjit cache hit", "elfjit image", 1.05),
+]
 
 # (workload, peer, limit on elfjit / peer) from issue 3.
 TARGETS = [
@@ -140,7 +152,20 @@ def build_commands(wl, d, a):
         with open(stub, "w") as fh:
             fh.write("/* empty: main is in the objects given before -run */\n")
         tcc = ["tcc"] + libs + objs + ["-run", stub]
+    # The images, saved once, and a cache primed by one run.
+    img, zimg, cache = (os.path.join(d, "prog.eji"), os.path.join(d, "prog.z.eji"),
+                        os.path.join(d, "cache"))
+    for name, argv in (("elfjit image", [a.elfjit, "link", "-o", img] + objs),
+                       ("elfjit image (z)", [a.elfjit, "link", "--compress", "-o", zimg] + objs)):
+        p = subprocess.run(argv, capture_output=True)
+        prep[name] = None if p.returncode == 0 else "elfjit link failed: " + error_line(p.stderr.decode())
+    subprocess.run(["rm", "-rf", cache])
+    p = subprocess.run([a.elfjit, "run", "--cache-dir", cache] + objs, capture_output=True)
+    prep["elfjit cache hit"] = None if p.returncode == 0 else "priming the cache failed: " + error_line(p.stderr.decode())
     cmds = {
+        "elfjit image": [a.elfjit, "run", img],
+        "elfjit image (z)": [a.elfjit, "run", zimg],
+        "elfjit cache hit": [a.elfjit, "run", "--cache-dir", cache] + objs,
         "elfjit run": [a.elfjit, "run"] + objs,
         "llvm-jitlink": [a.jitlink] + objs,
         "tcc -run": tcc,
@@ -273,7 +298,20 @@ def main():
             p = subprocess.run([a.stages, "-n", str(stage_n.get(wl, 10)), "--no-floor"] + objs,
                                capture_output=True, text=True)
             stages_txt = p.stdout if p.returncode == 0 else "stages failed: " + first_line(p.stderr)
+        image_stages = None
+        if a.stages and "elfjit image" in passing and wl in stage_n:
+            p = subprocess.run([a.stages, "-n", str(stage_n.get(wl, 10)), "--no-floor",
+                                os.path.join(d, "prog.eji")], capture_output=True, text=True)
+            image_stages = p.stdout if p.returncode == 0 else "stages failed: " + first_line(p.stderr)
+        sizes = {}
+        for k, f in (("objects", None), ("image", "prog.eji"), ("image (z)", "prog.z.eji"),
+                     ("shared object", "prog.so"), ("executable", "exe")):
+            if f is None:
+                sizes[k] = sum(os.path.getsize(o) for o in read_lines(os.path.join(d, "objects.txt")))
+            elif os.path.exists(os.path.join(d, f)):
+                sizes[k] = os.path.getsize(os.path.join(d, f))
         results["workloads"][wl] = {
+            "image_stages": image_stages, "sizes": sizes,
             "info": info, "expected": expected.strip(), "failures": failures, "times": times,
             "rss_mib": rss, "hyperfine_note": note, "stages": stages_txt,
             "commands": {k: " ".join(shlex.quote(x) for x in v) for k, v in cmds.items()},
@@ -390,6 +428,7 @@ def report(R):
             L.append("| bss | 256 MiB .bss (16 pages touched) costs ≤ 2 MiB more than 4 KiB .bss | "
                      "%+.2f MiB | | | %s |" % (d, "PASS" if d <= 2.0 else "FAIL"))
     L.append("")
+    L.extend(image_report(W))
     fails = [(wl, t, why) for wl, w in W.items() for t, why in w["failures"].items()]
     L.append("## Failing peers")
     L.append("")
@@ -440,6 +479,44 @@ def report(R):
     L.append("Total time of this benchmark run: %.0f s." % R["elapsed_s"])
     L.append("")
     return "\n".join(L)
+
+
+def image_report(W):
+    """Images (issue 13): load against relinking, dlopen and exe-run, the
+    sizes on disk, the targets, and the pages an image load leaves clean."""
+    L = ["## Images (issue 13), ratios from the same run", ""]
+    L.append("| workload | target | measured | peer | ratio | result |")
+    L.append("|---|---|---:|---:|---:|---|")
+    for wl, what, peer, lim in IMAGE_TARGETS:
+        if wl not in W:
+            continue
+        t = W[wl]["times"]
+        m, pm = t.get(what, {}).get("median_ms"), t.get(peer, {}).get("median_ms")
+        tgt = "%s ≤ %.2f × %s" % (what, lim, peer)
+        if m is None or pm is None:
+            L.append("| %s | %s | %s | %s | | n/a (a run fails) |" % (wl, tgt, fmt_ms(m), fmt_ms(pm)))
+        else:
+            L.append("| %s | %s | %s | %s | %.3f | %s |" % (wl, tgt, fmt_ms(m), fmt_ms(pm), m / pm,
+                                                            "PASS" if m / pm <= lim else "FAIL"))
+    L.append("")
+    L.append("Sizes on disk (bytes), and the deflated image ÷ the mapped one (target ≤ 0.5):")
+    L.append("")
+    L.append("| workload | objects | image | image (z) | (z) ÷ image | shared object | executable |")
+    L.append("|---|---:|---:|---:|---:|---:|---:|")
+    for wl, w in W.items():
+        z = w.get("sizes", {})
+        ratio = "%.3f" % (z["image (z)"] / z["image"]) if z.get("image") and z.get("image (z)") else "–"
+        L.append("| %s | %s | %s | %s | %s | %s | %s |" % (
+            wl, *["{:,}".format(z[k]) if k in z else "–" for k in ("objects", "image", "image (z)")],
+            ratio, *["{:,}".format(z[k]) if k in z else "–" for k in ("shared object", "executable")]))
+    L.append("")
+    for wl, w in W.items():
+        if w.get("image_stages"):
+            L.append("### Loading the image: %s" % wl)
+            L.append("")
+            L.append(w["image_stages"].replace("## link:", "Load:").strip())
+            L.append("")
+    return L
 
 
 def label(wl, w):
