@@ -75,6 +75,31 @@ Test(gdb, breakpoint_and_backtrace_without_dwarf, .timeout = 120)
     free(out);
 }
 
+/* The same from an image (`elfjit link`): GDB gets the image's prebuilt
+ * debugger image, moved to where the load put it. */
+Test(gdb, breakpoint_and_backtrace_from_an_image, .timeout = 120)
+{
+    need_gdb();
+    const char *image = ej_test_path(EJ_GDB_FIXTURE_DIR, "nog", ".eji");
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "'%s' link -o '%s' '%s' '%s' 2>&1", EJ_TOOL_PATH, image,
+             fx("main_nog"), fx("leaf_nog"));
+    char *out = run(cmd);
+    cr_assert_str_empty(out, "elfjit link: %s", out);
+    free(out);
+    snprintf(cmd, sizeof cmd,
+             "gdb -nx -batch -ex 'set breakpoint pending on' -ex 'set debuginfod enabled off' "
+             "-ex 'break ej_gdb_leaf' -ex run -ex bt -ex 'info symbol ej_gdb_mid' -ex kill "
+             "--args '%s' run '%s' 2>&1", EJ_TOOL_PATH, image);
+    out = run(cmd);
+    expect_in(out, "Breakpoint 1, ");
+    expect_in(out, "in ej_gdb_leaf");
+    expect_in(out, "in ej_gdb_mid");
+    expect_in(out, "in main");
+    expect_in(out, "ej_gdb_mid in section .text");
+    free(out);
+}
+
 Test(gdb, source_lines_locals_and_finish_with_dwarf, .timeout = 120)
 {
     need_gdb();

@@ -109,10 +109,9 @@ static ej_module *load(ej_builder *b)
     return m;
 }
 
-Test(builder, image_runs_and_pcs_are_described)
+/* What a module from the builder's image holds and says of its PCs. */
+static void check_built_module(ej_module *m)
 {
-    built x = build();
-    ej_module *m = load(x.b);
     int (*add1)(int) = (int (*)(int))ej_module_symbol(m, "add1");
     cr_assert_not_null(add1);
     cr_assert_eq(add1(41), 42);
@@ -145,6 +144,41 @@ Test(builder, image_runs_and_pcs_are_described)
     cr_assert_eq(all.line, 3);
     ej_module_free(m);
     cr_assert_eq(ej_lookup_pc(crash, &all), 0, "an unloaded module is not found");
+}
+
+Test(builder, image_runs_and_pcs_are_described)
+{
+    built x = build();
+    check_built_module(load(x.b));
+    ej_builder_free(x.b);
+}
+
+/* Saved as an image (ej_linker_save_image) and loaded from it: traps,
+ * source positions, exports and imports unchanged. */
+Test(builder, saved_image_round_trips)
+{
+    built x = build();
+    void *img;
+    size_t len;
+    cr_assert_eq(ej_builder_finish(x.b, &img, &len), EJ_OK, "%s", ej_builder_errmsg(x.b));
+    const char *path = ej_test_path(EJ_TEST_BINARY_DIR, "built_saved", ".eji");
+    for (unsigned flags = 0; flags <= EJ_IMAGE_COMPRESS; flags += EJ_IMAGE_COMPRESS) {
+        ej_linker *lk;
+        cr_assert_eq(ej_linker_create(&lk), EJ_OK);
+        cr_assert_eq(ej_linker_add_buffer(lk, "built.o", img, len), EJ_OK, "%s",
+                     ej_linker_errmsg(lk));
+        cr_assert_eq(ej_linker_save_image(lk, path, "add1", flags), EJ_OK, "%s",
+                     ej_linker_errmsg(lk));
+        ej_linker_free(lk);
+        ej_module *m;
+        cr_assert_eq(ej_linker_create(&lk), EJ_OK);
+        cr_assert_eq(ej_linker_add_file(lk, path), EJ_OK, "%s", ej_linker_errmsg(lk));
+        cr_assert_eq(ej_linker_link(lk, &m), EJ_OK, "%s", ej_linker_errmsg(lk));
+        ej_linker_free(lk);
+        cr_assert_str_eq(ej_module_entry(m), "add1");
+        check_built_module(m);
+    }
+    free(img);
     ej_builder_free(x.b);
 }
 
