@@ -15,7 +15,8 @@ struct ej_linker;
 
 /* An image file, opened and checked: its description copied out of the
  * file (so that nothing the loader trusts changes if the file does), its
- * bytes left in the file for mapping. */
+ * bytes left in the file for mapping.  Loaded once: the load takes over
+ * the names and the debugger's image. */
 typedef struct ej__aot {
     char *path;
     int fd;
@@ -28,7 +29,7 @@ typedef struct ej__aot {
     ej__aot_func *funcs;
     ej__aot_fnarray *fns;
     ej__aot_table *tables;
-    ej__aot_sym *syms;
+    const ej__aot_sym *syms; /* only while it is checked (in the file's mapping) */
     uint8_t *gdb;          /* the debugger's image (as saved: load moves it) */
     uint32_t *gdbfix;
     uint64_t z_off, z_size; /* a deflated image's zlib stream, in the file */

@@ -232,7 +232,7 @@ static ej_status tls_bind(ej_linker *lk, const ej__aot *a, ej_module *m, uint64_
 
 /* ---- the image's description ------------------------------------------------ */
 
-static ej_status describe(ej_module *m, const ej__aot *a, ej__err *err)
+static ej_status describe(ej_module *m, ej__aot *a, ej__err *err)
 {
     const ej__aot_header *h = &a->h;
     ej__image *img = &m->img;
@@ -246,12 +246,12 @@ static ej_status describe(ej_module *m, const ej__aot *a, ej__err *err)
     img->eh_addr = vb + h->eh_off;
     img->eh_size = h->eh_size;
     img->dso_handle = (void *)(uintptr_t)(vb + h->dso_off);
-    img->names = malloc(h->names_size ? h->names_size : 1);
+    img->names = a->names; /* (taken over: an image loads once) */
+    a->names = NULL;
     img->exports = malloc((h->export_cap ? h->export_cap : 1) * sizeof *img->exports);
     img->funcs = malloc((h->nfuncs ? h->nfuncs : 1) * sizeof *img->funcs);
     if (!img->names || !img->exports || !img->funcs)
         return ej__fail(err, EJ_NOMEM, "%s: out of memory describing the image", a->path);
-    memcpy(img->names, a->names, h->names_size);
     img->export_cap = h->export_cap;
     for (size_t i = 0; i < h->export_cap; i++) {
         const ej__aot_export *e = &a->exports[i];
@@ -293,21 +293,16 @@ static ej_status describe(ej_module *m, const ej__aot *a, ej__err *err)
 }
 
 /* The debugger's image saved with the image, moved to where it loaded. */
-static ej_status symfile(ej__image *img, const ej__aot *a, ej__err *err)
+static ej_status symfile(ej__image *img, ej__aot *a, ej__err *err)
 {
     const ej__aot_header *h = &a->h;
-    uint8_t *f = malloc(h->gdb_size ? h->gdb_size : 1);
-    if (!f)
-        return ej__fail(err, EJ_NOMEM, "%s: out of memory for the debugger's image", a->path);
-    memcpy(f, a->gdb, h->gdb_size);
+    uint8_t *f = a->gdb; /* (taken over: an image loads once) */
     uint64_t delta = img->vbase - h->gdb_base;
     for (uint32_t i = 0; i < h->ngdbfix; i++) {
         uint32_t at = a->gdbfix[i];
-        if (at > h->gdb_size || h->gdb_size - at < 8) {
-            free(f);
+        if (at > h->gdb_size || h->gdb_size - at < 8)
             return ej__fail(err, EJ_BADELF, "%s: the debugger's image has an address outside it",
                             a->path);
-        }
         uint64_t v;
         memcpy(&v, f + at, 8);
         v += delta;
@@ -315,6 +310,7 @@ static ej_status symfile(ej__image *img, const ej__aot *a, ej__err *err)
     }
     img->symfile = f;
     img->symfile_len = h->gdb_size;
+    a->gdb = NULL;
     return EJ_OK;
 }
 

@@ -270,8 +270,14 @@ static ej_status take_parts(ej__aot *a, part *p, ej__err *err)
     TAKE(P_FUNCS, h->nfuncs, funcs);
     TAKE(P_INITFINI, nfns, fns);
     TAKE(P_TABLES, h->ntables, tables);
-    TAKE(P_SYMS, h->nsyms, syms);
 #undef TAKE
+    /* The debugger's symbols are checked in place (nothing at load reads
+     * them: the debugger's image is prebuilt). */
+    if (st == EJ_OK && (st = bytes_of(&p[P_SYMS], a->path, err)) == EJ_OK &&
+        p[P_SYMS].size != (uint64_t)h->nsyms * sizeof(ej__aot_sym))
+        st = ej__fail(err, EJ_BADELF, "%s: .elfjit.syms holds %llu bytes, not %u symbols",
+                      a->path, (unsigned long long)p[P_SYMS].size, h->nsyms);
+    a->syms = (const ej__aot_sym *)(const void *)p[P_SYMS].data;
     if (st == EJ_OK)
         st = take(&p[P_STRINGS], h->strings_size, 1, (void **)&a->strings, a->path, err);
     if (st == EJ_OK)
@@ -441,9 +447,10 @@ static ej_status check_file(ej__aot *a, Elf *e, ej__err *err)
         a->z_off = p[P_IMAGE].off + sizeof(Elf64_Chdr);
         a->z_size = p[P_IMAGE].size - sizeof(Elf64_Chdr);
     }
-    if ((st = take_parts(a, p, err)) != EJ_OK)
-        return st;
-    return check_description(a, err);
+    if ((st = take_parts(a, p, err)) == EJ_OK)
+        st = check_description(a, err);
+    a->syms = NULL; /* (they were in the file's mapping) */
+    return st;
 }
 
 ej_status ej__aot_open(const char *path, ej__aot **out, ej__err *err)
@@ -508,7 +515,6 @@ void ej__aot_free(ej__aot *a)
     free(a->funcs);
     free(a->fns);
     free(a->tables);
-    free(a->syms);
     free(a->gdb);
     free(a->gdbfix);
     free(a->tlsinit);
