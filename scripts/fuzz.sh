@@ -7,7 +7,8 @@
 #   scripts/fuzz.sh long [SECONDS]         SECONDS per target (default 600)
 #   scripts/fuzz.sh long -runs=N           N executions per target
 #   scripts/fuzz.sh MODE ... -- TARGET...  only these targets (object,
-#                                          link2, archive, tables, builder)
+#                                          link2, archive, image, tables,
+#                                          builder)
 #
 # Each target runs with -fork=$FUZZ_JOBS (default: the number of cores)
 # worker processes, -max_len=64 KiB, -timeout=10 s per input,
@@ -51,7 +52,7 @@ long)
     ;;
 *) usage ;;
 esac
-targets=(object link2 archive tables builder)
+targets=(object link2 archive image tables builder)
 if [ $# -gt 0 ]; then
     [ "$1" = "--" ] || usage
     shift

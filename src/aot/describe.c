@@ -80,7 +80,7 @@ void ej__aot_describe(const ej__aot *a, ej__text *t)
     if (h->entry)
         ej__text_add(t, "; runs %s", a->strings + h->entry - 1);
     for (uint32_t i = 0; i < h->nlibs; i++)
-        ej__text_add(t, "%s%s", i ? ", " : "; libraries ", a->strings + a->libs[i]);
+        ej__text_add(t, "%s%s", i ? ", " : "; libraries: ", a->strings + a->libs[i]);
     ej__text_add(t, "\n  inputs' hash %016llx, checksum %08x (good), CPU features%s\n",
                  (unsigned long long)h->input_hash, h->crc,
                  h->hwcap || h->hwcap2 ? " assumed: see AT_HWCAP" : ": none assumed");

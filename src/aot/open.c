@@ -426,6 +426,11 @@ static ej_status check_file(ej__aot *a, Elf *e, ej__err *err)
     if (eh.e_type != ET_DYN || eh.e_ident[EI_CLASS] != ELFCLASS64)
         return ej__fail(err, EJ_BADELF, "%s: not an elfjit image (ELF type %u)", a->path,
                         eh.e_type);
+    if (eh.e_shoff > len || (uint64_t)eh.e_shnum * sizeof(Elf64_Shdr) > len - eh.e_shoff ||
+        eh.e_shnum == 0)
+        return ej__fail(err, EJ_BADELF, "%s: truncated: its section headers (%u at 0x%llx) end "
+                        "past the file's 0x%zx bytes", a->path, eh.e_shnum,
+                        (unsigned long long)eh.e_shoff, len);
     part p[NPARTS];
     memset(p, 0, sizeof p);
     ej_status st = find_parts(e, file, len, p, a->path, err);

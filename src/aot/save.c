@@ -299,8 +299,9 @@ static void take_options(parts *p, const ej_linker *lk, const char *entry)
     if (entry)
         p->h.entry = str_add(&p->str, entry) + 1;
     char opts[512];
-    snprintf(opts, sizeof opts, "elfjit %s; %zu objects; registration 0x%x; libraries %zu",
-             EJ_VERSION_STRING, lk->nobjs, lk->registration, lk->nlibs);
+    snprintf(opts, sizeof opts, "elfjit %s, %zu objects, registration 0x%x%s",
+             EJ_VERSION_STRING, lk->nobjs, lk->registration,
+             lk->tls.relax ? ", TLS sequences relaxed" : "");
     p->h.options = str_add(&p->str, opts);
     p->h.nlibs = (uint32_t)lk->nlibs;
     p->libs = calloc(lk->nlibs ? lk->nlibs : 1, sizeof *p->libs);

@@ -160,6 +160,9 @@ EJ_API ej_status ej_linker_add_file(ej_linker *lk, const char *path)
     st = ej__object_open_file(path, &obj, &lk->err);
     lk->stats.ns[EJ_STAGE_READ] += ej__now_ns() - t0;
     /* (Told apart by the object reader, which sees the magic number.) */
+    /* (The object reader's "not an object" is no failure then.) */
+    if (st == EJ__IS_ARCHIVE || st == EJ__IS_IMAGE)
+        ej__err_clear(&lk->err);
     if (st == EJ__IS_ARCHIVE)
         return ej_linker_add_archive(lk, path, 0);
     if (st == EJ__IS_IMAGE)

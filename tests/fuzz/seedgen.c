@@ -12,6 +12,7 @@
  *                               sections (fuzz_tables).
  * Exits non-zero when the builder or libelf fails. */
 #include <elf.h>
+#include <dirent.h>
 #include <errno.h>
 #include <gelf.h>
 #include <libelf.h>
@@ -264,6 +265,54 @@ static int write_tables(const char *name, void *image, size_t len)
     return rc;
 }
 
+/* Image seeds: the objects of BUFS saved as an image, mapped and
+ * deflated (a link-only link: any machine; those that do not link are
+ * left out). */
+static void write_images(const char *name, const void *const *bufs, const size_t *lens, int n)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/image", outdir);
+    mkdir(path, 0755);
+    for (unsigned flags = 0; flags <= EJ_IMAGE_COMPRESS; flags += EJ_IMAGE_COMPRESS) {
+        ej_linker *lk;
+        if (ej_linker_create(&lk) != EJ_OK)
+            return;
+        int ok = 1;
+        for (int i = 0; i < n && ok; i++)
+            ok = ej_linker_add_buffer(lk, name, bufs[i], lens[i]) == EJ_OK;
+        snprintf(path, sizeof path, "%s/image/%s%s.eji", outdir, name, flags ? "-z" : "");
+        if (ok)
+            ej_linker_save_image(lk, path, NULL, flags);
+        ej_linker_free(lk);
+    }
+}
+
+/* Image seeds from fuzz_link2's seeds (object pairs): OUTDIR/link2. */
+static void images_of_pairs(void)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s/link2", outdir);
+    DIR *d = opendir(dir);
+    for (struct dirent *e; d && (e = readdir(d));) {
+        char path[8192];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        FILE *f = fopen(path, "rb");
+        static uint8_t buf[1 << 17];
+        size_t n = f ? fread(buf, 1, sizeof buf, f) : 0;
+        if (f)
+            fclose(f);
+        if (n < 4 || e->d_name[0] == '.')
+            continue;
+        uint32_t w = (uint32_t)buf[0] | (uint32_t)buf[1] << 8 | (uint32_t)buf[2] << 16;
+        size_t n1 = w > n - 4 ? n - 4 : w;
+        const void *bufs[2] = {buf + 4, buf + 4 + n1};
+        size_t lens[2] = {n1, n - 4 - n1};
+        write_images(e->d_name, bufs, lens, 2);
+    }
+    if (d)
+        closedir(d);
+}
+
 /* Finishes G (also in the call sequence) and writes the seeds NAME. */
 static int finish(gen *g, const char *name, int write_object)
 {
@@ -280,6 +329,8 @@ static int finish(gen *g, const char *name, int write_object)
         snprintf(file, sizeof file, "%s.o", name);
         rc |= write_file("object", file, image, len);
         rc |= write_tables(name, image, len);
+        const void *bufs[1] = {image};
+        write_images(name, bufs, &len, 1);
     }
     free(image);
     snprintf(file, sizeof file, "%s.bin", name);
@@ -435,5 +486,6 @@ int main(int argc, char **argv)
         rc |= minimal(&arches[i]);
         rc |= refusals(&arches[i]);
     }
+    images_of_pairs();
     return rc;
 }

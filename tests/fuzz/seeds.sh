@@ -13,6 +13,8 @@
 #                 (fuzz_archive's format: a 4-byte length of the object,
 #                 then both), GNU with and without an index, BSD, and
 #                 --whole-archive
+# OUTDIR/image    images (ej_linker_save_image, mapped and deflated) of the
+#                 builder's programs and of the link2 pairs (fuzz_seedgen)
 # OUTDIR/tables   the trap tables and address maps of builder images
 # OUTDIR/builder  builder call sequences
 #
@@ -34,7 +36,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 work=$out/work
 # (the corpora are rebuilt from the cache in $work every time)
-rm -rf "$out"/object "$out"/link2 "$out"/archive "$out"/tables "$out"/builder
+rm -rf "$out"/object "$out"/link2 "$out"/archive "$out"/image "$out"/tables "$out"/builder
 mkdir -p "$out"/object "$out"/link2 "$out"/archive "$out"/tables "$out"/builder "$work"
 max=65536
 
@@ -189,4 +191,5 @@ echo "seeds: $n object + archive pairs" >&2
 
 # builder: call sequences, builder images and their tables
 "$seedgen" "$out"
-echo "seeds: $(ls "$out/builder" | wc -l) builder sequences, $(ls "$out/tables" | wc -l) tables" >&2
+echo "seeds: $(ls "$out/builder" | wc -l) builder sequences, $(ls "$out/tables" | wc -l) tables," \
+    "$(ls "$out/image" 2>/dev/null | wc -l) images" >&2
