@@ -11,8 +11,8 @@
  *                               its elfjit_traps and elfjit_addrmap
  *                               sections (fuzz_tables).
  * Exits non-zero when the builder or libelf fails. */
-#include <elf.h>
 #include <dirent.h>
+#include <elf.h>
 #include <errno.h>
 #include <gelf.h>
 #include <libelf.h>
@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 
 #include "elfjit/builder.h"
+#include "elfjit/elfjit.h"
 #include "fuzz_builder.h"
 
 typedef struct gen {
