@@ -402,9 +402,11 @@ ej_status ej__aot_load(ej_linker *lk, ej__aot *a, ej_module **out)
     if (st == EJ_OK)
         st = window(lk, a, S, &pl);
     lap(lk, EJ_STAGE_SCAN, &t0);
-    if (st == EJ_OK)
-        st = ej__codemem_reserve(&m->mem, (size_t)h->image_size, (size_t)h->max_align, &pl,
-                                 ej__codemem_choose(lk->code_memory), &lk->err);
+    if (st == EJ_OK &&
+        (st = ej__codemem_reserve(&m->mem, (size_t)h->image_size, (size_t)h->max_align, &pl,
+                                  ej__codemem_choose(lk->code_memory), &lk->err)) != EJ_OK)
+        ej__err_prefix(&lk->err, "%s: reserving %llu bytes aligned to 0x%llx", a->path,
+                       (unsigned long long)h->image_size, (unsigned long long)h->max_align);
     lap(lk, EJ_STAGE_RESERVE, &t0);
     if (st != EJ_OK) {
         free(S);

@@ -117,8 +117,9 @@ static ej_status find_parts(Elf *e, const uint8_t *file, size_t len, part *p, co
                                 "the file (0x%zx bytes): truncated", path, name,
                                 (unsigned long long)sh.sh_size, (unsigned long long)sh.sh_offset,
                                 len);
-            p[i] = (part){name, file + sh.sh_offset, sh.sh_size, sh.sh_offset, sh.sh_flags,
-                          sh.sh_type, scn};
+            /* (SHT_NOBITS: no bytes, an offset that means nothing) */
+            p[i] = (part){name, sh.sh_type == SHT_NOBITS ? NULL : file + sh.sh_offset,
+                          sh.sh_size, sh.sh_offset, sh.sh_flags, sh.sh_type, scn};
         }
     }
     for (int i = 0; i < P_IMAGE; i++) /* (the rest only in deflated or TLS images) */
@@ -194,7 +195,8 @@ static ej_status check_layout(const ej__aot_header *h, const part *p, size_t len
                               const char *path, ej__err *err)
 {
     uint64_t pg = h->page_size, prev = 0;
-    if (h->image_size >= ((uint64_t)1 << 32) || !h->max_align || h->max_align & (h->max_align - 1))
+    if (h->image_size >= ((uint64_t)1 << 32) || h->image_size % pg || !h->max_align ||
+        h->max_align & (h->max_align - 1) || h->max_align > ((uint64_t)1 << 30))
         return ej__fail(err, EJ_BADELF, "%s: image size 0x%llx or alignment 0x%llx is not valid",
                         path, (unsigned long long)h->image_size, (unsigned long long)h->max_align);
     for (int c = 0; c < EJ_CLS_COUNT; c++) {
@@ -211,15 +213,15 @@ static ej_status check_layout(const ej__aot_header *h, const part *p, size_t len
             return ej__fail(err, EJ_BADELF, "%s: section %s is not where the header puts it",
                             path, s->name);
     }
+    if (h->eh_off > h->image_size || h->eh_size > h->image_size - h->eh_off ||
+        h->dso_off > h->image_size || h->image_size - h->dso_off < 8)
+        return ej__fail(err, EJ_BADELF, "%s: .eh_frame or __dso_handle outside the image", path);
     if (h->flags & EJ_AOT_F_DEFLATED)
         return check_deflated(h, &p[P_IMAGE], path, err);
     if (h->data_off % pg || h->data_off > len || h->cls_off[EJ_CLS_BSS] > len - h->data_off)
         return ej__fail(err, EJ_BADELF, "%s: the image's 0x%llx bytes at file offset 0x%llx lie "
                         "past the end of the file: truncated", path,
                         (unsigned long long)h->cls_off[EJ_CLS_BSS], (unsigned long long)h->data_off);
-    if (h->eh_off > h->image_size || h->eh_size > h->image_size - h->eh_off ||
-        h->dso_off + 8 > h->image_size)
-        return ej__fail(err, EJ_BADELF, "%s: .eh_frame or __dso_handle outside the image", path);
     return EJ_OK;
 }
 
@@ -360,8 +362,6 @@ static ej_status check_description(const ej__aot *a, ej__err *err)
             what = "fixup outside the image";
         else if (f->area == EJ_FX_IN_IMAGE && f->off < last_off)
             what = "fixups out of order";
-        if (f->area == EJ_FX_IN_IMAGE)
-            last_off = f->off;
         else if (f->kind > EJ_FX_TLS_WORD ||
                  (f->kind == EJ_FX_IMPORT && !str_ok(a->strings, nstr, f->s)))
             what = "fixup naming no symbol";
@@ -371,6 +371,8 @@ static ej_status check_description(const ej__aot *a, ej__err *err)
         else if (f->pair && (f->pair > h->nfixups || f->pair - 1 == i ||
                              (info && !(info->needs & EJ_RN_PAIR_LO))))
             what = "fixup pairing with no high part";
+        if (f->area == EJ_FX_IN_IMAGE)
+            last_off = f->off;
     }
     for (uint64_t i = 0; i < h->nlibs && !what; i++)
         if (idx = i, !str_ok(a->strings, nstr, a->libs[i]))
@@ -383,8 +385,12 @@ static ej_status check_description(const ej__aot *a, ej__err *err)
                                      (a->exports[i].addr & ~EJ__EXPORT_TLS) > a->tls.memsz
                                : a->exports[i].addr > size)))
             what = "export outside the image";
-    if (h->export_cap & (h->export_cap - 1))
-        what = "export table whose size is not a power of two";
+    size_t free_slots = 0;
+    for (uint64_t i = 0; i < h->export_cap; i++)
+        free_slots += a->exports[i].name == UINT32_MAX;
+    /* (Lookups mask the hash with the size, and stop at an empty slot.) */
+    if (!h->export_cap || h->export_cap & (h->export_cap - 1) || !free_slots)
+        what = "export table that is not a power of two in size with an empty slot";
     for (uint64_t i = 0; i < h->nfuncs && !what; i++)
         if (idx = i, !str_ok(a->names, nnames, a->funcs[i].name) || a->funcs[i].addr > size ||
                          a->funcs[i].size > size - a->funcs[i].addr ||

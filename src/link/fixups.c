@@ -176,7 +176,8 @@ static int by_place(const void *a, const void *b)
 ej_status ej__fixup_check_diffs(ej_linker *lk)
 {
     ej__fixups *f = &lk->fixups;
-    qsort(f->diffs, f->ndiffs, sizeof *f->diffs, by_place);
+    if (f->ndiffs)
+        qsort(f->diffs, f->ndiffs, sizeof *f->diffs, by_place);
     for (size_t i = 0; i < f->ndiffs;) {
         int sum = 0;
         size_t j = i;

@@ -30,6 +30,7 @@
 
 #include "elfjit/elfjit.h"
 #include "testutil.h"
+#include "toolrun.h"
 
 extern char **environ;
 
@@ -683,83 +684,14 @@ Test(archive, compiler_runtime_without_naming_it, .timeout = 60)
 
 /* ---- elfjit run ------------------------------------------------------------ */
 
-typedef struct tool_result {
-    int status; /* exit status, 128 + signal, or -1 on timeout */
-    char out[16384], err[8192];
-} tool_result;
+typedef ej_test_run tool_result;
 
-static long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
-static void slurp(FILE *f, char *buf, size_t len)
-{
-    fflush(f);
-    rewind(f);
-    size_t n = fread(buf, 1, len - 1, f);
-    buf[n] = '\0';
-}
-
-/* Spawns ARGV (a program of the target: under an emulator, through it)
- * with stdin from /dev/null; kills it after RUN_TIMEOUT_MS. */
-static void spawn_capture(char *const argv[], tool_result *r)
-{
-    memset(r, 0, sizeof *r);
-    FILE *fo = tmpfile(), *fe = tmpfile();
-    cr_assert(fo && fe, "tmpfile: %s", strerror(errno));
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&fa, fileno(fo), 1);
-    posix_spawn_file_actions_adddup2(&fa, fileno(fe), 2);
-    char **cmd = ej_test_command(argv);
-    cr_assert_not_null(cmd);
-    pid_t pid;
-    int rc = posix_spawn(&pid, cmd[0], &fa, NULL, cmd, environ);
-    free(cmd);
-    posix_spawn_file_actions_destroy(&fa);
-    cr_assert_eq(rc, 0, "posix_spawn %s: %s", argv[0], strerror(rc));
-    int st = 0;
-    long deadline = now_ms() + RUN_TIMEOUT_MS;
-    struct timespec nap = {0, 2 * 1000 * 1000};
-    for (;;) {
-        pid_t w = waitpid(pid, &st, WNOHANG);
-        if (w == pid)
-            break;
-        if (w < 0 && errno != EINTR)
-            cr_assert_fail("waitpid: %s", strerror(errno));
-        if (now_ms() > deadline) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &st, 0);
-            r->status = -1;
-            break;
-        }
-        nanosleep(&nap, NULL);
-    }
-    slurp(fo, r->out, sizeof r->out);
-    slurp(fe, r->err, sizeof r->err);
-    fclose(fo);
-    fclose(fe);
-    if (r->status != -1)
-        r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-/* `elfjit ARGS...` (NULL-terminated). */
+/* `elfjit ARGS...` (NULL-terminated): it must start, and end in time. */
 static void run_tool(tool_result *r, const char *const *args)
 {
-    const char *argv[64] = {EJ_TOOL_PATH};
-    size_t n = 1;
-    for (size_t i = 0; args[i]; i++) {
-        cr_assert_lt(n, 63);
-        argv[n++] = args[i];
-    }
-    argv[n] = NULL;
-    spawn_capture((char *const *)argv, r);
-    cr_assert_neq(r->status, -1, "elfjit timed out after %d ms; stderr: %s", RUN_TIMEOUT_MS,
-                  r->err);
+    ej_test_tool(r, args);
+    cr_assert_gt(r->status, -1, "elfjit %s; stderr: %s",
+                 r->status == -1 ? "timed out" : r->why, r->err);
 }
 
 #define TOOL(r, ...) run_tool((r), (const char *const[]){__VA_ARGS__, NULL})
@@ -970,7 +902,7 @@ static void real_compare(const struct real_case *c, const char *const *pre, int 
 {
     static tool_result ref, got;
     char *rargv[] = {(char *)c->ref, (char *)c->obj, NULL};
-    spawn_capture(rargv, &ref);
+    ej_test_spawn(rargv, &ref, RUN_TIMEOUT_MS);
     cr_assert_neq(ref.status, -1, "the reference timed out");
     cr_assert_eq(ref.status, 0, "the reference failed (%d): %s%s", ref.status, ref.out, ref.err);
     const char *argv[64] = {EJ_TOOL_PATH, "run"};
@@ -987,7 +919,7 @@ static void real_compare(const struct real_case *c, const char *const *pre, int 
     argv[n++] = "--";
     argv[n++] = c->obj;
     argv[n] = NULL;
-    spawn_capture((char *const *)argv, &got);
+    ej_test_spawn((char *const *)argv, &got, RUN_TIMEOUT_MS);
     cr_assert_neq(got.status, -1, "elfjit run timed out after %d ms", RUN_TIMEOUT_MS);
     cr_assert_eq(got.status, ref.status, "status %d, the reference's %d; stderr: %s", got.status,
                  ref.status, got.err);
