@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -38,8 +39,9 @@ static ej_status check_raw_header(const ej__object *obj, ej__err *err)
     if (b[EI_CLASS] != ELFCLASS64)
         return ej__fail(err, EJ_UNSUPPORTED, "%s: ELF class %u: only ELFCLASS64 objects are supported",
                         obj->name, b[EI_CLASS]);
+    /* (e_type little-endian at 16: archive members are not aligned) */
     if (len >= sizeof(Elf64_Ehdr) && b[EI_DATA] == ELFDATA2LSB &&
-        ((const Elf64_Ehdr *)(const void *)b)->e_type == ET_DYN) {
+        (b[offsetof(Elf64_Ehdr, e_type)] | b[offsetof(Elf64_Ehdr, e_type) + 1] << 8) == ET_DYN) {
         ej__fail(err, EJ_UNSUPPORTED, "%s: ELF type 3 (ET_DYN) is not ET_REL (a relocatable "
                  "object): a shared object, or an image", obj->name);
         return EJ__IS_IMAGE;
