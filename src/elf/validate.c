@@ -278,11 +278,16 @@ static ej_status reserve_table_copies(ej__object *obj, size_t shstrndx, ej__err 
     size_t total = 0;
     for (size_t i = 1; i < obj->shnum; i++) {
         uint32_t t = obj->sec[i].shdr.sh_type;
+        /* (Only sections with bytes in the file: a SHT_NOBITS or SHT_NULL
+         * ".eh_frame" may claim any size, and is copied by nobody.) */
         if (i != shstrndx && (t == SHT_SYMTAB || t == SHT_STRTAB || t == SHT_SYMTAB_SHNDX ||
                               t == SHT_GROUP || t == SHT_RELA ||
-                              strcmp(obj->sec[i].name, ".eh_frame") == 0))
+                              (t != SHT_NOBITS && t != SHT_NULL &&
+                               strcmp(obj->sec[i].name, ".eh_frame") == 0)))
             total += ej__align_up(obj->sec[i].shdr.sh_size, 16);
     }
+    if (total > obj->image_len + 16 * obj->shnum)
+        total = 0; /* (never: sizes in the file were checked; copies then come one by one) */
     return ej__object_reserve_copies(obj, total, err);
 }
 
