@@ -238,14 +238,24 @@ _Noreturn void ejcr_skip(const char *fmt, ...) EJCR_PRINTF(1, 2);
 #define cr_expect_str_gt(A, E, ...) EJCR_STR_OP_(0, >, A, E, __VA_ARGS__)
 #define cr_assert_str_geq(A, E, ...) EJCR_STR_OP_(1, >=, A, E, __VA_ARGS__)
 #define cr_expect_str_geq(A, E, ...) EJCR_STR_OP_(0, >=, A, E, __VA_ARGS__)
+/* (A function: an array argument would make `(S) &&` always true, which
+ * -Waddress refuses.) */
+static inline int ejcr_str_empty(const char *s)
+{
+    return s && !*s;
+}
+static inline int ejcr_str_filled(const char *s)
+{
+    return s && *s;
+}
 #define cr_assert_str_empty(S, ...)                                                    \
-    EJCR_CHECK_(1, (S) && !*(S), #S " is not empty.", __VA_ARGS__)
+    EJCR_CHECK_(1, ejcr_str_empty(S), #S " is not empty.", __VA_ARGS__)
 #define cr_expect_str_empty(S, ...)                                                    \
-    EJCR_CHECK_(0, (S) && !*(S), #S " is not empty.", __VA_ARGS__)
+    EJCR_CHECK_(0, ejcr_str_empty(S), #S " is not empty.", __VA_ARGS__)
 #define cr_assert_str_not_empty(S, ...)                                                \
-    EJCR_CHECK_(1, (S) && *(S), #S " is empty.", __VA_ARGS__)
+    EJCR_CHECK_(1, ejcr_str_filled(S), #S " is empty.", __VA_ARGS__)
 #define cr_expect_str_not_empty(S, ...)                                                \
-    EJCR_CHECK_(0, (S) && *(S), #S " is empty.", __VA_ARGS__)
+    EJCR_CHECK_(0, ejcr_str_filled(S), #S " is empty.", __VA_ARGS__)
 
 /* ---- skipping ------------------------------------------------------------- */
 
