@@ -66,9 +66,6 @@ static ej_status open_libraries(ej_linker *lk, const ej__aot *a)
 
 /* ---- placement ------------------------------------------------------------- */
 
-/* Slack kept at both ends of a reach, as the link keeps (src/link/scan.c). */
-#define MARGIN ((uint64_t)1 << 20)
-
 /* The window every image byte must lie in for the fixups to reach what
  * they name: a PC-relative field aimed out of the image must reach its
  * target; an absolute field holding an image address must hold it. */
@@ -83,11 +80,8 @@ static ej_status window(ej_linker *lk, const ej__aot *a, const uint64_t *S, ej__
         if (!info)
             continue;
         if ((info->needs & EJ_RN_PLACE_PC) && f->kind != EJ_FX_IMAGE) {
-            uint64_t below = (uint64_t)info->max, above = (uint64_t)-info->min;
-            below = below > MARGIN ? below - MARGIN : 0;
-            above = above > MARGIN ? above - MARGIN : 0;
-            uint64_t lo = S[i] > below ? S[i] - below : 0;
-            uint64_t hi = S[i] + above < S[i] ? UINT64_MAX : S[i] + above;
+            uint64_t lo, hi;
+            ej__reach_window(info, S[i], &lo, &hi);
             if (lo > pl->lo || hi < pl->hi)
                 snprintf(why, sizeof why, "%s against '%s' at image offset 0x%" PRIx64,
                          info->name, f->kind == EJ_FX_IMPORT ? a->strings + f->s : "a constant",
@@ -349,14 +343,6 @@ static ej_status inflate_image(ej_linker *lk, const ej__aot *a, ej__codemem *cm)
     return st;
 }
 
-/* Charges the time since *T0 to STAGE (the link's stage names: see
- * src/link/stats.h) and restarts the clock. */
-static void lap(ej_linker *lk, int stage, uint64_t *t0)
-{
-    uint64_t now = ej__now_ns();
-    lk->stats.ns[stage] += now - *t0;
-    *t0 = now;
-}
 
 static ej_status map_and_fix(ej_linker *lk, const ej__aot *a, ej_module *m, uint64_t *S)
 {
@@ -370,7 +356,7 @@ static ej_status map_and_fix(ej_linker *lk, const ej__aot *a, ej_module *m, uint
         ej__err_prefix(&lk->err, "%s", a->path);
         return st;
     }
-    lap(lk, EJ_STAGE_COPY, &t0);
+    ej__lap(&lk->stats, EJ_STAGE_COPY, &t0);
     if (h->flags & EJ_AOT_F_TLS && (st = tls_bind(lk, a, m, S)) != EJ_OK)
         return st;
     uint64_t written = 0, last = 0;
@@ -381,7 +367,7 @@ static ej_status map_and_fix(ej_linker *lk, const ej__aot *a, ej_module *m, uint
     lk->stats.image_size = h->image_size;
     lk->stats.pages_mapped = h->flags & EJ_AOT_F_DEFLATED ? 0 : h->cls_off[EJ_CLS_BSS] / h->page_size;
     lk->stats.pages_written = written;
-    lap(lk, EJ_STAGE_RELOCATE, &t0);
+    ej__lap(&lk->stats, EJ_STAGE_RELOCATE, &t0);
     return st;
 }
 
@@ -398,16 +384,16 @@ ej_status ej__aot_load(ej_linker *lk, ej__aot *a, ej_module **out)
         st = open_libraries(lk, a);
     if (st == EJ_OK)
         st = resolve(lk, a, S);
-    lap(lk, EJ_STAGE_RESOLVE, &t0);
+    ej__lap(&lk->stats, EJ_STAGE_RESOLVE, &t0);
     if (st == EJ_OK)
         st = window(lk, a, S, &pl);
-    lap(lk, EJ_STAGE_SCAN, &t0);
+    ej__lap(&lk->stats, EJ_STAGE_SCAN, &t0);
     if (st == EJ_OK &&
         (st = ej__codemem_reserve(&m->mem, (size_t)h->image_size, (size_t)h->max_align, &pl,
                                   ej__codemem_choose(lk->code_memory), &lk->err)) != EJ_OK)
         ej__err_prefix(&lk->err, "%s: reserving %llu bytes aligned to 0x%llx", a->path,
                        (unsigned long long)h->image_size, (unsigned long long)h->max_align);
-    lap(lk, EJ_STAGE_RESERVE, &t0);
+    ej__lap(&lk->stats, EJ_STAGE_RESERVE, &t0);
     if (st != EJ_OK) {
         free(S);
         free(m);
@@ -427,7 +413,7 @@ ej_status ej__aot_load(ej_linker *lk, ej__aot *a, ej_module **out)
         st = symfile(&m->img, a, &lk->err);
     if (st == EJ_OK)
         st = ej__codemem_publish_classes(&m->mem, h->cls_off, h->cls_size, &lk->err);
-    lap(lk, EJ_STAGE_PUBLISH, &t0);
+    ej__lap(&lk->stats, EJ_STAGE_PUBLISH, &t0);
     if (st == EJ_OK) {
         m->registration = lk->registration;
         st = ej__register_image(&m->img, m, m->registration, m->reg_slot, &m->nregistered,
@@ -435,7 +421,7 @@ ej_status ej__aot_load(ej_linker *lk, ej__aot *a, ej_module **out)
         ej__image_drop_debug(&m->img);
         if (st != EJ_OK)
             ej__unregister_image(&m->img, m, m->registration, m->reg_slot, &m->nregistered);
-        lap(lk, EJ_STAGE_REGISTER, &t0);
+        ej__lap(&lk->stats, EJ_STAGE_REGISTER, &t0);
     }
     /* (The mappings keep the file: the descriptor is not needed now.) */
     close(a->fd);

@@ -20,13 +20,6 @@ static void stage_done(const char *stage, const ej__codemem *cm)
         ej__link_stage_hook(stage, ej__codemem_view(cm), cm->size);
 }
 
-/* Charges the time since *T0 to STAGE and restarts the clock. */
-static void lap(ej_linker *lk, int stage, uint64_t *t0)
-{
-    uint64_t now = ej__now_ns();
-    lk->stats.ns[stage] += now - *t0;
-    *t0 = now;
-}
 
 /* Only link-only links may take another machine's code (checked again
  * once archive members are in: the first object may be one). */
@@ -72,12 +65,12 @@ static ej_status plan_stages(ej_linker *lk)
     uint64_t t0 = ej__now_ns();
     if ((st = resolve_stages(lk)) != EJ_OK)
         return st;
-    lap(lk, EJ_STAGE_RESOLVE, &t0);
+    ej__lap(&lk->stats, EJ_STAGE_RESOLVE, &t0);
     if ((st = ej__scan_relocs(lk)) != EJ_OK)
         return st;
-    lap(lk, EJ_STAGE_SCAN, &t0);
+    ej__lap(&lk->stats, EJ_STAGE_SCAN, &t0);
     st = ej__layout(lk, ej__page_size());
-    lap(lk, EJ_STAGE_LAYOUT, &t0);
+    ej__lap(&lk->stats, EJ_STAGE_LAYOUT, &t0);
     lk->stats.nobjs = lk->nobjs;
     lk->stats.ngot = lk->plan.ngot;
     lk->stats.nstub = lk->plan.nstub;
@@ -221,7 +214,7 @@ EJ_API ej_status ej_linker_link(ej_linker *lk, ej_module **out)
     uint64_t t0 = ej__now_ns();
     if ((st = reserve(lk, &m->mem)) != EJ_OK)
         goto fail_module;
-    lap(lk, EJ_STAGE_RESERVE, &t0);
+    ej__lap(&lk->stats, EJ_STAGE_RESERVE, &t0);
     stage_done("reserved", &m->mem);
     m->img.vbase = m->mem.v;
     m->img.size = m->mem.size;
@@ -238,21 +231,21 @@ EJ_API ej_status ej_linker_link(ej_linker *lk, ej_module **out)
      * slots come from the C library (tls.c). */
     if ((st = ej__tls_bind(lk, m->mem.w, m->img.vbase, &m->tls)) != EJ_OK)
         goto fail_mapped;
-    lap(lk, EJ_STAGE_COPY, &t0);
+    ej__lap(&lk->stats, EJ_STAGE_COPY, &t0);
     if ((st = ej__relocate(lk, m->mem.w, m->img.vbase)) != EJ_OK)
         goto fail_mapped;
-    lap(lk, EJ_STAGE_RELOCATE, &t0);
+    ej__lap(&lk->stats, EJ_STAGE_RELOCATE, &t0);
     stage_done("relocated", &m->mem);
     if ((st = build_image(lk, m)) != EJ_OK)
         goto fail_mapped;
     if ((st = ej__codemem_publish_classes(&m->mem, lk->plan.cls_off, lk->plan.cls_size,
                                               &lk->err)) != EJ_OK)
         goto fail_mapped;
-    lap(lk, EJ_STAGE_PUBLISH, &t0);
+    ej__lap(&lk->stats, EJ_STAGE_PUBLISH, &t0);
     stage_done("published", &m->mem);
     if ((st = register_module(lk, m)) != EJ_OK)
         goto fail_registered;
-    lap(lk, EJ_STAGE_REGISTER, &t0);
+    ej__lap(&lk->stats, EJ_STAGE_REGISTER, &t0);
     *out = m;
     return EJ_OK;
 fail_registered:

@@ -327,6 +327,12 @@ void ej__select_sections(ej_linker *lk);
 ej_status ej__align_code(ej_linker *lk);
 ej_status ej__resolve_symbols(ej_linker *lk);
 ej_status ej__scan_relocs(ej_linker *lk);
+/* The window of places P from which a PC-relative field of INFO reaches
+ * S (S + A - P in [min, max], less EJ_REACH_MARGIN at both ends for
+ * addends and the image's own extent), as [*LO, *HI): a link's placement
+ * (scan.c) and an image's load (src/aot/load.c). */
+#define EJ_REACH_MARGIN ((uint64_t)1 << 20)
+void ej__reach_window(const ej__reloc_info *info, uint64_t S, uint64_t *lo, uint64_t *hi);
 ej_status ej__layout(ej_linker *lk, size_t page);
 void ej__assign_addresses(ej_linker *lk, uint64_t vbase);
 /* Thread-local storage (tls.c): what a TLS relocation (or a relocation

@@ -8,7 +8,7 @@
 #include "link/linker.h"
 
 /* Slack for addends and for the image's own extent inside a window. */
-#define MARGIN ((uint64_t)1 << 20)
+#define MARGIN EJ_REACH_MARGIN
 
 void ej__site_name(const ej__object *obj, size_t rsec, const Elf64_Rela *r,
                    char *buf, size_t len)
@@ -76,9 +76,7 @@ static void explain_near(char *why, size_t len, const site_ref *at, const ej__sy
                  (unsigned long long)s->value, lo, hi);
 }
 
-/* The window of places P from which a PC-relative field of INFO reaches
- * S (S + A - P in [min, max], less the margin), as [*LO, *HI). */
-static void reach_window(const ej__reloc_info *info, uint64_t S, uint64_t *lo, uint64_t *hi)
+void ej__reach_window(const ej__reloc_info *info, uint64_t S, uint64_t *lo, uint64_t *hi)
 {
     uint64_t below = (uint64_t)info->max, above = (uint64_t)-info->min;
     below = below > MARGIN ? below - MARGIN : 0;
@@ -93,7 +91,7 @@ static void need_near(ej__plan *p, const ej__sym *s, const site_ref *at,
                       const ej__reloc_info *info)
 {
     uint64_t lo, hi;
-    reach_window(info, s->value, &lo, &hi);
+    ej__reach_window(info, s->value, &lo, &hi);
     if (lo > p->win_lo) {
         p->win_lo = lo;
         explain_near(p->why_lo, sizeof p->why_lo, at, s, info);
@@ -122,7 +120,7 @@ static void need_low(ej__plan *p, const site_ref *at, const ej__reloc_info *info
 static void prefer_near(ej__plan *p, const ej__sym *s, const ej__reloc_info *info)
 {
     uint64_t lo, hi;
-    reach_window(info, s->value, &lo, &hi);
+    ej__reach_window(info, s->value, &lo, &hi);
     if (!p->has_pref) {
         p->pref_lo = lo;
         p->pref_hi = hi;

@@ -40,6 +40,14 @@ static inline uint64_t ej__now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* Charges the time since *T0 to stage STAGE of ST and restarts the clock. */
+static inline void ej__lap(ej__link_stats *st, int stage, uint64_t *t0)
+{
+    uint64_t now = ej__now_ns();
+    st->ns[stage] += now - *t0;
+    *t0 = now;
+}
+
 /* The label of stage I ("read", ...). */
 const char *ej__stage_name(int i);
 

@@ -234,3 +234,17 @@ void ejf_probe_module(ej_module *m, uint64_t base, const uint8_t *data, size_t s
     each_name(data, size, 48, probe_name, m);
     (void)strlen(ej_module_errmsg(m));
 }
+
+void ejf_link_and_probe(ej_linker *lk, uint64_t base, const uint8_t *data, size_t size)
+{
+    ej_module *m = (ej_module *)1;
+    ej_status st = ej_linker_link(lk, &m);
+    ejf_note("ej_linker_link", st, ej_linker_errmsg(lk));
+    if (st != EJ_OK) {
+        EJF_CHECK(m == NULL, "ej_linker_link failed (%s) and left *OUT set", ej_status_name(st));
+        ejf_check_failure(st, ej_linker_errmsg(lk), "ej_linker_link");
+    } else {
+        ejf_probe_module(m, base, data, size);
+        ej_module_free(m);
+    }
+}

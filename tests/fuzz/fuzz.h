@@ -56,6 +56,11 @@ void ejf_check_failure(ej_status st, const char *msg, const char *what);
  * checking what the API promises.  BASE is the link-only base. */
 void ejf_probe_module(ej_module *m, uint64_t base, const uint8_t *data, size_t size);
 
+/* ej_linker_link on LK (link-only at BASE), checked as the API promises
+ * (a failure: a known status, a message, *OUT NULL), the module probed
+ * (ejf_probe_module, with the names in DATA) and freed. */
+void ejf_link_and_probe(ej_linker *lk, uint64_t base, const uint8_t *data, size_t size);
+
 /* With EJF_VERBOSE set in the environment, prints what a call returned
  * (for diagnosing an input by hand: EJF_VERBOSE=1 fuzz_replay_object F). */
 void ejf_note(const char *what, ej_status st, const char *msg);

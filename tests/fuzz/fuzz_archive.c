@@ -63,19 +63,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* Notes are lines, each ending in a newline. */
     const char *notes = ej_linker_notes(lk);
     EJF_CHECK(!*notes || notes[strlen(notes) - 1] == '\n', "notes not ending a line: %s", notes);
-    if (added) {
-        ej_module *m = (ej_module *)1;
-        ej_status st = ej_linker_link(lk, &m);
-        ejf_note("ej_linker_link", st, ej_linker_errmsg(lk));
-        if (st != EJ_OK) {
-            EJF_CHECK(m == NULL, "ej_linker_link failed (%s) and left *OUT set",
-                      ej_status_name(st));
-            ejf_check_failure(st, ej_linker_errmsg(lk), "ej_linker_link");
-        } else {
-            ejf_probe_module(m, EJF_BASE, data, size);
-            ej_module_free(m);
-        }
-    }
+    if (added)
+        ejf_link_and_probe(lk, EJF_BASE, data, size);
     ej_linker_free(lk);
     return 0;
 }

@@ -18,17 +18,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (st != EJ_OK) {
         ejf_check_failure(st, ej_linker_errmsg(lk), "ej_linker_add_buffer");
     } else {
-        ej_module *m = (ej_module *)1;
-        st = ej_linker_link(lk, &m);
-        ejf_note("ej_linker_link", st, ej_linker_errmsg(lk));
-        if (st != EJ_OK) {
-            EJF_CHECK(m == NULL, "ej_linker_link failed (%s) and left *OUT set",
-                      ej_status_name(st));
-            ejf_check_failure(st, ej_linker_errmsg(lk), "ej_linker_link");
-        } else {
-            ejf_probe_module(m, EJF_BASE, data, size);
-            ej_module_free(m);
-        }
+        ej_module *m;
+        ejf_link_and_probe(lk, EJF_BASE, data, size);
         /* Linked (or failed): a second link is refused. */
         st = ej_linker_link(lk, &m);
         EJF_CHECK(st == EJ_STATE, "a second ej_linker_link returned %s", ej_status_name(st));
