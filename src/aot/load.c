@@ -415,12 +415,7 @@ ej_status ej__aot_load(ej_linker *lk, ej__aot *a, ej_module **out)
         st = ej__codemem_publish_classes(&m->mem, h->cls_off, h->cls_size, &lk->err);
     ej__lap(&lk->stats, EJ_STAGE_PUBLISH, &t0);
     if (st == EJ_OK) {
-        m->registration = lk->registration;
-        st = ej__register_image(&m->img, m, m->registration, m->reg_slot, &m->nregistered,
-                                &lk->err);
-        ej__image_drop_debug(&m->img);
-        if (st != EJ_OK)
-            ej__unregister_image(&m->img, m, m->registration, m->reg_slot, &m->nregistered);
+        st = ej__module_register(m, lk->registration, &lk->err);
         ej__lap(&lk->stats, EJ_STAGE_REGISTER, &t0);
     }
     /* (The mappings keep the file: the descriptor is not needed now.) */

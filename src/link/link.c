@@ -137,13 +137,7 @@ static ej_status reserve(ej_linker *lk, ej__codemem *cm)
  * once registered: the debugger's image holds its own copy. */
 static ej_status register_module(ej_linker *lk, ej_module *m)
 {
-    if (m->mem.link_only)
-        return EJ_OK;
-    m->registration = lk->registration;
-    ej_status st = ej__register_image(&m->img, m, m->registration, m->reg_slot, &m->nregistered,
-                                      &lk->err);
-    ej__image_drop_debug(&m->img);
-    return st;
+    return m->mem.link_only ? EJ_OK : ej__module_register(m, lk->registration, &lk->err);
 }
 
 /* The finished image's description (src/image): what the plan decided,
@@ -244,12 +238,10 @@ EJ_API ej_status ej_linker_link(ej_linker *lk, ej_module **out)
     ej__lap(&lk->stats, EJ_STAGE_PUBLISH, &t0);
     stage_done("published", &m->mem);
     if ((st = register_module(lk, m)) != EJ_OK)
-        goto fail_registered;
+        goto fail_mapped;
     ej__lap(&lk->stats, EJ_STAGE_REGISTER, &t0);
     *out = m;
     return EJ_OK;
-fail_registered:
-    ej__unregister_image(&m->img, m, m->registration, m->reg_slot, &m->nregistered);
 fail_mapped:
     ej__codemem_release(&m->mem);
     ej__tls_module_unload(m->tls);

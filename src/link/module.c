@@ -48,6 +48,16 @@ static void release(void *module)
     free(m);
 }
 
+ej_status ej__module_register(ej_module *m, unsigned flags, ej__err *err)
+{
+    m->registration = flags;
+    ej_status st = ej__register_image(&m->img, m, flags, m->reg_slot, &m->nregistered, err);
+    ej__image_drop_debug(&m->img);
+    if (st != EJ_OK)
+        ej__unregister_image(&m->img, m, flags, m->reg_slot, &m->nregistered);
+    return st;
+}
+
 EJ_API const char *ej_module_entry(const ej_module *m)
 {
     return m ? m->entry : NULL;

@@ -21,6 +21,12 @@ struct ej_module {
     char *entry;            /* loaded from an image: the function it names to run */
 };
 
+/* Registers M with every registrar FLAGS (EJ_REGISTER_*) asks for, from
+ * its image description alone (src/register), then drops the debugger's
+ * view (the debugger's image holds its own copy).  On failure what was
+ * registered is undone.  For a link and for an image's load. */
+ej_status ej__module_register(ej_module *m, unsigned flags, ej__err *err);
+
 /* Builds M's export table from the linker's global symbols. */
 ej_status ej__module_exports(ej_module *m, const ej_linker *lk, ej__err *err);
 
