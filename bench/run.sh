@@ -66,6 +66,7 @@ if [ -z "$elfjit" ]; then
     have pkg-config || need+=(pkg-config)
     [ -e /usr/include/libelf.h ] || need+=(libelf-dev)
     [ -e /usr/include/zlib.h ] || need+=(zlib1g-dev)
+    [ -e /usr/include/libdeflate.h ] || need+=(libdeflate-dev)
 fi
 if [ ${#need[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then

@@ -3,7 +3,7 @@
 # Debian/Ubuntu; needs root (or sudo) only when something must be installed.
 set -euo pipefail
 
-PKGS=(build-essential cmake pkg-config libelf-dev libdw-dev zlib1g-dev
+PKGS=(build-essential cmake pkg-config libelf-dev libdw-dev zlib1g-dev libdeflate-dev
       libcriterion-dev elfutils clang
       # Cross compilers: the aarch64 and riscv64 relocation tests link their
       # output (link-only) on any host, and scripts/test-cross.sh builds the

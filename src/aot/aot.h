@@ -29,7 +29,8 @@ typedef struct ej__aot {
     ej__aot_func *funcs;
     ej__aot_fnarray *fns;
     ej__aot_table *tables;
-    const ej__aot_sym *syms; /* only while it is checked (in the file's mapping) */
+    const ej__aot_sym *syms; /* only while it is checked (in the file's mapping, */
+    void *syms_copy;         /* or inflated into this) */
     uint8_t *gdb;          /* the debugger's image (as saved: load moves it) */
     uint32_t *gdbfix;
     uint64_t z_off, z_size; /* a deflated image's zlib stream, in the file */

@@ -21,9 +21,9 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "aot/aot.h"
+#include "inflate/inflate.h"
 #include "link/module.h"
 #include "tls/tlsmod.h"
 
@@ -322,23 +322,12 @@ static ej_status inflate_image(ej_linker *lk, const ej__aot *a, ej__codemem *cm)
         return ej__fail(&lk->err, errno == ENOMEM ? EJ_NOMEM : EJ_IO,
                         "%s: cannot map the compressed image: %s", a->path, strerror(errno));
     ej__codemem_prefault(cm, 0, len);
-    z_stream zs;
-    memset(&zs, 0, sizeof zs);
-    ej_status st = EJ_OK;
-    if (inflateInit(&zs) != Z_OK) {
-        st = ej__fail(&lk->err, EJ_NOMEM, "%s: cannot start inflating the image", a->path);
-    } else {
-        zs.next_in = z + skip;
-        zs.avail_in = (uInt)a->z_size;
-        zs.next_out = cm->w;
-        zs.avail_out = (uInt)len;
-        int rc = inflate(&zs, Z_FINISH);
-        if (rc != Z_STREAM_END || zs.total_out != len)
-            st = ej__fail(&lk->err, rc == Z_MEM_ERROR ? EJ_NOMEM : EJ_BADELF,
-                          "%s: the compressed image does not inflate to its %zu bytes (%s)",
-                          a->path, len, zs.msg ? zs.msg : "short");
-        inflateEnd(&zs);
-    }
+    const char *why = "";
+    ej__inflate_result r = ej__inflate(cm->w, len, z + skip, (size_t)a->z_size, &why);
+    ej_status st = r == EJ_INFLATE_OK ? EJ_OK
+                   : ej__fail(&lk->err, r == EJ_INFLATE_NOMEM ? EJ_NOMEM : EJ_BADELF,
+                              "%s: the compressed image does not inflate to its %zu bytes (%s)",
+                              a->path, len, why);
     munmap(z, maplen);
     return st;
 }

@@ -16,6 +16,7 @@
 
 #include "aot/aot.h"
 #include "checksum/crc32.h"
+#include "inflate/inflate.h"
 #include "codemem/codemem.h"
 #include "elf/elferr.h"
 #include "image/image.h"
@@ -189,37 +190,45 @@ static ej_status check_layout(const ej__aot_header *h, const part *p, size_t len
     return EJ_OK;
 }
 
-/* A part's bytes: in the file, or inflated by libelf (SHF_COMPRESSED). */
-static ej_status bytes_of(part *p, const char *path, ej__err *err)
-{
-    if (!(p->flags & SHF_COMPRESSED))
-        return p->type == SHT_NOBITS ? ej__fail(err, EJ_BADELF, "%s: %s has no bytes", path, p->name)
-                                     : EJ_OK;
-    Elf_Data *d;
-    if (elf_compress(p->scn, 0, 0) < 0 || !(d = elf_getdata(p->scn, NULL)))
-        return ej__elf_fail(err, EJ_BADELF, "%s: cannot inflate %s", path, p->name);
-    p->data = d->d_buf;
-    p->size = d->d_size;
-    p->flags &= ~(uint64_t)SHF_COMPRESSED;
-    return EJ_OK;
-}
-
-/* A copy of part P, which must hold exactly N records of SIZE bytes. */
+/* A copy of part P, which must hold exactly N records of SIZE bytes: from
+ * the file, or inflated from it (SHF_COMPRESSED: ELF's compression header,
+ * then a zlib stream) straight into the copy. */
 static ej_status take(part *p, uint64_t n, size_t size, void **out, const char *path,
                       ej__err *err)
 {
     *out = NULL;
-    ej_status st = bytes_of(p, path, err);
-    if (st != EJ_OK)
-        return st;
-    if (p->size != n * size)
+    if (p->type == SHT_NOBITS)
+        return ej__fail(err, EJ_BADELF, "%s: %s has no bytes", path, p->name);
+    Elf64_Chdr ch = {0};
+    int deflated = (p->flags & SHF_COMPRESSED) != 0;
+    if (deflated && p->size < sizeof ch)
+        return ej__fail(err, EJ_BADELF, "%s: %s: compressed, and shorter than its compression "
+                        "header", path, p->name);
+    if (deflated)
+        memcpy(&ch, p->data, sizeof ch);
+    if (deflated && ch.ch_type != ELFCOMPRESS_ZLIB)
+        return ej__fail(err, EJ_BADELF, "%s: %s: compressed by unknown method %u", path, p->name,
+                        ch.ch_type);
+    uint64_t have = deflated ? ch.ch_size : p->size;
+    if (n > UINT64_MAX / size || have != n * size)
         return ej__fail(err, EJ_BADELF, "%s: %s holds %llu bytes, and the header says %llu "
-                        "records of %zu", path, p->name, (unsigned long long)p->size,
+                        "records of %zu", path, p->name, (unsigned long long)have,
                         (unsigned long long)n, size);
-    if (!(*out = malloc(p->size ? p->size : 1)))
+    if (have > SIZE_MAX || !(*out = malloc(have ? (size_t)have : 1)))
         return ej__fail(err, EJ_NOMEM, "%s: out of memory for %s", path, p->name);
-    memcpy(*out, p->data, p->size);
-    return EJ_OK;
+    if (!deflated) {
+        memcpy(*out, p->data, (size_t)have);
+        return EJ_OK;
+    }
+    const char *why = "";
+    ej__inflate_result r = ej__inflate(*out, (size_t)have, p->data + sizeof ch,
+                                       (size_t)(p->size - sizeof ch), &why);
+    if (r == EJ_INFLATE_OK)
+        return EJ_OK;
+    free(*out);
+    *out = NULL;
+    return ej__fail(err, r == EJ_INFLATE_NOMEM ? EJ_NOMEM : EJ_BADELF, "%s: cannot inflate %s: %s",
+                    path, p->name, why);
 }
 
 static ej_status take_parts(ej__aot *a, part *p, ej__err *err)
@@ -237,13 +246,18 @@ static ej_status take_parts(ej__aot *a, part *p, ej__err *err)
     TAKE(P_INITFINI, nfns, fns);
     TAKE(P_TABLES, h->ntables, tables);
 #undef TAKE
-    /* The debugger's symbols are checked in place (nothing at load reads
-     * them: the debugger's image is prebuilt). */
-    if (st == EJ_OK && (st = bytes_of(&p[P_SYMS], a->path, err)) == EJ_OK &&
-        p[P_SYMS].size != (uint64_t)h->nsyms * sizeof(ej__aot_sym))
+    /* The debugger's symbols are only checked (nothing at load reads them:
+     * the debugger's image is prebuilt): in place, unless inflated. */
+    if (st == EJ_OK && (p[P_SYMS].flags & SHF_COMPRESSED)) {
+        st = take(&p[P_SYMS], h->nsyms, sizeof(ej__aot_sym), &a->syms_copy, a->path, err);
+        a->syms = a->syms_copy;
+    } else if (st == EJ_OK && (p[P_SYMS].type == SHT_NOBITS ||
+                               p[P_SYMS].size != (uint64_t)h->nsyms * sizeof(ej__aot_sym))) {
         st = ej__fail(err, EJ_BADELF, "%s: .elfjit.syms holds %llu bytes, not %u symbols",
                       a->path, (unsigned long long)p[P_SYMS].size, h->nsyms);
-    a->syms = (const ej__aot_sym *)(const void *)p[P_SYMS].data;
+    } else {
+        a->syms = (const ej__aot_sym *)(const void *)p[P_SYMS].data;
+    }
     if (st == EJ_OK)
         st = take(&p[P_STRINGS], h->strings_size, 1, (void **)&a->strings, a->path, err);
     if (st == EJ_OK)
@@ -424,7 +438,9 @@ static ej_status check_file(ej__aot *a, Elf *e, ej__err *err)
     }
     if ((st = take_parts(a, p, err)) == EJ_OK)
         st = check_description(a, err);
-    a->syms = NULL; /* (they were in the file's mapping) */
+    a->syms = NULL; /* (they were in the file's mapping, or a passing copy) */
+    free(a->syms_copy);
+    a->syms_copy = NULL;
     return st;
 }
 
@@ -483,6 +499,7 @@ void ej__aot_free(ej__aot *a)
     if (a->fd >= 0)
         close(a->fd);
     free(a->fixups);
+    free(a->syms_copy);
     free(a->strings);
     free(a->libs);
     free(a->exports);
