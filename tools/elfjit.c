@@ -60,6 +60,8 @@ static void print_help(FILE *f)
           "  -o IMAGE        (link) the image file to write\n"
           "  --compress      (link) store the image deflated (zlib): smaller, inflated\n"
           "                  into memory at load instead of mapped\n"
+          "  -g              (link) keep the objects' DWARF in the image: debuggers see\n"
+          "                  source lines, types and locals (without it: function names)\n"
           "  --cache-dir DIR (run) keep the linked image in DIR: the next run of the same\n"
           "                  unchanged files loads it instead of linking\n"
           "  --cache-max N   (run) bound DIR to N bytes (K, M, G suffixes; default 1G),\n"
@@ -124,7 +126,7 @@ typedef struct options {
     int link;              /* elfjit link */
     int inspect;           /* elfjit inspect */
     const char *output;    /* link -o */
-    unsigned image_flags;  /* link --compress */
+    unsigned image_flags;  /* link --compress, -g */
     const char *cache_dir; /* run --cache-dir */
     unsigned long long cache_max;
     const char *entry;
@@ -212,6 +214,8 @@ static int parse_run(int argc, char **argv, options *o)
             }
         } else if (o->link && strcmp(a, "--compress") == 0) {
             o->image_flags |= EJ_IMAGE_COMPRESS;
+        } else if (o->link && strcmp(a, "-g") == 0) {
+            o->image_flags |= EJ_IMAGE_DWARF;
         } else if (strcmp(a, "--whole-archive") == 0) {
             archive = EJ_ARCHIVE_WHOLE;
         } else if (strcmp(a, "--no-whole-archive") == 0) {

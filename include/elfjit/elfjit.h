@@ -242,12 +242,15 @@ ej_status ej_linker_link(ej_linker *lk, ej_module **out);
  * code pages carry no fixup.  ENTRY, when not NULL, names the global
  * function a runner should call (`elfjit run IMAGE` does): it must be
  * defined (else EJ_NOTFOUND); ej_module_entry gives it back from the
- * loaded module.  FLAGS: 0 or EJ_IMAGE_COMPRESS, which stores the image's
- * bytes and its description deflated (zlib, as ELF's SHF_COMPRESSED
- * sections): smaller on disk, inflated straight into the code memory at
- * load (its pages then are the process's own, not the page cache's).  LK
- * is used up as by
- * ej_linker_link.  Not saved yet: thread-local storage (EJ_UNSUPPORTED).
+ * loaded module.  FLAGS: any of EJ_IMAGE_COMPRESS, which stores the
+ * image's bytes and its description deflated (zlib, as ELF's
+ * SHF_COMPRESSED sections): smaller on disk, inflated straight into the
+ * code memory at load (its pages then are the process's own, not the page
+ * cache's); and EJ_IMAGE_DWARF, which keeps the objects' DWARF (combined
+ * and relocated as for a linked module, its addresses moved at load), so
+ * that a debugger sees source lines, types and locals in a loaded image
+ * (without it, function names only).  Thread-local storage is saved too.
+ * LK is used up as by ej_linker_link.
  * Errors: those of ej_linker_link, EJ_IO (writing PATH), EJ_UNSUPPORTED
  * (what an image cannot hold, named).
  *
@@ -289,6 +292,7 @@ ej_status ej_linker_set_cache(ej_linker *lk, const char *dir, uint64_t max_bytes
 ej_status ej_linker_describe(ej_linker *lk, char **text);
 
 #define EJ_IMAGE_COMPRESS 1u
+#define EJ_IMAGE_DWARF 2u
 ej_status ej_linker_save_image(ej_linker *lk, const char *path, const char *entry,
                                unsigned flags);
 

@@ -219,8 +219,20 @@ static ej_status take_description(parts *p, const ej_module *m, const ej_linker 
 
 /* The debugger's image (src/debug/symfile.c), built now for the image at
  * its saving address, and the offsets of the addresses in it, found with
- * libelf: every allocated section's sh_addr and every defined symbol's
- * value.  A load moves them by its own address less that one. */
+ * libelf: every allocated section's sh_addr, every defined symbol's value
+ * and, with the DWARF kept, the address words its relocation noted (link/
+ * dwarf.c).  A load moves them by its own address less that one. */
+/* The image's DWARF section that symfile section SH of E is, if any. */
+static const ej__image_dwarf *dwarf_named(const ej__image *img, Elf *e, size_t shstrndx,
+                                          const GElf_Shdr *sh)
+{
+    const char *name = sh->sh_flags & SHF_ALLOC ? NULL : elf_strptr(e, shstrndx, sh->sh_name);
+    for (size_t i = 0; name && i < img->ndwarf; i++)
+        if (strcmp(img->dwarf[i].name, name) == 0)
+            return &img->dwarf[i];
+    return NULL;
+}
+
 static ej_status take_gdb(parts *p, const ej_module *m, ej__err *err)
 {
     size_t len = 0;
@@ -241,8 +253,10 @@ static ej_status take_gdb(parts *p, const ej_module *m, ej__err *err)
         Elf_Data *d = NULL;
         gelf_getshdr(scn, &sh);
         size_t nsym = sh.sh_type == SHT_SYMTAB && (d = elf_getdata(scn, NULL)) ? d->d_size / sizeof(Elf64_Sym) : 0;
-        if (n + nsym + 1 > cap) {
-            cap = (n + nsym + 1) * 2;
+        const ej__image_dwarf *dw = dwarf_named(&m->img, e, eh.e_shstrndx, &sh);
+        size_t nwords = dw ? dw->naddr_words : 0;
+        if (n + nsym + nwords + 1 > cap) {
+            cap = (n + nsym + nwords + 1) * 2;
             uint32_t *v = realloc(p->gdbfix, cap * sizeof *v);
             if (!v) {
                 st = ej__fail(err, EJ_NOMEM, "out of memory for the debugger's image");
@@ -259,6 +273,9 @@ static ej_status take_gdb(parts *p, const ej_module *m, ej__err *err)
                 p->gdbfix[n++] = (uint32_t)(sh.sh_offset + i * sizeof(Elf64_Sym) +
                                             offsetof(Elf64_Sym, st_value));
         }
+        for (size_t i = 0; i < nwords; i++)
+            if (dw->addr_words[i] + 8 <= sh.sh_size)
+                p->gdbfix[n++] = (uint32_t)(sh.sh_offset + dw->addr_words[i]);
     }
     if (e)
         elf_end(e);
@@ -294,14 +311,15 @@ static ej_status take_tls(parts *p, const ej_linker *lk, ej__err *err)
 }
 
 /* What was linked with what, for `elfjit inspect` and the cache key. */
-static void take_options(parts *p, const ej_linker *lk, const char *entry)
+static void take_options(parts *p, const ej_linker *lk, const char *entry, unsigned flags)
 {
     if (entry)
         p->h.entry = str_add(&p->str, entry) + 1;
     char opts[512];
-    snprintf(opts, sizeof opts, "elfjit %s, %zu objects, registration 0x%x%s",
+    snprintf(opts, sizeof opts, "elfjit %s, %zu objects, registration 0x%x%s%s",
              EJ_VERSION_STRING, lk->nobjs, lk->registration,
-             lk->tls.relax ? ", TLS sequences relaxed" : "");
+             lk->tls.relax ? ", TLS sequences relaxed" : "",
+             flags & EJ_IMAGE_DWARF ? ", DWARF kept" : "");
     p->h.options = str_add(&p->str, opts);
     p->h.nlibs = (uint32_t)lk->nlibs;
     p->libs = calloc(lk->nlibs ? lk->nlibs : 1, sizeof *p->libs);
@@ -566,7 +584,7 @@ ej_status ej__aot_write(const ej_module *m, ej_linker *lk, const char *path, con
     if (st == EJ_OK)
         st = take_tls(&p, lk, err);
     if (st == EJ_OK)
-        take_options(&p, lk, entry);
+        take_options(&p, lk, entry, flags);
     if (st == EJ_OK && (p.str.nomem || p.names.nomem))
         st = ej__fail(err, EJ_NOMEM, "out of memory for the image's strings");
     p.h.strings_size = (uint32_t)p.str.len;
@@ -606,7 +624,7 @@ EJ_API ej_status ej_linker_save_image(ej_linker *lk, const char *path, const cha
 {
     if (!lk || !path)
         return lk ? ej__fail(&lk->err, EJ_INVAL, "ej_linker_save_image: NULL argument") : EJ_INVAL;
-    if (flags & ~(unsigned)EJ_IMAGE_COMPRESS)
+    if (flags & ~(unsigned)(EJ_IMAGE_COMPRESS | EJ_IMAGE_DWARF))
         return ej__fail(&lk->err, EJ_INVAL, "ej_linker_save_image: unknown flags 0x%x", flags);
     if (lk->image)
         return ej__fail(&lk->err, EJ_STATE, "%s: already an image", lk->image->path);
@@ -621,6 +639,8 @@ EJ_API ej_status ej_linker_save_image(ej_linker *lk, const char *path, const cha
         st = ej__fail(&lk->err, EJ_NOTFOUND, "no global symbol '%s' to run", entry);
     if (st == EJ_OK)
         st = ej__image_symbols(&m->img, lk, &lk->err);
+    if (st == EJ_OK && (flags & EJ_IMAGE_DWARF))
+        st = ej__image_debug_info(&m->img, lk, &lk->err);
     if (st == EJ_OK)
         st = ej__aot_write(m, lk, path, entry, flags, &lk->err);
     ej_module_free(m);

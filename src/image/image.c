@@ -26,6 +26,7 @@ void ej__image_drop_debug(ej__image *img)
     for (size_t i = 0; i < img->ndwarf; i++) {
         free(img->dwarf[i].name);
         free(img->dwarf[i].data);
+        free(img->dwarf[i].addr_words);
     }
     free(img->dwarf);
     img->dwarf = NULL;

@@ -81,6 +81,11 @@ typedef struct ej__image_dwarf {
     char *name;       /* ".debug_info" */
     uint8_t *data;
     size_t size;
+    /* Only for an image being saved (src/aot): the offsets of the 8-byte
+     * words of DATA that hold addresses in the image, which its load
+     * moves. */
+    uint64_t *addr_words;
+    size_t naddr_words, addr_cap;
 } ej__image_dwarf;
 
 typedef struct ej__image {

@@ -55,7 +55,7 @@ static ej_status append(ej__image *img, ej__object *obj, size_t i, uint64_t *pie
         if (!name)
             return ej__fail(err, EJ_NOMEM, "out of memory for debug sections");
         k = (long)img->ndwarf++;
-        img->dwarf[k] = (ej__image_dwarf){name, NULL, 0};
+        img->dwarf[k] = (ej__image_dwarf){name, NULL, 0, NULL, 0, 0};
     }
     ej__image_dwarf *d = &img->dwarf[k];
     uint8_t *grown = realloc(d->data, d->size + size + 1);
@@ -79,6 +79,29 @@ static void value_debug_locals(const plan *p, size_t o, ej__lobj *lo)
         if (!lo->symp[i] && shndx < obj->shnum && p->piece[o][shndx] != UINT64_MAX)
             lo->lvalue[i] = p->piece[o][shndx] + obj->syms[i].st_value;
     }
+}
+
+void ej__dwarf_note_addr(ej_linker *lk, const ej__lobj *lo, size_t symi, const uint8_t *loc)
+{
+    const ej__object *obj = lo->o;
+    const ej__sym *s = symi < obj->nsyms ? lo->symp[symi] : NULL;
+    uint32_t shndx = symi < obj->nsyms ? ej__object_sym_shndx(obj, symi) : 0;
+    int in_image = s ? ej__fixup_kind_of(lo, symi, s) == EJ_FX_IMAGE
+                     : shndx && shndx < obj->shnum && (obj->sec[shndx].shdr.sh_flags & SHF_ALLOC);
+    ej__image_dwarf *d = lk->dwarf_sink;
+    if (!in_image)
+        return;
+    if (d->naddr_words == d->addr_cap) {
+        size_t cap = d->addr_cap ? d->addr_cap * 2 : 64;
+        uint64_t *v = realloc(d->addr_words, cap * sizeof *v);
+        if (!v) {
+            lk->nomem_debug = 1;
+            return;
+        }
+        d->addr_words = v;
+        d->addr_cap = cap;
+    }
+    d->addr_words[d->naddr_words++] = (uint64_t)(loc - d->data);
 }
 
 static ej_status combine(plan *p, const ej_linker *lk, ej__err *err)
@@ -115,8 +138,14 @@ ej_status ej__image_debug_info(ej__image *img, ej_linker *lk, ej__err *err)
                 p.piece[o][t] == UINT64_MAX)
                 continue;
             uint64_t base = p.piece[o][t];
-            ej__relocate_debug(lk, lo, r, img->dwarf[find_sec(img, obj->sec[t].name)].data + base,
-                               base, img->vbase);
+            ej__image_dwarf *d = &img->dwarf[find_sec(img, obj->sec[t].name)];
+            lk->dwarf_sink = lk->saving ? d : NULL;
+            ej__relocate_debug(lk, lo, r, d->data + base, base, img->vbase);
+            lk->dwarf_sink = NULL;
+            if (lk->nomem_debug) {
+                lk->nomem_debug = 0;
+                st = ej__fail(err, EJ_NOMEM, "out of memory noting %s's addresses", d->name);
+            }
         }
     }
     for (size_t o = 0; o < lk->nobjs; o++)

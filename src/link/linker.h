@@ -266,9 +266,13 @@ struct ej_linker {
     ej__plan plan;
     ej__tls_plan tls;
     ej__link_stats stats;
-    /* Saving an image (src/aot): the relocations to redo at load. */
+    /* Saving an image (src/aot): the relocations to redo at load, and,
+     * while its DWARF is relocated (dwarf.c), the section whose address
+     * words are noted (relocate.c). */
     int saving;
     ej__fixups fixups;
+    struct ej__image_dwarf *dwarf_sink;
+    int nomem_debug;
     /* Notes for the user (ej_linker_notes): lines, each ending in '\n'. */
     char *notes;
     size_t notes_len;
@@ -367,6 +371,10 @@ ej_status ej__relocate(ej_linker *lk, uint8_t *wbase, uint64_t vbase);
  * applied (a thread-local variable's location, a GOT reference, an
  * unknown type) is left as assembled, which costs that one attribute,
  * never the link. */
+/* While an image's DWARF is relocated for saving (LK->dwarf_sink): notes
+ * the 8-byte word at LOC, just given symbol SYMI's address, if that is an
+ * address in the image (not a debug section's offset, not an import). */
+void ej__dwarf_note_addr(ej_linker *lk, const ej__lobj *lo, size_t symi, const uint8_t *loc);
 void ej__relocate_debug(ej_linker *lk, ej__lobj *lo, size_t r, uint8_t *w, uint64_t v,
                         uint64_t vbase);
 /* The finished image's debugger view, built when GDB registration is on:

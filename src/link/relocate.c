@@ -185,8 +185,11 @@ static ej_status apply_section(ej_linker *lk, const ej__lobj *lo, size_t r, uint
                 kind = EJ_FX_IMAGE;
             }
         }
-        if (a->handlers[site.type](&site, &fail) != EJ_OK && !best_effort)
+        ej_status applied = a->handlers[site.type](&site, &fail);
+        if (applied != EJ_OK && !best_effort)
             return reloc_failed(lk, lo, r, &rel[k], info, &site, &fail);
+        if (applied == EJ_OK && lk->dwarf_sink && info->width == 8 && (info->needs & EJ_RN_ABSADDR))
+            ej__dwarf_note_addr(lk, lo, ELF64_R_SYM(rel[k].r_info), site.loc);
         if (fail.consumed)
             consumed = fail.consumed;
         if (lk->saving && !best_effort) {

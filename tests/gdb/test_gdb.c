@@ -100,6 +100,67 @@ Test(gdb, breakpoint_and_backtrace_from_an_image, .timeout = 120)
     free(out);
 }
 
+/* An image linked with -g keeps the DWARF, its addresses moved to where
+ * the load put the image: breakpoints by file and line, source lines in
+ * the backtrace, locals and arguments; stored plainly or deflated, from
+ * plain or -gz objects. */
+static void dwarf_image_session(const char *name, const char *flags, const char *main_o,
+                                const char *leaf_o)
+{
+    const char *image = ej_test_path(EJ_GDB_FIXTURE_DIR, name, ".eji");
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "'%s' link -g %s -o '%s' '%s' '%s' 2>&1", EJ_TOOL_PATH, flags,
+             image, fx(main_o), fx(leaf_o));
+    char *out = run(cmd);
+    cr_assert_str_empty(out, "elfjit link: %s", out);
+    free(out);
+    snprintf(cmd, sizeof cmd,
+             "gdb -nx -batch -ex 'set breakpoint pending on' -ex 'set debuginfod enabled off' "
+             "-ex 'break leaf.c:5' -ex run -ex 'print y' -ex bt -ex 'info line *$pc' -ex kill "
+             "--args '%s' run '%s' 2>&1", EJ_TOOL_PATH, image);
+    out = run(cmd);
+    expect_in(out, "Breakpoint 1, ej_gdb_leaf (x=");
+    expect_in(out, "leaf.c:5");
+    expect_in(out, "$1 = 35");
+    expect_in(out, "ej_gdb_mid (x=");
+    expect_in(out, "main.c:");
+    expect_in(out, "of \"");
+    free(out);
+}
+
+Test(gdb, dwarf_kept_in_an_image, .timeout = 120)
+{
+    need_gdb();
+    dwarf_image_session("dwarf", "", "main_g", "leaf_g");
+}
+
+Test(gdb, dwarf_kept_in_a_compressed_image_from_compressed_dwarf, .timeout = 120)
+{
+    need_gdb();
+    dwarf_image_session("dwarf_z", "--compress", "main_gz", "leaf_gz");
+}
+
+/* Without -g the image keeps no DWARF: the debugger knows no leaf.c. */
+Test(gdb, an_image_without_dwarf_has_no_source_lines, .timeout = 120)
+{
+    need_gdb();
+    const char *image = ej_test_path(EJ_GDB_FIXTURE_DIR, "nodwarf", ".eji");
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "'%s' link -o '%s' '%s' '%s' 2>&1", EJ_TOOL_PATH, image,
+             fx("main_g"), fx("leaf_g"));
+    char *out = run(cmd);
+    cr_assert_str_empty(out, "elfjit link: %s", out);
+    free(out);
+    snprintf(cmd, sizeof cmd,
+             "gdb -nx -batch -ex 'set breakpoint pending on' -ex 'set debuginfod enabled off' "
+             "-ex 'break ej_gdb_leaf' -ex run -ex 'info line *$pc' -ex kill "
+             "--args '%s' run '%s' 2>&1", EJ_TOOL_PATH, image);
+    out = run(cmd);
+    expect_in(out, "Breakpoint 1, ");
+    cr_expect(strstr(out, "leaf.c") == NULL, "DWARF in an image linked without -g:\n%s", out);
+    free(out);
+}
+
 Test(gdb, source_lines_locals_and_finish_with_dwarf, .timeout = 120)
 {
     need_gdb();
