@@ -18,6 +18,7 @@
 #include "aot/aot.h"
 #include "aot/format.h"
 #include "elf/elferr.h"
+#include "elf/writer.h"
 #include "debug/debug.h"
 #include "link/module.h"
 #include "tls/tlsmod.h"
@@ -449,9 +450,12 @@ static uint64_t lay_out(Elf *e, const ej__aot_header *h)
 static ej_status new_section(Elf *e, const outsec *s, uint32_t name, const char *path,
                              ej__err *err)
 {
-    Elf_Scn *scn = elf_newscn(e);
+    int code;
+    Elf_Scn *scn = ej__elf_newscn(e, &code);
+    if (!scn)
+        return ej__elf_fail_code(err, EJ_IO, code, "%s: cannot add section %s", path, s->name);
     GElf_Shdr sh;
-    Elf_Data *d = scn ? elf_newdata(scn) : NULL;
+    Elf_Data *d = elf_newdata(scn);
     if (!d || !gelf_getshdr(scn, &sh))
         return ej__elf_fail(err, EJ_IO, "%s: cannot add section %s", path, s->name);
     sh.sh_name = name;

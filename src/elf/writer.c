@@ -43,7 +43,7 @@ static char *name_table(const ej__wsec *secs, size_t n, uint32_t *offs, size_t *
  * owner, and elf_newdata or gelf_getshdr on it crash.  libelf's error
  * number tells: it is cleared before the call and read after it.  (The
  * half-made section stays in E's list, which elf_end frees safely.) */
-static Elf_Scn *new_section(Elf *e, int *code)
+Elf_Scn *ej__elf_newscn(Elf *e, int *code)
 {
     (void)elf_errno();
     Elf_Scn *scn = elf_newscn(e);
@@ -54,7 +54,7 @@ static Elf_Scn *new_section(Elf *e, int *code)
 static ej_status add_section(Elf *e, const ej__wsec *s, uint32_t name, ej__err *err)
 {
     int code;
-    Elf_Scn *scn = new_section(e, &code);
+    Elf_Scn *scn = ej__elf_newscn(e, &code);
     if (!scn)
         return ej__elf_fail_code(err, EJ_IO, code, "cannot add section %s", s->name);
     Elf_Data *d = elf_newdata(scn);

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <libelf.h>
 
 #include "common/common.h"
 
@@ -29,5 +30,12 @@ typedef struct ej__wsec {
  * EJ_IO (libelf or the memfd failed, with the reason in ERR). */
 ej_status ej__elf_write(uint16_t machine, uint16_t type, const ej__wsec *secs, size_t n, void **out,
                         size_t *len, ej__err *err);
+
+/* A new section of E (elf_newscn), or NULL with libelf's error number in
+ * *CODE (for ej__elf_fail_code).  elf_newscn (elfutils 0.188) returns a
+ * section, not NULL, when it cannot allocate the section's header, and
+ * elf_newdata or gelf_getshdr on that section crash: every writer makes
+ * its sections through this. */
+Elf_Scn *ej__elf_newscn(Elf *e, int *code);
 
 #endif

@@ -114,6 +114,10 @@ static int (*real_ftruncate)(int, off_t);
 static int (*real_posix_fallocate)(int, off_t, off_t);
 static FILE *(*real_fopen)(const char *, const char *);
 static DIR *(*real_opendir)(const char *);
+static int (*real_mkstemp)(char *);
+static int (*real_mkostemp)(char *, int);
+static int (*real_fchmod)(int, mode_t);
+static int (*real_rename)(const char *, const char *);
 static long (*real_syscall)(long, ...);
 
 /* dlsym may allocate (its error state): such early calls are served from
@@ -201,6 +205,10 @@ static void resolve(void)
     R(real_posix_fallocate, "posix_fallocate");
     R(real_fopen, "fopen");
     R(real_opendir, "opendir");
+    R(real_mkstemp, "mkstemp");
+    R(real_mkostemp, "mkostemp");
+    R(real_fchmod, "fchmod");
+    R(real_rename, "rename");
     R(real_syscall, "syscall");
     *(void **)&lsan_ignore = dlsym(RTLD_DEFAULT, "__lsan_ignore_object");
 #undef R
@@ -1279,6 +1287,45 @@ ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
 }
 
 ssize_t pwrite64(int fd, const void *buf, size_t n, off_t off) __attribute__((alias("pwrite")));
+
+/* Saving an image: its temporary file, its mode, its rename into place
+ * (glibc's mkstemp opens inside libc, where open's interposer cannot
+ * see it). */
+int mkstemp(char *tmpl)
+{
+    resolve();
+    if (io_fails("mkstemp", EMFILE, CALLER))
+        return -1;
+    return real_mkstemp(tmpl);
+}
+
+int mkstemp64(char *tmpl) __attribute__((alias("mkstemp")));
+
+int mkostemp(char *tmpl, int flags)
+{
+    resolve();
+    if (io_fails("mkostemp", EMFILE, CALLER))
+        return -1;
+    return real_mkostemp(tmpl, flags);
+}
+
+int mkostemp64(char *tmpl, int flags) __attribute__((alias("mkostemp")));
+
+int fchmod(int fd, mode_t mode)
+{
+    resolve();
+    if (io_fails("fchmod", EIO, CALLER))
+        return -1;
+    return real_fchmod(fd, mode);
+}
+
+int rename(const char *from, const char *to)
+{
+    resolve();
+    if (io_fails("rename", EIO, CALLER))
+        return -1;
+    return real_rename(from, to);
+}
 
 int fstat(int fd, struct stat *st)
 {

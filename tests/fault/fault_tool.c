@@ -8,7 +8,9 @@
  * --variant weak adds fx_weak.o, a weak reference nothing defines;
  * --variant image: `elfjit run fx.eji`, the default objects saved once,
  * uninjected, by `elfjit link -o fx.eji`, so what is injected is an
- * image's load) with
+ * image's load; --variant save: `elfjit link -o fx.saved.eji` of the
+ * default objects, so what is injected is a link saving an image: its
+ * temporary file, its writes, its checksum and its rename) with
  * libej_fault_preload.so preloaded, once to count (N = 0) and then
  * for N = 1, 2, ... until the run no longer reaches the Nth call of
  * FAMILY.  The fixture's main pauses injection, so what is injected is
@@ -22,7 +24,9 @@
  * report must show no W+X mapping at any moment, no descriptor left open
  * and no leak (LeakSanitizer under ASan, the shim's reachability check
  * otherwise); after a failure also nothing still mapped, nothing in the
- * PC registry and nothing in GDB's JIT list.
+ * PC registry and nothing in GDB's JIT list.  A failed save leaves no
+ * image and no temporary file; a successful one writes an image that
+ * `elfjit run` (uninjected) runs.
  *
  * --n N runs only that N and shows the run's stderr and report; --gdb
  * reruns every failing N under gdb and prints its backtrace. */
@@ -49,7 +53,7 @@ typedef struct run {
 } run;
 
 static struct {
-    int profile, weak, image, verbose, gdb;
+    int profile, weak, image, save, verbose, gdb;
     char expected[128];
 } G;
 
@@ -65,6 +69,29 @@ static void slurp(const char *path, char *buf, size_t len)
         close(fd);
 }
 
+/* What --variant save writes: a file per family, as ctest runs them at
+ * once. */
+static char saved_image[4096];
+#define SAVED_IMAGE saved_image
+
+/* Files beside SAVED_IMAGE that a save left (its temporary files are
+ * SAVED_IMAGE.XXXXXX): their number; the first one's name in NAME. */
+static int leftovers(char *name, size_t len)
+{
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "ls -d '%s'.?????? 2>/dev/null", SAVED_IMAGE);
+    FILE *p = popen(cmd, "r");
+    int n = 0;
+    name[0] = '\0';
+    char line[4096];
+    while (p && fgets(line, sizeof line, p))
+        if (n++ == 0)
+            snprintf(name, len, "%.*s", (int)strcspn(line, "\n"), line);
+    if (p)
+        pclose(p);
+    return n;
+}
+
 /* The emulator's words (cross builds), then the tool's command line. */
 static int tool_argv(char **argv, int max)
 {
@@ -75,7 +102,11 @@ static int tool_argv(char **argv, int max)
          w = strtok_r(NULL, " ", &save))
         argv[n++] = w;
     argv[n++] = EJ_TOOL_PATH;
-    argv[n++] = "run";
+    argv[n++] = G.save ? "link" : "run";
+    if (G.save) {
+        argv[n++] = "-o";
+        argv[n++] = SAVED_IMAGE;
+    }
     if (G.profile) {
         argv[n++] = "--perf-map";
         argv[n++] = "--jitdump";
@@ -175,6 +206,8 @@ static void run_tool(int family, long n, run *r)
     char *argv[64];
     tool_argv(argv, 64);
     char **env = run_env(family, n, rep);
+    if (G.save)
+        unlink(SAVED_IMAGE);
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0) {
@@ -253,7 +286,8 @@ static int site_errno(int family, const char *site)
     case FAULT_MEMFD:
         return EMFILE;
     case FAULT_IO:
-        if (!strncmp(site, "open", 4) || !strncmp(site, "fopen", 5) || !strncmp(site, "opendir", 7))
+        if (!strncmp(site, "open", 4) || !strncmp(site, "fopen", 5) || !strncmp(site, "opendir", 7) ||
+            !strncmp(site, "mkstemp", 7) || !strncmp(site, "mkostemp", 8))
             return EMFILE;
         return !strncmp(site, "posix_fallocate", 15) ? ENOSPC : EIO;
     default:
@@ -281,6 +315,28 @@ static int check_run(int family, const run *r, const char **site_out)
         failf("a sanitizer reported an error");
     if (!strstr(r->rep, "end=1"))
         failf("the run did not reach its end (no end-of-run report)");
+    if (G.save) {
+        struct stat st;
+        int exists = stat(SAVED_IMAGE, &st) == 0;
+        if (r->status == 0 && !exists)
+            failf("status 0 and no image written");
+        if (r->status != 0 && exists)
+            failf("status %d and an image left at %s", r->status, SAVED_IMAGE);
+        if (leftovers(line, sizeof line))
+            failf("a temporary file left beside the image: %s", line);
+        if (r->status == 0 && (r->out[0] || r->err[0]))
+            failf("status 0 with output: stdout '%s', stderr '%s'", r->out, r->err);
+        if (r->status == 0) {
+            if (rep_num(r, "violations"))
+                failf("W^X/registration violations: %s", rep_get(r, "violation", line, sizeof line));
+            if (rep_num(r, "fds"))
+                failf("descriptor left open: %s", rep_get(r, "fd.extra", line, sizeof line));
+            if (rep_num(r, "leaks"))
+                failf("%ld block(s) leaked: %s", rep_num(r, "leaks"),
+                      rep_get(r, "leak", line, sizeof line));
+            return nfail;
+        }
+    }
     if (r->status == 0) {
         if (strcmp(r->out, G.expected) != 0)
             failf("status 0 but stdout is '%s', expected '%s'", r->out, G.expected);
@@ -381,6 +437,26 @@ static int save_image(void)
     return 0;
 }
 
+/* The image the last (uninjected) save wrote, run uninjected: it must run
+ * as the objects do. */
+static int run_saved(void)
+{
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "'%s' run '%s' 2>&1", EJ_TOOL_PATH, SAVED_IMAGE);
+    FILE *p = popen(cmd, "r");
+    char out[4096] = "";
+    size_t n = p ? fread(out, 1, sizeof out - 1, p) : 0;
+    out[n] = '\0';
+    int st = p ? pclose(p) : -1;
+    unlink(SAVED_IMAGE);
+    if (st != 0 || strcmp(out, G.expected) != 0) {
+        printf("tool/save: FAIL: the saved image runs with status %d and output '%s', expected "
+               "'%s'\n", st, out, G.expected);
+        return 1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     int family = -1;
@@ -402,15 +478,18 @@ int main(int argc, char **argv)
     }
     if (family < 0 ||
         (strcmp(variant, "default") && strcmp(variant, "profile") && strcmp(variant, "weak") &&
-         strcmp(variant, "image"))) {
+         strcmp(variant, "image") && strcmp(variant, "save"))) {
         fprintf(stderr, "usage: %s alloc|mmap|mprotect|munmap|memfd|io|membarrier|libelf "
-                        "[--variant default|profile|weak|image] [--n N] [--gdb] [--verbose]\n",
+                        "[--variant default|profile|weak|image|save] [--n N] [--gdb] [--verbose]\n",
                 argv[0]);
         return 2;
     }
     G.profile = strcmp(variant, "profile") == 0;
     G.weak = strcmp(variant, "weak") == 0;
     G.image = strcmp(variant, "image") == 0;
+    G.save = strcmp(variant, "save") == 0;
+    snprintf(saved_image, sizeof saved_image, "%s.%s.saved.eji", EJ_FAULT_IMAGE,
+             fault_family_names[family]);
     snprintf(G.expected, sizeof G.expected, "%s %d 1\n", FX_GREETING,
              fault_expected_compute(7, !G.profile));
     if (EJ_TEST_EMULATOR[0]) {
@@ -475,6 +554,8 @@ int main(int argc, char **argv)
         if ((!injected && !r.signaled) || n > 100000)
             break;
     }
+    if (G.save && !nfailed && run_saved() != 0)
+        nfailed++;
     printf("tool/%s %s: %ld injection points (uninjected count %ld), %d failing, %.1f s\n",
            variant, fault_family_names[family], n - 1, points, nfailed, now() - t0);
     if (points == 0 && family == FAULT_LIBELF) {
