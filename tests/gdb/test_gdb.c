@@ -75,23 +75,38 @@ Test(gdb, breakpoint_and_backtrace_without_dwarf, .timeout = 120)
     free(out);
 }
 
+/* `elfjit link FLAGS -o NAME.eji MAIN LEAF`: the image's path. */
+static const char *link_image(const char *name, const char *flags, const char *main_o,
+                              const char *leaf_o)
+{
+    const char *image = ej_test_path(EJ_GDB_FIXTURE_DIR, name, ".eji");
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "'%s' link %s -o '%s' '%s' '%s' 2>&1", EJ_TOOL_PATH, flags, image,
+             fx(main_o), fx(leaf_o));
+    char *out = run(cmd);
+    cr_assert_str_empty(out, "elfjit link: %s", out);
+    free(out);
+    return image;
+}
+
+/* gdb -batch on `elfjit run IMAGE`, breaking at WHERE, then COMMANDS. */
+static char *gdb_on_image(const char *image, const char *where, const char *commands)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd,
+             "gdb -nx -batch -ex 'set breakpoint pending on' -ex 'set debuginfod enabled off' "
+             "-ex 'break %s' -ex run %s -ex kill --args '%s' run '%s' 2>&1", where, commands,
+             EJ_TOOL_PATH, image);
+    return run(cmd);
+}
+
 /* The same from an image (`elfjit link`): GDB gets the image's prebuilt
  * debugger image, moved to where the load put it. */
 Test(gdb, breakpoint_and_backtrace_from_an_image, .timeout = 120)
 {
     need_gdb();
-    const char *image = ej_test_path(EJ_GDB_FIXTURE_DIR, "nog", ".eji");
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "'%s' link -o '%s' '%s' '%s' 2>&1", EJ_TOOL_PATH, image,
-             fx("main_nog"), fx("leaf_nog"));
-    char *out = run(cmd);
-    cr_assert_str_empty(out, "elfjit link: %s", out);
-    free(out);
-    snprintf(cmd, sizeof cmd,
-             "gdb -nx -batch -ex 'set breakpoint pending on' -ex 'set debuginfod enabled off' "
-             "-ex 'break ej_gdb_leaf' -ex run -ex bt -ex 'info symbol ej_gdb_mid' -ex kill "
-             "--args '%s' run '%s' 2>&1", EJ_TOOL_PATH, image);
-    out = run(cmd);
+    const char *image = link_image("nog", "", "main_nog", "leaf_nog");
+    char *out = gdb_on_image(image, "ej_gdb_leaf", "-ex bt -ex 'info symbol ej_gdb_mid'");
     expect_in(out, "Breakpoint 1, ");
     expect_in(out, "in ej_gdb_leaf");
     expect_in(out, "in ej_gdb_mid");
@@ -107,18 +122,10 @@ Test(gdb, breakpoint_and_backtrace_from_an_image, .timeout = 120)
 static void dwarf_image_session(const char *name, const char *flags, const char *main_o,
                                 const char *leaf_o)
 {
-    const char *image = ej_test_path(EJ_GDB_FIXTURE_DIR, name, ".eji");
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "'%s' link -g %s -o '%s' '%s' '%s' 2>&1", EJ_TOOL_PATH, flags,
-             image, fx(main_o), fx(leaf_o));
-    char *out = run(cmd);
-    cr_assert_str_empty(out, "elfjit link: %s", out);
-    free(out);
-    snprintf(cmd, sizeof cmd,
-             "gdb -nx -batch -ex 'set breakpoint pending on' -ex 'set debuginfod enabled off' "
-             "-ex 'break leaf.c:5' -ex run -ex 'print y' -ex bt -ex 'info line *$pc' -ex kill "
-             "--args '%s' run '%s' 2>&1", EJ_TOOL_PATH, image);
-    out = run(cmd);
+    char with_g[64];
+    snprintf(with_g, sizeof with_g, "-g %s", flags);
+    const char *image = link_image(name, with_g, main_o, leaf_o);
+    char *out = gdb_on_image(image, "leaf.c:5", "-ex 'print y' -ex bt -ex 'info line *$pc'");
     expect_in(out, "Breakpoint 1, ej_gdb_leaf (x=");
     expect_in(out, "leaf.c:5");
     expect_in(out, "$1 = 35");
@@ -144,18 +151,8 @@ Test(gdb, dwarf_kept_in_a_compressed_image_from_compressed_dwarf, .timeout = 120
 Test(gdb, an_image_without_dwarf_has_no_source_lines, .timeout = 120)
 {
     need_gdb();
-    const char *image = ej_test_path(EJ_GDB_FIXTURE_DIR, "nodwarf", ".eji");
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "'%s' link -o '%s' '%s' '%s' 2>&1", EJ_TOOL_PATH, image,
-             fx("main_g"), fx("leaf_g"));
-    char *out = run(cmd);
-    cr_assert_str_empty(out, "elfjit link: %s", out);
-    free(out);
-    snprintf(cmd, sizeof cmd,
-             "gdb -nx -batch -ex 'set breakpoint pending on' -ex 'set debuginfod enabled off' "
-             "-ex 'break ej_gdb_leaf' -ex run -ex 'info line *$pc' -ex kill "
-             "--args '%s' run '%s' 2>&1", EJ_TOOL_PATH, image);
-    out = run(cmd);
+    const char *image = link_image("nodwarf", "", "main_g", "leaf_g");
+    char *out = gdb_on_image(image, "ej_gdb_leaf", "-ex 'info line *$pc'");
     expect_in(out, "Breakpoint 1, ");
     cr_expect(strstr(out, "leaf.c") == NULL, "DWARF in an image linked without -g:\n%s", out);
     free(out);
