@@ -248,3 +248,21 @@ void ejf_link_and_probe(ej_linker *lk, uint64_t base, const uint8_t *data, size_
         ej_module_free(m);
     }
 }
+
+int ejf_two_parts(const uint8_t *data, size_t size, const uint8_t *part[2], size_t len[2],
+                  unsigned *flags)
+{
+    if (size < 4)
+        return 0;
+    uint32_t w = (uint32_t)data[0] | (uint32_t)data[1] << 8 | (uint32_t)data[2] << 16 |
+                 (uint32_t)data[3] << 24;
+    data += 4;
+    size -= 4;
+    size_t n = w & 0xffffff;
+    if (n > size)
+        n = size;
+    part[0] = data, len[0] = n;
+    part[1] = data + n, len[1] = size - n;
+    *flags = w >> 24;
+    return 1;
+}

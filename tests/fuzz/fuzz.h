@@ -65,6 +65,13 @@ void ejf_link_and_probe(ej_linker *lk, uint64_t base, const uint8_t *data, size_
  * (for diagnosing an input by hand: EJF_VERBOSE=1 fuzz_replay_object F). */
 void ejf_note(const char *what, ej_status st, const char *msg);
 
+/* The two-part input of fuzz_link2 and fuzz_archive: a 4-byte
+ * little-endian word W, then the first part (W & 0xffffff bytes, at most
+ * what is left), then the second (the rest); W >> 24 is the target's
+ * flags.  0 when the input is shorter than the word. */
+int ejf_two_parts(const uint8_t *data, size_t size, const uint8_t *part[2], size_t len[2],
+                  unsigned *flags);
+
 /* ej_module_lookup_pc at PC, checked against the module's range. */
 void ejf_probe_pc(ej_module *m, uint64_t pc);
 

@@ -21,18 +21,16 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (size < 4)
+    const uint8_t *part[2];
+    size_t len[2];
+    unsigned flags;
+    if (!ejf_two_parts(data, size, part, len, &flags))
         return 0;
-    uint32_t w = (uint32_t)data[0] | (uint32_t)data[1] << 8 | (uint32_t)data[2] << 16 |
-                 (uint32_t)data[3] << 24;
-    data += 4;
-    size -= 4;
-    size_t nobj = w & 0xffffff;
-    if (nobj > size)
-        nobj = size;
-    unsigned flags = w >> 24;
-    const uint8_t *ar = data + nobj;
-    size_t nar = size - nobj;
+    data = part[0];
+    size = len[0] + len[1]; /* (the two parts, as the probe reads names) */
+    size_t nobj = len[0];
+    const uint8_t *ar = part[1];
+    size_t nar = len[1];
 
     ej_linker *lk = ejf_linker(EJF_BASE, !(flags & 1));
     if (!lk)

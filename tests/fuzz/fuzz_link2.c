@@ -18,19 +18,12 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const uint64_t bases[] = {EJF_BASE, 0x10000, 0x40000000, 0xffffffff00000000ull};
-    if (size < 4)
+    const uint8_t *obj[2];
+    size_t len[2];
+    unsigned flags;
+    if (!ejf_two_parts(data, size, obj, len, &flags))
         return 0;
-    uint32_t w = (uint32_t)data[0] | (uint32_t)data[1] << 8 | (uint32_t)data[2] << 16 |
-                 (uint32_t)data[3] << 24;
-    data += 4;
-    size -= 4;
-    size_t n1 = w & 0xffffff;
-    if (n1 > size)
-        n1 = size;
-    unsigned flags = w >> 24;
     uint64_t base = bases[(flags >> 1) & 3];
-    const uint8_t *obj[2] = {data, data + n1};
-    size_t len[2] = {n1, size - n1};
     const char *name[2] = {"a.o", "b.o"};
     int first = (flags >> 3) & 1;
 
@@ -48,7 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             ejf_check_failure(st, ej_linker_errmsg(lk), "ej_linker_add_buffer");
     }
     if (added)
-        ejf_link_and_probe(lk, base, data, size);
+        ejf_link_and_probe(lk, base, obj[0], len[0] + len[1]);
     ej_linker_free(lk);
     return 0;
 }
