@@ -185,7 +185,8 @@ ej_status ej_linker_set_registration(ej_linker *lk, unsigned flags);
 
 /* Where a link's code memory comes from:
  *   EJ_CODE_MEMORY_AUTO      the default: ELFJIT_CODEMEM ("mprotect" or
- *                            "dual") when set, else mprotect, unless this
+ *                            "dual") when set; else shared code memory
+ *                            (below) for a small module; else mprotect, unless this
  *                            process may not make written memory executable
  *                            (PR_SET_MDWE, systemd's
  *                            MemoryDenyWriteExecute=yes, SELinux
@@ -198,12 +199,35 @@ ej_status ej_linker_set_registration(ej_linker *lk, unsigned flags);
  *                            were never writable; the writable view is
  *                            unmapped once the module is published.  Costs a
  *                            memory file and a few more system calls per
- *                            link (see the README).
+ *                            link (see the README);
+ *   EJ_CODE_MEMORY_SHARED    small modules share pages: a module whose
+ *                            code, read-only data and data+bss each fit
+ *                            in a page (and are aligned to at most one)
+ *                            gets a piece of a page of each class among
+ *                            other modules', in 64-byte granules, inside
+ *                            arenas of 3 x 8 MiB (one arena's mappings
+ *                            serve thousands of modules, where one module
+ *                            per mapping meets the kernel's
+ *                            vm.max_map_count near 21,000 modules).  Code
+ *                            and read-only data are private mappings of a
+ *                            memory file, never writable: a module's bytes
+ *                            are written into the file (pwrite), so no
+ *                            writable view of code exists at all.  Freed
+ *                            pieces are reused; pages left empty go back
+ *                            to the kernel; with no module left, nothing
+ *                            stays mapped.  A module too large, a link
+ *                            asking for EJ_REGISTER_PERF_MAP (perf reads
+ *                            its map for anonymous memory only), or one
+ *                            whose reach no arena satisfies gets its own
+ *                            mapping (mprotect, or dual map where the
+ *                            probe says so).  Such a module's classes lie
+ *                            apart: ej_module_range gives its code.
  * Either way no page is writable and executable at any moment. */
 typedef enum ej_code_memory {
     EJ_CODE_MEMORY_AUTO = 0,
     EJ_CODE_MEMORY_MPROTECT = 1,
-    EJ_CODE_MEMORY_DUAL_MAP = 2
+    EJ_CODE_MEMORY_DUAL_MAP = 2,
+    EJ_CODE_MEMORY_SHARED = 3
 } ej_code_memory;
 
 /* Chooses KIND for the link.  Errors: EJ_INVAL (unknown kind), EJ_STATE
@@ -362,7 +386,10 @@ ej_status ej_module_lookup(ej_module *m, const char *name, void **addr);
  * Errors: EJ_RANGE (the range is not inside the image). */
 ej_status ej_module_read(ej_module *m, uint64_t addr, void *buf, size_t len);
 
-/* The first and one-past-last virtual addresses of the module's image. */
+/* The first and one-past-last virtual addresses of the module's image.
+ * For a module in shared code memory (EJ_CODE_MEMORY_SHARED, and small
+ * modules by default), whose code, read-only data and data lie apart among
+ * other modules': the range of its code. */
 void ej_module_range(const ej_module *m, uint64_t *start, uint64_t *end);
 
 /* The message for the last failure on M, or "".  Valid until the next call

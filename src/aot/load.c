@@ -236,6 +236,7 @@ static ej_status describe(ej_module *m, ej__aot *a, ej__err *err)
     for (int c = 0; c < EJ_CLS_COUNT; c++) {
         img->cls_off[c] = h->cls_off[c];
         img->cls_size[c] = h->cls_size[c];
+        img->cls_addr[c] = img->vbase + h->cls_off[c];
     }
     img->eh_addr = vb + h->eh_off;
     img->eh_size = h->eh_size;

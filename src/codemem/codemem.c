@@ -3,6 +3,7 @@
  * the steps and what may follow what is decided here. */
 #include <errno.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -91,6 +92,73 @@ ej_status ej__codemem_reserve_fake(ej__codemem *cm, size_t size, uint64_t vbase,
     return EJ_OK;
 }
 
+ej_status ej__codemem_reserve_shared(ej__codemem *cm, size_t size, const uint64_t *cls_off,
+                                     const uint64_t *cls_used, const uint64_t *cls_align,
+                                     const ej__placement *pl, ej__err *err)
+{
+    memset(cm, 0, sizeof *cm);
+    cm->fd = -1;
+    cm->shared = 1;
+    cm->kind = EJ_CODE_MEMORY_SHARED;
+    /* Data and .bss share the RW piece, .bss after the data. */
+    uint64_t bss_at = ej__align_up(cls_used[EJ_CLS_DATA], cls_align[EJ_CLS_BSS]);
+    const size_t len[EJ_SLAB_KINDS] = {cls_used[EJ_CLS_TEXT], cls_used[EJ_CLS_RODATA],
+                                       bss_at + cls_used[EJ_CLS_BSS]};
+    const size_t align[EJ_SLAB_KINDS] = {
+        cls_align[EJ_CLS_TEXT], cls_align[EJ_CLS_RODATA],
+        cls_align[EJ_CLS_DATA] > cls_align[EJ_CLS_BSS] ? cls_align[EJ_CLS_DATA]
+                                                       : cls_align[EJ_CLS_BSS]};
+    uint64_t addr[EJ_SLAB_KINDS];
+    if (!(cm->w = calloc(1, size)))
+        return ej__fail(err, EJ_NOMEM, "out of memory for a %zu-byte staging copy", size);
+    ej_status st = ej__slab_alloc(len, align, pl, cm->piece, addr, err);
+    if (st != EJ_OK) {
+        free(cm->w);
+        cm->w = NULL;
+        return st;
+    }
+    for (int c = 0; c < EJ_CLS_COUNT; c++) {
+        cm->cls_off[c] = cls_off[c];
+        cm->cls_used[c] = cls_used[c];
+    }
+    cm->cls_v[EJ_CLS_TEXT] = addr[EJ_SLAB_TEXT];
+    cm->cls_v[EJ_CLS_RODATA] = addr[EJ_SLAB_RODATA];
+    cm->cls_v[EJ_CLS_DATA] = addr[EJ_SLAB_DATA];
+    cm->cls_v[EJ_CLS_BSS] = addr[EJ_SLAB_DATA] + bss_at;
+    cm->v = addr[EJ_SLAB_TEXT] ? addr[EJ_SLAB_TEXT] : addr[EJ_SLAB_RODATA];
+    cm->size = size;
+    return EJ_OK;
+}
+
+/* Copies the staging copy into the pieces: text and read-only data through
+ * the memory file (slab.c), data and .bss in place. */
+static ej_status publish_shared(ej__codemem *cm, ej__err *err)
+{
+    static const int kind_of[] = {EJ_SLAB_TEXT, EJ_SLAB_RODATA};
+    for (int c = 0; c < 2; c++) {
+        const ej__slab_piece *p = &cm->piece[kind_of[c]];
+        ej_status st = ej__slab_write(p, kind_of[c], cm->w + cm->cls_off[c],
+                                      (size_t)p->count * EJ_SLAB_GRANULE, err);
+        if (st != EJ_OK)
+            return st;
+    }
+    const ej__slab_piece *d = &cm->piece[EJ_SLAB_DATA];
+    if (d->count) {
+        uint8_t *at = (uint8_t *)(uintptr_t)cm->cls_v[EJ_CLS_DATA];
+        size_t len = (size_t)d->count * EJ_SLAB_GRANULE, dlen = cm->cls_used[EJ_CLS_DATA];
+        memcpy(at, cm->w + cm->cls_off[EJ_CLS_DATA], dlen);
+        memset(at + dlen, 0, len - dlen);
+    }
+    free(cm->w);
+    cm->w = NULL;
+    if (cm->piece[EJ_SLAB_TEXT].count)
+        ej_clear_cache((void *)(uintptr_t)cm->cls_v[EJ_CLS_TEXT],
+                       (size_t)cm->piece[EJ_SLAB_TEXT].count * EJ_SLAB_GRANULE);
+    if (ej_pipeline_flush_mt() != EJ_OK)
+        return ej__fail(err, EJ_MAP, "cannot synchronise other threads' instruction pipelines");
+    return EJ_OK;
+}
+
 #ifndef MADV_POPULATE_WRITE
 #define EJ_MADV_POPULATE_WRITE 23 /* Linux 5.14 */
 #else
@@ -99,7 +167,7 @@ ej_status ej__codemem_reserve_fake(ej__codemem *cm, size_t size, uint64_t vbase,
 
 void ej__codemem_prefault(ej__codemem *cm, size_t off, size_t len)
 {
-    if (!len || !cm->w)
+    if (!len || !cm->w || cm->shared)
         return;
     /* A large image is worth transparent huge pages: a fault (and a page
      * table entry, and later a TLB entry) per 2 MiB instead of per page
@@ -137,7 +205,7 @@ ej_status ej__codemem_fill_file(ej__codemem *cm, size_t off, size_t len, int fd,
     size_t page = ej__page_size();
     if (cm->published)
         return ej__fail(err, EJ_STATE, "the image is published already");
-    if (off % page || foff % page || off > cm->size || len > cm->size - off)
+    if (cm->shared || off % page || foff % page || off > cm->size || len > cm->size - off)
         return ej__fail(err, EJ_INVAL, "file bytes 0x%zx+0x%zx do not fit the image's pages",
                         off, len);
     if (!len)
@@ -149,6 +217,12 @@ ej_status ej__codemem_fill_file(ej__codemem *cm, size_t off, size_t len, int fd,
 ej_status ej__codemem_publish_classes(ej__codemem *cm, const uint64_t *cls_off,
                                       const uint64_t *cls_size, ej__err *err)
 {
+    if (cm->shared) {
+        if (cm->published)
+            return ej__fail(err, EJ_STATE, "the image is published already");
+        cm->published = 1;
+        return publish_shared(cm, err);
+    }
     const ej__region r[] = {
         {cls_off[EJ_CLS_TEXT], cls_size[EJ_CLS_TEXT], EJ_PROT_RX, 0},
         {cls_off[EJ_CLS_RODATA], cls_size[EJ_CLS_RODATA], EJ_PROT_R, 0},
@@ -207,6 +281,10 @@ ej_status ej__codemem_publish(ej__codemem *cm, const ej__region *r, size_t n, ej
 
 void ej__codemem_release(ej__codemem *cm)
 {
+    if (cm->shared) {
+        free(cm->w);
+        ej__slab_free(cm->piece);
+    }
     if (cm->map)
         munmap(cm->map, cm->map_len);
     if (cm->wmap)

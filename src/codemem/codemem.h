@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "codemem/slab.h"
 #include "common/common.h"
 #include "image/image.h"
 
@@ -48,6 +49,12 @@ typedef struct ej__codemem {
     size_t map_len;
     uint8_t *wmap;     /* dual map: the write view, until publish */
     int fd;            /* dual map: the memory file, until publish; else -1 */
+    /* Shared code memory (slab.h): the link writes a staging copy laid out
+     * as usual (w, size); each class runs in its own piece, at cls_v.
+     * Class C's image offsets [cls_off[C], ...) run at cls_v[C]. */
+    int shared;
+    ej__slab_piece piece[EJ_SLAB_KINDS];
+    uint64_t cls_off[EJ_CLS_COUNT], cls_v[EJ_CLS_COUNT], cls_used[EJ_CLS_COUNT];
 } ej__codemem;
 
 /* Placement request: every byte of the image must lie in [lo, hi); the
@@ -73,6 +80,12 @@ size_t ej__page_size(void);
  * the process-wide probe (select.c).  Thread-safe. */
 int ej__codemem_choose(int kind);
 
+/* Whether a link asking for KIND (enum ej_code_memory) should use shared
+ * code memory when its image is small enough: EJ_CODE_MEMORY_SHARED, or
+ * EJ_CODE_MEMORY_AUTO unless ELFJIT_CODEMEM asks for "mprotect" or
+ * "dual".  Thread-safe. */
+int ej__codemem_shared_wanted(int kind);
+
 /* Reserves SIZE bytes (a multiple of the page size) aligned to ALIGN (a
  * power of two >= the page size), writable through cm->w and placed
  * (cm->v) as PL asks, with backend KIND (resolved, see
@@ -80,6 +93,16 @@ int ej__codemem_choose(int kind);
  * nothing.  Errors: EJ_MAP naming the window or the call that failed. */
 ej_status ej__codemem_reserve(ej__codemem *cm, size_t size, size_t align,
                               const ej__placement *pl, int kind, ej__err *err);
+
+/* Shared code memory for a small image laid out in permission classes
+ * (EJ_CLS_*: offsets CLS_OFF, bytes used CLS_USED, alignments CLS_ALIGN,
+ * each used size and alignment at most ej__slab_max_piece()), SIZE bytes
+ * in all: pieces of shared arenas inside PL's window, and a staging copy
+ * (cm->w, zeroed) the link writes; ej__codemem_publish_classes copies it
+ * into the pieces.  Errors: EJ_NOMEM, EJ_MAP. */
+ej_status ej__codemem_reserve_shared(ej__codemem *cm, size_t size, const uint64_t *cls_off,
+                                     const uint64_t *cls_used, const uint64_t *cls_align,
+                                     const ej__placement *pl, ej__err *err);
 
 /* Link-only: ordinary memory standing for an image at virtual address
  * VBASE, never made executable. */
@@ -96,7 +119,27 @@ void ej__codemem_prefault(ej__codemem *cm, size_t off, size_t len);
  * or the copy of a link-only image.  Valid from reserve to release. */
 static inline const uint8_t *ej__codemem_view(const ej__codemem *cm)
 {
-    return cm->link_only ? cm->w : (const uint8_t *)(uintptr_t)cm->v;
+    return cm->link_only || (cm->shared && !cm->published) ? cm->w
+                                                          : (const uint8_t *)(uintptr_t)cm->v;
+}
+
+/* Where image offset OFF runs. */
+static inline uint64_t ej__codemem_vaddr(const ej__codemem *cm, uint64_t off)
+{
+    if (!cm->shared)
+        return cm->v + off;
+    int c = EJ_CLS_COUNT - 1;
+    while (c > 0 && off < cm->cls_off[c])
+        c--;
+    return cm->cls_v[c] + (off - cm->cls_off[c]);
+}
+
+/* Where the bytes at image offset OFF can be read now. */
+static inline const uint8_t *ej__codemem_bytes(const ej__codemem *cm, uint64_t off)
+{
+    if (cm->shared && cm->published)
+        return (const uint8_t *)(uintptr_t)ej__codemem_vaddr(cm, off);
+    return ej__codemem_view(cm) + off;
 }
 
 /* Publishes the image: gives each of the N regions its protection (RX, R

@@ -1,7 +1,8 @@
 /* Choosing the code-memory backend for a link (codemem.h).
  *
  * Asked for EJ_CODE_MEMORY_AUTO, a link gets what ELFJIT_CODEMEM says
- * ("mprotect" or "dual"; other values are ignored), else what a probe
+ * ("mprotect" or "dual"; other values are ignored), else, for an image
+ * small enough, shared code memory (slab.h), else what a probe
  * found: mprotect of a scratch page from RW to RX.  A refusal (EACCES
  * under PR_SET_MDWE or SELinux, EPERM under a seccomp filter such as
  * systemd's MemoryDenyWriteExecute) means this process may never make
@@ -31,9 +32,18 @@ static int probe(void)
     return e == EACCES || e == EPERM ? EJ_CODE_MEMORY_DUAL_MAP : 0;
 }
 
+int ej__codemem_shared_wanted(int kind)
+{
+    if (kind == EJ_CODE_MEMORY_SHARED)
+        return 1;
+    const char *env = getenv("ELFJIT_CODEMEM");
+    return kind == EJ_CODE_MEMORY_AUTO &&
+           (!env || (strcmp(env, "dual") != 0 && strcmp(env, "mprotect") != 0));
+}
+
 int ej__codemem_choose(int kind)
 {
-    if (kind != EJ_CODE_MEMORY_AUTO)
+    if (kind != EJ_CODE_MEMORY_AUTO && kind != EJ_CODE_MEMORY_SHARED)
         return kind;
     const char *env = getenv("ELFJIT_CODEMEM");
     if (env && strcmp(env, "dual") == 0)

@@ -71,7 +71,7 @@ static size_t sections(const ej__image *img, const symbuf *b, ej__wsec *w)
     size_t n = 0;
     for (int c = 0; c < EJ_CLS_COUNT; c++)
         w[n++] = (ej__wsec){names[c], SHT_NOBITS, flags[c], 16, 0, 0, 0, NULL,
-                            img->cls_size[c], img->vbase + img->cls_off[c]};
+                            img->cls_size[c], img->cls_addr[c]};
     if (img->eh_size)
         w[n++] = (ej__wsec){".eh_frame", SHT_PROGBITS, SHF_ALLOC, 8, 0, 0, 0,
                             img->view + (img->eh_addr - img->vbase), img->eh_size + 4,

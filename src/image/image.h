@@ -4,9 +4,14 @@
  * later, the AOT writer consume only it: nothing after the link needs
  * the linker, its objects or its symbol table.
  *
- *   vbase, size          where the image runs
+ *   vbase, size          where the image runs (for an image in shared
+ *                        code memory, whose classes lie apart among other
+ *                        modules', its code: what lookups by address find)
  *   cls_off, cls_size    the permission classes (text RX, rodata R, data
  *                        RW, bss RW), page aligned, in that order
+ *   cls_addr             where each class runs (vbase + cls_off, except
+ *                        in shared code memory, whose cls_size are then
+ *                        the bytes each class holds, in 64-byte granules)
  *   eh_addr, eh_size     every .eh_frame end to end, then a zero terminator
  *   exports              global symbols, hashed (exports.c)
  *   preinit/init/fini    constructor and destructor arrays in run order
@@ -92,6 +97,7 @@ typedef struct ej__image {
     uint16_t machine;    /* EM_* */
     uint64_t vbase, size;
     uint64_t cls_off[EJ_CLS_COUNT], cls_size[EJ_CLS_COUNT];
+    uint64_t cls_addr[EJ_CLS_COUNT]; /* where each class runs */
     uint64_t eh_addr, eh_size;
     void *dso_handle;    /* address of the image's __dso_handle */
     char *names;

@@ -26,7 +26,7 @@ static void collect(ej__image *img, const ej_linker *lk, int pass)
                 continue;
             const ej__lsec *sec = &lo->sec[ej__object_sym_shndx(obj, i)];
             img->syms[img->nsyms++] = (ej__image_sym){
-                .addr = img->vbase + sec->off + s->st_value,
+                .addr = ej__vaddr(lk, sec->off) + s->st_value,
                 .size = s->st_size,
                 .name = (uint32_t)(lo->names_base + s->st_name),
                 .type = (uint8_t)ELF64_ST_TYPE(s->st_info),

@@ -78,7 +78,7 @@ ej_status ej__module_initfini(ej_module *m, const ej_linker *lk, ej__err *err)
             if (kind == KIND_NONE || s->size < 8)
                 continue;
             ej__fnlist *l = kind == KIND_PREINIT ? &m->img.preinit : kind == KIND_INIT ? &m->img.init : &m->img.fini;
-            ej__fnarray a = {m->img.vbase + lo->sec[i].off, s->size / 8, prio, order++, reverse};
+            ej__fnarray a = {ej__vaddr(lk, lo->sec[i].off), s->size / 8, prio, order++, reverse};
             if (push(l, a) != 0)
                 return ej__fail(err, EJ_NOMEM, "out of memory collecting constructors");
         }

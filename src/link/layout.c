@@ -57,6 +57,8 @@ static uint64_t place(ej_linker *lk, const ej__section *s, ej__lsec *l, uint64_t
     uint64_t align = s->shdr.sh_addralign ? s->shdr.sh_addralign : 1;
     if (align > lk->plan.max_align)
         lk->plan.max_align = align;
+    if (align > lk->plan.cls_align[lk->plan.cur_cls])
+        lk->plan.cls_align[lk->plan.cur_cls] = align;
     l->off = ej__align_up(off, align);
     if (s->shdr.sh_type != SHT_NOBITS)
         lk->plan.filled += s->size;
@@ -166,6 +168,8 @@ static ej_status place_extras(ej_linker *lk, int cls, uint64_t *off)
     const ej__arch *a = lk->arch;
     if (cls == EJ_CLS_TEXT && p->nstub) {
         p->stub_off = ej__align_up(*off, a->stub_align);
+        if (a->stub_align > p->cls_align[cls])
+            p->cls_align[cls] = a->stub_align;
         *off = p->stub_off + (uint64_t)p->nstub * a->stub_size;
     } else if (cls == EJ_CLS_RODATA) {
         p->got_off = ej__align_up(*off, a->got_entry_size);
@@ -176,6 +180,8 @@ static ej_status place_extras(ej_linker *lk, int cls, uint64_t *off)
             *off = p->tls_off + lk->tls.table_size;
         }
         p->dso_off = ej__align_up(*off, 8);
+        if (p->cls_align[cls] < (lk->tls.table_size ? 16 : 8))
+            p->cls_align[cls] = lk->tls.table_size ? 16 : 8;
         *off = p->dso_off + 8;
     } else if (cls == EJ_CLS_BSS) {
         for (size_t i = 0; i < lk->ncommons; i++) {
@@ -183,6 +189,8 @@ static ej_status place_extras(ej_linker *lk, int cls, uint64_t *off)
             uint64_t align = c->value; /* see resolve.c */
             if (align > p->max_align)
                 p->max_align = align;
+            if (align > p->cls_align[cls])
+                p->cls_align[cls] = align;
             c->value = ej__align_up(*off, align);
             if ((*off = c->value + c->size) > MAX_IMAGE)
                 return too_large(lk);
@@ -219,11 +227,14 @@ ej_status ej__layout(ej_linker *lk, size_t page)
     for (int cls = 0; cls < EJ_CLS_COUNT; cls++) {
         off = ej__align_up(off, page);
         p->cls_off[cls] = off;
+        p->cur_cls = cls;
+        p->cls_align[cls] = 1;
         if ((st = place_class(lk, cls, &off)) != EJ_OK)
             return st;
         if ((st = place_extras(lk, cls, &off)) != EJ_OK)
             return st;
-        p->cls_size[cls] = ej__align_up(off - p->cls_off[cls], page);
+        p->cls_used[cls] = off - p->cls_off[cls];
+        p->cls_size[cls] = ej__align_up(p->cls_used[cls], page);
     }
     p->image_size = ej__align_up(off, page);
     if (p->cls_off[EJ_CLS_DATA] > (uint64_t)1 << 31)
@@ -232,13 +243,14 @@ ej_status ej__layout(ej_linker *lk, size_t page)
     return EJ_OK;
 }
 
-static uint64_t synth_value(const ej__plan *p, const ej__sym *e, uint64_t vbase)
+static uint64_t synth_value(const ej_linker *lk, const ej__sym *e)
 {
+    const ej__plan *p = &lk->plan;
     switch (e->synth) {
     case EJ_SYN_GOT:
-        return vbase + p->got_off;
+        return ej__vaddr(lk, p->got_off);
     case EJ_SYN_DSO_HANDLE:
-        return vbase + p->dso_off;
+        return ej__vaddr(lk, p->dso_off);
     case EJ_SYN_TLS_BASE:
         return 0; /* an offset in the TLS block, as every TLS symbol's value */
     case EJ_SYN_SEC_START:
@@ -246,8 +258,10 @@ static uint64_t synth_value(const ej__plan *p, const ej__sym *e, uint64_t vbase)
         const char *name = e->name + (e->synth == EJ_SYN_SEC_START ? 8 : 7);
         for (size_t i = 0; i < p->ngroups; i++)
             if (strcmp(p->groups[i].name, name) == 0)
-                return vbase + (e->synth == EJ_SYN_SEC_START ? p->groups[i].start
-                                                              : p->groups[i].end);
+                return ej__vaddr_end(lk, p->groups[i].start, e->synth == EJ_SYN_SEC_START
+                                                                 ? 0
+                                                                 : p->groups[i].end -
+                                                                       p->groups[i].start);
         return 0;
     }
     default:
@@ -257,13 +271,13 @@ static uint64_t synth_value(const ej__plan *p, const ej__sym *e, uint64_t vbase)
 
 /* Where section I of LO starts: an address, or for a TLS section an
  * offset in the TLS block (a TLS symbol's value is that offset). */
-static uint64_t section_base(const ej__lobj *lo, size_t i, uint64_t vbase)
+static uint64_t section_base(const ej_linker *lk, const ej__lobj *lo, size_t i)
 {
-    return lo->sec[i].cls == EJ_CLS_TLS ? lo->sec[i].off : vbase + lo->sec[i].off;
+    return lo->sec[i].cls == EJ_CLS_TLS ? lo->sec[i].off : ej__vaddr(lk, lo->sec[i].off);
 }
 
 /* The address of local I of LO, which has no entry (resolve.c). */
-static uint64_t local_value(const ej__lobj *lo, size_t i, uint64_t vbase)
+static uint64_t local_value(const ej_linker *lk, const ej__lobj *lo, size_t i)
 {
     const ej__object *obj = lo->o;
     uint32_t shndx = ej__object_sym_shndx(obj, i);
@@ -273,31 +287,31 @@ static uint64_t local_value(const ej__lobj *lo, size_t i, uint64_t vbase)
     if (shndx == SHN_UNDEF || shndx >= obj->shnum || lo->sec[shndx].discarded ||
         !ej__sec_loaded(lo, shndx))
         return EJ_LVALUE_DISCARDED; /* the scan refused every use but tables' */
-    return section_base(lo, shndx, vbase) + v;
+    return section_base(lk, lo, shndx) + v;
 }
 
 /* Turns section-relative values into addresses.  Runs exactly once: each
  * global is visited once through the table, each local through its
  * object. */
-void ej__assign_addresses(ej_linker *lk, uint64_t vbase)
+void ej__assign_addresses(ej_linker *lk)
 {
     ej__symtab_iter it = ej__symtab_begin(&lk->globals);
     for (ej__sym *e; (e = ej__symtab_next(&it));) {
         if (e->kind == EJ_SK_SECTION)
-            e->value += section_base(e->obj, e->shndx, vbase);
+            e->value += section_base(lk, e->obj, e->shndx);
         else if (e->kind == EJ_SK_COMMON)
-            e->value += vbase;
+            e->value = ej__vaddr(lk, e->value);
         else if (e->kind == EJ_SK_IMAGE)
-            e->value = synth_value(&lk->plan, e, vbase);
+            e->value = synth_value(lk, e);
     }
     for (size_t o = 0; o < lk->nobjs; o++) {
         ej__lobj *lo = &lk->objs[o];
         for (size_t i = 1; i < lo->o->nsyms; i++) {
             ej__sym *e = lo->symp[i];
             if (e && !e->is_global && e->kind == EJ_SK_SECTION)
-                e->value += section_base(lo, e->shndx, vbase);
+                e->value += section_base(lk, lo, e->shndx);
             if (!e)
-                lo->lvalue[i] = local_value(lo, i, vbase);
+                lo->lvalue[i] = local_value(lk, lo, i);
         }
     }
 }

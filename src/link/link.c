@@ -96,9 +96,29 @@ static void choose_save_base(ej_linker *lk)
         lk->fake_base = base;
 }
 
+/* Small images share pages with other modules (codemem/slab.h): every
+ * class fits a piece, and the link runs (not link-only, not saved). */
+static int shared_fits(const ej_linker *lk)
+{
+    const ej__plan *p = &lk->plan;
+    /* (perf reads its map of JIT code only for anonymous memory, and the
+     * shared code is a memory file's.) */
+    if (lk->fake_base || lk->saving || !ej__codemem_shared_wanted(lk->code_memory) ||
+        (lk->registration & EJ_REGISTER_PERF_MAP))
+        return 0;
+    size_t max = ej__slab_max_piece();
+    for (int c = 0; c < EJ_CLS_COUNT; c++)
+        if (p->cls_used[c] > max || p->cls_align[c] > max)
+            return 0;
+    /* Data and .bss share one piece. */
+    return ej__align_up(p->cls_used[EJ_CLS_DATA], p->cls_align[EJ_CLS_BSS]) +
+               p->cls_used[EJ_CLS_BSS] <= max;
+}
+
 static ej_status reserve(ej_linker *lk, ej__codemem *cm)
 {
     const ej__plan *p = &lk->plan;
+    lk->mem = cm;
     if (lk->saving)
         choose_save_base(lk);
     if (lk->fake_base) {
@@ -113,6 +133,13 @@ static ej_status reserve(ej_linker *lk, ej__codemem *cm)
                         p->why_lo[0] ? p->why_lo : "no lower bound",
                         p->why_hi[0] ? p->why_hi : "no upper bound");
     ej__placement pl = {p->win_lo, p->win_hi, p->pref_lo, p->pref_hi, p->has_pref};
+    /* (Where no arena can be placed in the window, the image gets its own
+     * mapping, placed as below.) */
+    if (shared_fits(lk) &&
+        ej__codemem_reserve_shared(cm, p->image_size, p->cls_off, p->cls_used, p->cls_align,
+                                   &pl, &lk->err) == EJ_OK)
+        return EJ_OK;
+    ej__err_clear(&lk->err);
     size_t align = p->max_align;
     if (p->cls_off[EJ_CLS_BSS] >= EJ_HUGE_IMAGE && align < EJ_HUGE_PAGE)
         align = EJ_HUGE_PAGE; /* so that huge pages cover it from its start */
@@ -151,10 +178,20 @@ static ej_status build_image(ej_linker *lk, ej_module *m)
     for (int c = 0; c < EJ_CLS_COUNT; c++) {
         img->cls_off[c] = p->cls_off[c];
         img->cls_size[c] = p->cls_size[c];
+        img->cls_addr[c] = ej__vaddr(lk, p->cls_off[c]);
     }
-    img->eh_addr = img->vbase + p->eh_off;
+    if (m->mem.shared) {
+        /* Its classes lie apart, among other modules': what is looked up
+         * by address is its code. */
+        for (int c = 0; c < EJ_CLS_COUNT; c++)
+            img->cls_size[c] = ej__align_up(p->cls_used[c], EJ_SLAB_GRANULE);
+        img->vbase = img->cls_addr[EJ_CLS_TEXT];
+        img->size = img->cls_size[EJ_CLS_TEXT];
+        img->view = (const uint8_t *)(uintptr_t)img->vbase;
+    }
+    img->eh_addr = ej__vaddr(lk, p->eh_off);
     img->eh_size = p->eh_size;
-    img->dso_handle = (void *)(uintptr_t)(img->vbase + p->dso_off);
+    img->dso_handle = (void *)(uintptr_t)ej__vaddr(lk, p->dso_off);
     ej_status st = ej__module_exports(m, lk, &lk->err);
     if (st == EJ_OK)
         st = ej__module_initfini(m, lk, &lk->err);
@@ -218,7 +255,7 @@ EJ_API ej_status ej_linker_link(ej_linker *lk, ej_module **out)
     uint64_t span = lk->plan.cls_off[EJ_CLS_BSS];
     if (span <= 2 * lk->plan.filled + ((uint64_t)1 << 20))
         ej__codemem_prefault(&m->mem, 0, span);
-    ej__assign_addresses(lk, m->img.vbase);
+    ej__assign_addresses(lk);
     if ((st = ej__copy_sections(lk, m->mem.w)) != EJ_OK)
         goto fail_mapped;
     /* Thread-local storage before relocation: the code's offsets and
@@ -230,19 +267,24 @@ EJ_API ej_status ej_linker_link(ej_linker *lk, ej_module **out)
         goto fail_mapped;
     ej__lap(&lk->stats, EJ_STAGE_RELOCATE, &t0);
     stage_done("relocated", &m->mem);
-    if ((st = build_image(lk, m)) != EJ_OK)
-        goto fail_mapped;
+    /* Published before its description is built: the trap tables and
+     * address maps are read where they stay (shared code memory copies
+     * the image out of its staging copy at publish).  Nothing can reach
+     * the code before this returns, and a failure unmaps it. */
     if ((st = ej__codemem_publish_classes(&m->mem, lk->plan.cls_off, lk->plan.cls_size,
                                               &lk->err)) != EJ_OK)
         goto fail_mapped;
     ej__lap(&lk->stats, EJ_STAGE_PUBLISH, &t0);
     stage_done("published", &m->mem);
+    if ((st = build_image(lk, m)) != EJ_OK)
+        goto fail_mapped;
     if ((st = register_module(lk, m)) != EJ_OK)
         goto fail_mapped;
     ej__lap(&lk->stats, EJ_STAGE_REGISTER, &t0);
     *out = m;
     return EJ_OK;
 fail_mapped:
+    lk->mem = NULL;
     ej__codemem_release(&m->mem);
     ej__tls_module_unload(m->tls);
 fail_module:

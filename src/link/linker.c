@@ -347,7 +347,7 @@ EJ_API ej_status ej_linker_set_code_memory(ej_linker *lk, ej_code_memory kind)
     if (!lk)
         return EJ_INVAL;
     if (kind != EJ_CODE_MEMORY_AUTO && kind != EJ_CODE_MEMORY_MPROTECT &&
-        kind != EJ_CODE_MEMORY_DUAL_MAP)
+        kind != EJ_CODE_MEMORY_DUAL_MAP && kind != EJ_CODE_MEMORY_SHARED)
         return ej__fail(&lk->err, EJ_INVAL, "unknown code memory kind %d", (int)kind);
     if (lk->linked)
         return ej__fail(&lk->err, EJ_STATE, "this linker has already linked");

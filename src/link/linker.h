@@ -179,6 +179,9 @@ typedef struct ej__plan {
     int has_pref;
     /* Layout. */
     uint64_t cls_off[EJ_CLS_COUNT], cls_size[EJ_CLS_COUNT];
+    uint64_t cls_used[EJ_CLS_COUNT];  /* bytes before the page rounding */
+    uint64_t cls_align[EJ_CLS_COUNT]; /* the largest alignment inside */
+    int cur_cls;                      /* (the class being laid out) */
     uint64_t max_align;
     uint64_t stub_off, got_off, dso_off, tls_off;
     /* Every .eh_frame, end to end, then a 4-byte zero terminator: one
@@ -258,6 +261,11 @@ struct ej_linker {
     int linked;
     unsigned registration; /* EJ_REGISTER_* for the module */
     int code_memory;       /* enum ej_code_memory asked for */
+    /* Where the image runs, once reserved: image offsets become addresses
+     * through it (ej__vaddr), class by class for shared code memory.  The
+     * module's; valid while it lives (saving an image relocates its DWARF
+     * after the link). */
+    const ej__codemem *mem;
     ej__symtab globals;
     ej__sym null_sym;    /* what symbol index 0 ("no symbol") binds to: absolute 0 */
     ej__symtab local_pool; /* entries for the few locals that need a GOT slot */
@@ -338,7 +346,21 @@ ej_status ej__scan_relocs(ej_linker *lk);
 #define EJ_REACH_MARGIN ((uint64_t)1 << 20)
 void ej__reach_window(const ej__reloc_info *info, uint64_t S, uint64_t *lo, uint64_t *hi);
 ej_status ej__layout(ej_linker *lk, size_t page);
-void ej__assign_addresses(ej_linker *lk, uint64_t vbase);
+void ej__assign_addresses(ej_linker *lk);
+
+/* The address image offset OFF runs at (the image is reserved). */
+static inline uint64_t ej__vaddr(const ej_linker *lk, uint64_t off)
+{
+    return ej__codemem_vaddr(lk->mem, off);
+}
+
+/* The end of LEN bytes at image offset OFF: for shared code memory the
+ * class of the last byte decides (an end at a class boundary belongs to the
+ * class it ends). */
+static inline uint64_t ej__vaddr_end(const ej_linker *lk, uint64_t off, uint64_t len)
+{
+    return len ? ej__vaddr(lk, off + len - 1) + 1 : ej__vaddr(lk, off);
+}
 /* Thread-local storage (tls.c): what a TLS relocation (or a relocation
  * against a TLS symbol) needs, from the scan; the block's layout; and,
  * once laid out, the block and table handed to the C library (*MOD
@@ -357,8 +379,7 @@ ej_status ej__tls_bind(ej_linker *lk, uint8_t *wbase, uint64_t vbase, struct ej_
 int ej__tls_fixup(const ej_linker *lk, const ej__sym *s, unsigned needs,
                   const ej__reloc_site *site, uint64_t *sval);
 /* Puts what TLS relocation SITE needs into its S or G (see reloc.h). */
-void ej__tls_site(const ej_linker *lk, const ej__sym *s, unsigned needs, uint64_t vbase,
-                  ej__reloc_site *site);
+void ej__tls_site(const ej_linker *lk, const ej__sym *s, unsigned needs, ej__reloc_site *site);
 /* Applies rela section R of LO to its target's bytes at W, whose offset 0
  * has address V (relocate.c); the first failure is reported. */
 ej_status ej__relocate_section(ej_linker *lk, const ej__lobj *lo, size_t r, uint8_t *w,

@@ -13,6 +13,17 @@ EJ_API ej_status ej_module_read(ej_module *m, uint64_t addr, void *buf, size_t l
 {
     if (!m || (!buf && len))
         return m ? ej__fail(&m->err, EJ_INVAL, "ej_module_read: NULL argument") : EJ_INVAL;
+    if (m->mem.shared) {
+        /* Its classes lie apart: the range must be inside one of them. */
+        for (int c = 0; c < EJ_CLS_COUNT; c++)
+            if (addr >= m->img.cls_addr[c] && addr - m->img.cls_addr[c] <= m->img.cls_size[c] &&
+                len <= m->img.cls_size[c] - (addr - m->img.cls_addr[c])) {
+                memcpy(buf, (const void *)(uintptr_t)addr, len);
+                return EJ_OK;
+            }
+        return ej__fail(&m->err, EJ_RANGE, "0x%llx+%zu is not inside one of the module's "
+                        "classes (it is in shared code memory)", (unsigned long long)addr, len);
+    }
     if (addr < m->img.vbase || addr - m->img.vbase > m->img.size || len > m->img.size - (addr - m->img.vbase))
         return ej__fail(&m->err, EJ_RANGE, "0x%llx+%zu is outside the image [0x%llx, 0x%llx)",
                         (unsigned long long)addr, len, (unsigned long long)m->img.vbase,

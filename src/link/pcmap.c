@@ -41,7 +41,7 @@ static ej_status collect_functions(ej_module *m, const ej_linker *lk, ej__err *e
                 continue;
             const Elf64_Sym *s = &obj->syms[i];
             ej__func *f = &m->img.funcs[m->img.nfuncs++];
-            f->addr = m->img.vbase + lo->sec[ej__object_sym_shndx(obj, i)].off + s->st_value;
+            f->addr = ej__vaddr(lk, lo->sec[ej__object_sym_shndx(obj, i)].off) + s->st_value;
             f->size = s->st_size;
             f->name = (uint32_t)(lo->names_base + s->st_name);
             sorted &= last <= f->addr;
@@ -70,10 +70,12 @@ static ej_status add_table(ej_module *m, const ej__lobj *lo, size_t i, int traps
                            ej__err *err)
 {
     const ej__object *obj = lo->o;
-    const uint8_t *view = ej__codemem_view(&m->mem), *at = view + lo->sec[i].off;
-    /* Read where the image stays readable (the run view; a link-only
-     * image's copy); the text address is the running one. */
-    int64_t shift = (int64_t)(m->img.vbase - (uint64_t)(uintptr_t)view);
+    const uint8_t *at = ej__codemem_bytes(&m->mem, lo->sec[i].off);
+    /* Read where the image stays readable (the published image; a
+     * link-only image's copy); the text address is the running one. */
+    int64_t shift = m->mem.link_only
+                        ? (int64_t)(m->img.vbase - (uint64_t)(uintptr_t)ej__codemem_view(&m->mem))
+                        : 0;
     ej__table *t = traps ? &m->img.traps[m->img.ntraps] : &m->img.maps[m->img.nmaps];
     ej_status st = traps ? ej_trap_table_open(at, obj->sec[i].size, &t->u.traps)
                          : ej_addr_map_open(at, obj->sec[i].size, &t->u.map);

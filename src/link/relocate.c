@@ -79,8 +79,8 @@ static inline __attribute__((always_inline)) int fill_symbol(const ej_linker *lk
         discarded = s->kind == EJ_SK_DISCARDED;
         site->S = s->value;
         site->Z = s->size;
-        site->G = s->got ? vbase + p->got_off + (uint64_t)(s->got - 1) * a->got_entry_size : 0;
-        site->L = s->stub ? vbase + p->stub_off + (uint64_t)(s->stub - 1) * a->stub_size : 0;
+        site->G = s->got ? ej__vaddr(lk, p->got_off + (uint64_t)(s->got - 1) * a->got_entry_size) : 0;
+        site->L = s->stub ? ej__vaddr(lk, p->stub_off + (uint64_t)(s->stub - 1) * a->stub_size) : 0;
     }
     if (!discarded)
         return SITE_OK;
@@ -126,7 +126,7 @@ static ej_status apply_section(ej_linker *lk, const ej__lobj *lo, size_t r, uint
     const ej__section *t = &obj->sec[obj->sec[r].shdr.sh_info];
     size_t n;
     const Elf64_Rela *rel = ej__object_relas(obj, r, &n);
-    ej__reloc_site site = {.GOT = vbase + lk->plan.got_off, .begin = wsec, .end = wsec + t->size};
+    ej__reloc_site site = {.GOT = ej__vaddr(lk, lk->plan.got_off), .begin = wsec, .end = wsec + t->size};
     ej__reloc_site pair = site;
     ej__reloc_fail fail;
     uint64_t consumed = 0; /* the end of a relaxed TLS sequence */
@@ -149,7 +149,7 @@ static ej_status apply_section(ej_linker *lk, const ej__lobj *lo, size_t r, uint
             continue;
         site.IE = 0;
         if (info->needs & EJ_RN_TLS)
-            ej__tls_site(lk, lo->symp[ELF64_R_SYM(rel[k].r_info)], info->needs, vbase, &site);
+            ej__tls_site(lk, lo->symp[ELF64_R_SYM(rel[k].r_info)], info->needs, &site);
         fail.why = NULL;
         fail.has_range = 0;
         fail.consumed = 0;
@@ -170,7 +170,7 @@ static ej_status apply_section(ej_linker *lk, const ej__lobj *lo, size_t r, uint
             pair.type = (uint32_t)ELF64_R_TYPE(hi->r_info);
             unsigned hneeds = ej__reloc_info_of(a, pair.type)->needs;
             if (hneeds & EJ_RN_TLS)
-                ej__tls_site(lk, lo->symp[ELF64_R_SYM(hi->r_info)], hneeds, vbase, &pair);
+                ej__tls_site(lk, lo->symp[ELF64_R_SYM(hi->r_info)], hneeds, &pair);
             pair.loc = wsec + hi->r_offset;
             pair.P = vsec + hi->r_offset;
             site.pair = &pair;
@@ -220,8 +220,8 @@ static ej_status fill_got_and_stubs(ej_linker *lk, uint8_t *wbase, uint64_t vbas
     }
     for (size_t i = 0; i < p->nstub; i++) {
         uint64_t off = p->stub_off + i * a->stub_size;
-        uint64_t slot = vbase + p->got_off + (uint64_t)(p->stub_syms[i]->got - 1) * a->got_entry_size;
-        a->write_stub(wbase + off, vbase + off, slot);
+        uint64_t slot = ej__vaddr(lk, p->got_off + (uint64_t)(p->stub_syms[i]->got - 1) * a->got_entry_size);
+        a->write_stub(wbase + off, ej__vaddr(lk, off), slot);
     }
     return EJ_OK;
 }
@@ -239,7 +239,7 @@ ej_status ej__relocate(ej_linker *lk, uint8_t *wbase, uint64_t vbase)
                 lo->sec[t].cls == EJ_CLS_TLS)
                 continue;
             uint64_t off = lo->sec[t].off;
-            if ((st = apply_section(lk, lo, r, wbase + off, vbase + off, vbase, 0)) != EJ_OK)
+            if ((st = apply_section(lk, lo, r, wbase + off, ej__vaddr(lk, off), vbase, 0)) != EJ_OK)
                 return st;
         }
     }

@@ -469,12 +469,11 @@ static int ld_relaxed(const ej__tls_plan *t)
     return t->relax && t->ld && t->own_tp && !t->ld_unrelaxable;
 }
 
-void ej__tls_site(const ej_linker *lk, const ej__sym *s, unsigned needs, uint64_t vbase,
-                  ej__reloc_site *site)
+void ej__tls_site(const ej_linker *lk, const ej__sym *s, unsigned needs, ej__reloc_site *site)
 {
     const ej__tls_plan *t = &lk->tls;
     const ej__tls_use *u = s && s->tls ? &t->uses[s->tls - 1] : NULL;
-    uint64_t table = vbase + lk->plan.tls_off;
+    uint64_t table = ej__vaddr(lk, lk->plan.tls_off);
     switch (ej__tls_kind(needs)) {
     case EJ_TLS_TP:
         if (s && s->kind == EJ_SK_HOST)

@@ -4,6 +4,7 @@
  * name it from the map or the test fails.  With "--jitdump" it writes
  * /tmp/jit-PID.dump instead, for `perf inject --jit`.  It prints its pid
  * (the test removes the files named after it) and "done" when it ran. */
+#include <stdlib.h>
 #include <string.h>
 #include <stdio.h>
 #include <time.h>
@@ -33,7 +34,13 @@ int main(int argc, char **argv)
     int jitdump = argc == 3 && !strcmp(argv[2], "--jitdump");
     if (argc != 2 && !jitdump)
         return fail("usage", "perf_victim BURN.o [--jitdump]");
-    if (ej_linker_create(&lk) || ej_linker_add_file(lk, argv[1]) || ej_linker_link(lk, &m))
+    /* perf reads a perf map only for anonymous memory: the perf-map case
+     * keeps the module out of shared code memory (a memory file's), as a
+     * link asking for EJ_REGISTER_PERF_MAP does by itself. */
+    ej_code_memory cm = !jitdump && !getenv("ELFJIT_CODEMEM") ? EJ_CODE_MEMORY_MPROTECT
+                                                              : EJ_CODE_MEMORY_AUTO;
+    if (ej_linker_create(&lk) || ej_linker_set_code_memory(lk, cm) ||
+        ej_linker_add_file(lk, argv[1]) || ej_linker_link(lk, &m))
         return fail("link", ej_linker_errmsg(lk));
     ej_linker_free(lk);
     ej__err err = {0};

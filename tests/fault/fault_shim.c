@@ -1736,7 +1736,10 @@ __attribute__((destructor)) static void preload_fini(void)
             ssize_t r = readlink(link, target, sizeof target - 1);
             target[r > 0 ? r : 0] = '\0';
             /* A live module's TLS block (src/tls) keeps its memfd open. */
-            if (strncmp(target, "/memfd:elfjit-tls", 17) == 0) {
+            /* So does shared code memory (src/codemem/slab.c) while a
+             * module lives in it (the tool's does at exit). */
+            if (strncmp(target, "/memfd:elfjit-tls", 17) == 0 ||
+                strncmp(target, "/memfd:elfjit-shared-code", 25) == 0) {
                 report_line("fd.tls=%d %s", fds[i], target);
                 tls++;
                 continue;

@@ -406,7 +406,10 @@ static void collect(ej_module *m, int nopic, const char *what, outcome *o)
     uint64_t lo, hi;
     ej_module_range(m, &lo, &hi);
     cr_assert_lt(lo, hi);
-#define INSIDE(p) ((uint64_t)(uintptr_t)(p) >= lo && (uint64_t)(uintptr_t)(p) < hi)
+    /* Inside the module: ej_module_read reads only its own bytes (a module
+     * in shared code memory has its classes apart, among others'). */
+    uint8_t byte;
+#define INSIDE(p) (ej_module_read(m, (uint64_t)(uintptr_t)(p), &byte, 1) == EJ_OK)
 
     size_t (*len)(const char *) = (size_t (*)(const char *))sym_ok(m, "img_strlen");
     int (*fmt)(char *, size_t, int) = (int (*)(char *, size_t, int))sym_ok(m, "img_format");
