@@ -17,6 +17,7 @@
  *   - freeing: time per module and the resident memory left afterwards.
  * A link that fails stops the links (its message and index are printed:
  * that is the wall); what was linked is measured and freed all the same. */
+#include <malloc.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -155,6 +156,7 @@ int main(int argc, char **argv)
     /* Warm up: the first link pays for the probes made once per process. */
     ej_module_free(link_one(img, len, kind, why, sizeof why));
     long rss0 = rss_kib(), maps0 = mappings();
+    size_t heap0 = mallinfo2().uordblks;
     uint64_t t_all = now_ns();
     while (live < n && !why[0]) {
         size_t want = n - live < BATCH ? n - live : BATCH, got = 0;
@@ -167,6 +169,7 @@ int main(int argc, char **argv)
     }
     t_all = now_ns() - t_all;
     long rss1 = rss_kib(), maps1 = mappings();
+    size_t heap1 = mallinfo2().uordblks;
     size_t bad = 0;
     for (size_t i = 0; i < live; i += 1 + live / 1000)
         bad += !check(mods[i]);
@@ -181,15 +184,22 @@ int main(int argc, char **argv)
     printf("  floor                  %8.2f us (mmap+memcpy+mprotect+munmap)  ratio %.2fx "
            "(target <= 1.0)\n", (double)mf / 1e3, mf ? (double)mp / (double)mf : 0.0);
     printf("  resident per module    %8.0f bytes (target <= %.0f)\n", per_kib, bytes + 512);
+    printf("  heap per module        %8.0f bytes in use (malloc)\n",
+           live ? (double)(heap1 - heap0) / (double)live : 0.0);
     printf("  mappings               %8ld with every module alive (%ld before)\n", maps1, maps0);
     uint64_t t0 = now_ns();
     for (size_t i = live; i-- > 0;)
         ej_module_free(mods[i]);
     uint64_t tf = now_ns() - t0;
     long rss2 = rss_kib();
+    size_t heap2 = mallinfo2().uordblks;
+    malloc_trim(0); /* what malloc keeps of the freed heap, given back */
+    long rss3 = rss_kib();
     printf("  free                   %8.2f us per module; resident after: %+ld KiB against "
            "before the links (%ld KiB while alive)\n",
            live ? (double)tf / 1e3 / (double)live : 0.0, rss2 - rss0, rss1 - rss0);
+    printf("  after free             heap in use %+ld bytes; resident after malloc_trim "
+           "%+ld KiB\n", (long)heap2 - (long)heap0, rss3 - rss0);
     free(mods);
     free(per);
     free(fl);

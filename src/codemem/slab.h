@@ -71,6 +71,10 @@ uint64_t ej__slab_addr(const ej__slab_piece *p, int kind);
  * them.  Nothing may run or read them any more. */
 void ej__slab_free(ej__slab_piece p[EJ_SLAB_KINDS]);
 
+/* Bytes of each area of an arena (8 MiB; rounded up to 64 pages); read
+ * when the first arena is made, so tests may shrink it before any link. */
+extern size_t ej__slab_area_bytes;
+
 /* For tests and benchmarks: the arenas mapped now. */
 size_t ej__slab_arenas(void);
 

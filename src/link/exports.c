@@ -37,8 +37,10 @@ ej_status ej__module_exports(ej_module *m, const ej_linker *lk, ej__err *err)
     ej__symtab_iter it = ej__symtab_begin(&lk->globals);
     for (const ej__sym *e; (e = ej__symtab_next(&it));)
         n += exported(e);
-    size_t cap = 16;
-    while (cap < n * 2)
+    /* Open addressing at most 2/3 full: 4 slots for a one-function module
+     * (a million of them live at once in a JIT). */
+    size_t cap = 4;
+    while (cap < n + n / 2 + 1)
         cap <<= 1;
     m->img.exports = malloc(cap * sizeof *m->img.exports);
     if (!m->img.exports)
@@ -90,9 +92,9 @@ EJ_API void *ej_module_symbol(const ej_module *m, const char *name)
 EJ_API ej_status ej_module_lookup(ej_module *m, const char *name, void **addr)
 {
     if (!m || !name || !addr)
-        return m ? ej__fail(&m->err, EJ_INVAL, "ej_module_lookup: NULL argument") : EJ_INVAL;
+        return m ? ej__fail(ej__module_err(m), EJ_INVAL, "ej_module_lookup: NULL argument") : EJ_INVAL;
     *addr = ej_module_symbol(m, name);
     if (!*addr)
-        return ej__fail(&m->err, EJ_NOTFOUND, "symbol '%s' is not defined by the module", name);
+        return ej__fail(ej__module_err(m), EJ_NOTFOUND, "symbol '%s' is not defined by the module", name);
     return EJ_OK;
 }

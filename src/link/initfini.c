@@ -131,12 +131,12 @@ EJ_API ej_status ej_module_init(ej_module *m, int argc, char **argv, char **envp
     if (!m)
         return EJ_INVAL;
     if (m->mem.link_only)
-        return ej__fail(&m->err, EJ_STATE, "a link-only module cannot run");
+        return ej__fail(ej__module_err(m), EJ_STATE, "a link-only module cannot run");
     if (m->initialized)
         return EJ_OK;
     cxa_atexit_fn cxa_atexit = (cxa_atexit_fn)dlsym(RTLD_DEFAULT, "__cxa_atexit");
     if (!cxa_atexit || cxa_atexit(run_fini, m, m->img.dso_handle) != 0)
-        return ej__fail(&m->err, EJ_NOMEM, "cannot register the module's destructors");
+        return ej__fail(ej__module_err(m), EJ_NOMEM, "cannot register the module's destructors");
     m->initialized = 1;
     run_init(&m->img.preinit, argc, argv, envp);
     run_init(&m->img.init, argc, argv, envp);

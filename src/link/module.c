@@ -12,7 +12,7 @@ typedef void (*cxa_finalize_fn)(void *);
 EJ_API ej_status ej_module_read(ej_module *m, uint64_t addr, void *buf, size_t len)
 {
     if (!m || (!buf && len))
-        return m ? ej__fail(&m->err, EJ_INVAL, "ej_module_read: NULL argument") : EJ_INVAL;
+        return m ? ej__fail(ej__module_err(m), EJ_INVAL, "ej_module_read: NULL argument") : EJ_INVAL;
     if (m->mem.shared) {
         /* Its classes lie apart: the range must be inside one of them. */
         for (int c = 0; c < EJ_CLS_COUNT; c++)
@@ -21,11 +21,11 @@ EJ_API ej_status ej_module_read(ej_module *m, uint64_t addr, void *buf, size_t l
                 memcpy(buf, (const void *)(uintptr_t)addr, len);
                 return EJ_OK;
             }
-        return ej__fail(&m->err, EJ_RANGE, "0x%llx+%zu is not inside one of the module's "
+        return ej__fail(ej__module_err(m), EJ_RANGE, "0x%llx+%zu is not inside one of the module's "
                         "classes (it is in shared code memory)", (unsigned long long)addr, len);
     }
     if (addr < m->img.vbase || addr - m->img.vbase > m->img.size || len > m->img.size - (addr - m->img.vbase))
-        return ej__fail(&m->err, EJ_RANGE, "0x%llx+%zu is outside the image [0x%llx, 0x%llx)",
+        return ej__fail(ej__module_err(m), EJ_RANGE, "0x%llx+%zu is outside the image [0x%llx, 0x%llx)",
                         (unsigned long long)addr, len, (unsigned long long)m->img.vbase,
                         (unsigned long long)(m->img.vbase + m->img.size));
     memcpy(buf, ej__codemem_view(&m->mem) + (addr - m->img.vbase), len);
@@ -40,9 +40,17 @@ EJ_API void ej_module_range(const ej_module *m, uint64_t *start, uint64_t *end)
         *end = m ? m->img.vbase + m->img.size : 0;
 }
 
+ej__err *ej__module_err(ej_module *m)
+{
+    static _Thread_local ej__err fallback;
+    if (!m->err && !(m->err = calloc(1, sizeof *m->err)))
+        return &fallback;
+    return m->err;
+}
+
 EJ_API const char *ej_module_errmsg(const ej_module *m)
 {
-    return m ? m->err.msg : "";
+    return m && m->err ? m->err->msg : "";
 }
 
 /* Unloading undoes the link in reverse: destructors (and every handler
@@ -56,6 +64,7 @@ static void release(void *module)
     ej__tls_module_unload(m->tls);
     ej__image_free(&m->img);
     free(m->entry);
+    free(m->err);
     free(m);
 }
 

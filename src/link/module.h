@@ -9,7 +9,8 @@
 #include "register/register.h"
 
 struct ej_module {
-    ej__err err;
+    ej__err *err;        /* made at the first failure (ej__module_err): a
+                          * million small modules need no 1 KiB message each */
     ej__codemem mem;
     ej__image img;       /* what was linked: everything lookups and registrars read */
     struct ej__tls_module *tls; /* its thread-local storage, known to the C library */
@@ -20,6 +21,10 @@ struct ej_module {
     int initialized;
     char *entry;            /* loaded from an image: the function it names to run */
 };
+
+/* Where a failure on M leaves its message: allocated at the first one
+ * (under memory exhaustion, a per-thread message instead). */
+ej__err *ej__module_err(ej_module *m);
 
 /* Registers M with every registrar FLAGS (EJ_REGISTER_*) asks for, from
  * its image description alone (src/register), then drops the debugger's

@@ -573,10 +573,10 @@ static size_t hslot(uintptr_t m, unsigned bits)
     return (size_t)(((uint64_t)m * 0x9e3779b97f4a7c15ull) >> (64 - bits));
 }
 
-/* Doubles the buckets (nothing when that fails: chains just get longer). */
-static void index_grow(void)
+/* Rehashes into 2^BITS buckets (nothing when that fails: chains just get
+ * longer, or the table stays larger). */
+static void index_resize(unsigned bits)
 {
-    unsigned bits = hbits + 1;
     owned **nb = calloc((size_t)1 << bits, sizeof *nb);
     if (!nb)
         return;
@@ -595,7 +595,7 @@ static void index_grow(void)
 static void index_add(owned *o)
 {
     if (nowned >= (size_t)1 << hbits)
-        index_grow();
+        index_resize(hbits + 1);
     size_t h = hslot(o->m, hbits);
     o->next = buckets[h];
     buckets[h] = o;
@@ -618,6 +618,13 @@ static owned *index_take(uintptr_t m)
         } else {
             pp = &o->next;
         }
+    }
+    /* A million modules freed leave no 16 MiB table behind. */
+    if (nowned == 0) {
+        free(buckets);
+        buckets = NULL;
+    } else if (hbits > 6 && nowned < ((size_t)1 << hbits) / 8) {
+        index_resize(hbits - 2);
     }
     return mine;
 }
