@@ -125,6 +125,8 @@ void *ej__host_lookup(ej_linker *lk, const char *name, int load_cxx)
     void *addr = shim_lookup(name);
     if (addr)
         return addr;
+    if (lk->ns_resolver && (addr = lk->ns_resolver(lk->ns_ctx, name)))
+        return addr;
     if (lk->resolver && (addr = lk->resolver(lk->resolver_ctx, name)))
         return addr;
     for (size_t i = 0; i < lk->nlibs; i++)

@@ -309,6 +309,17 @@ EJ_API ej_status ej_linker_add_library(ej_linker *lk, const char *lib)
     return st != EJ_OK ? st : ej__linker_add_library(lk, lib);
 }
 
+void ej__linker_set_namespace(ej_linker *lk, ej_resolver_fn fn, void *ctx)
+{
+    lk->ns_resolver = fn;
+    lk->ns_ctx = ctx;
+}
+
+int ej__linker_linked(const ej_linker *lk)
+{
+    return lk->linked;
+}
+
 EJ_API ej_status ej_linker_set_resolver(ej_linker *lk, ej_resolver_fn fn, void *ctx)
 {
     if (!lk)

@@ -239,6 +239,10 @@ struct ej_linker {
     const ej__arch *arch;
     ej_resolver_fn resolver;
     void *resolver_ctx;
+    /* Consulted before the resolver: the namespace the link joins
+     * (src/session), through ej__linker_set_namespace. */
+    ej_resolver_fn ns_resolver;
+    void *ns_ctx;
     void **libs;
     char **lib_names;    /* as given, for an image saved from the link */
     size_t nlibs;
@@ -347,6 +351,12 @@ ej_status ej__scan_relocs(ej_linker *lk);
 void ej__reach_window(const ej__reloc_info *info, uint64_t S, uint64_t *lo, uint64_t *hi);
 ej_status ej__layout(ej_linker *lk, size_t page);
 void ej__assign_addresses(ej_linker *lk);
+
+/* Makes FN(CTX, name) the first place a name no object defines is looked
+ * up, before the resolver, the libraries and the host (a session's
+ * modules).  For src/session. */
+void ej__linker_set_namespace(ej_linker *lk, ej_resolver_fn fn, void *ctx);
+int ej__linker_linked(const ej_linker *lk);
 
 /* The address image offset OFF runs at (the image is reserved). */
 static inline uint64_t ej__vaddr(const ej_linker *lk, uint64_t off)

@@ -87,6 +87,14 @@ EJ_API void ej_module_free(ej_module *m)
 {
     if (!m)
         return;
+    /* A module some namespace holds (src/session) is freed when it says. */
+    if (m->before_free && !m->before_free(m))
+        return;
+    ej__module_destroy(m);
+}
+
+void ej__module_destroy(ej_module *m)
+{
     /* This thread's thread_local objects first, as at exit. */
     ej__thread_dtors_run(m->img.dso_handle);
     if (m->initialized) {

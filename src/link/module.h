@@ -20,7 +20,16 @@ struct ej_module {
     size_t nregistered;     /* registrars done, in table order */
     int initialized;
     char *entry;            /* loaded from an image: the function it names to run */
+    /* Set by whoever holds the module beside its user (a session,
+     * src/session): called by ej_module_free first; 0 defers the free to
+     * that holder, which later calls ej__module_destroy. */
+    int (*before_free)(ej_module *m);
+    void *holder;           /* that holder's record of M */
 };
+
+/* Frees M now: destructors, registrations, memory (ej_module_free's work,
+ * whoever holds M). */
+void ej__module_destroy(ej_module *m);
 
 /* Where a failure on M leaves its message: allocated at the first one
  * (under memory exhaustion, a per-thread message instead). */
