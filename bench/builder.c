@@ -19,28 +19,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "timing.h"
 #include "elfjit/builder.h"
 #include "elfjit/elfjit.h"
 #include "elfjit/tables.h"
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return (x > y) - (x < y);
-}
-
-static uint64_t median(uint64_t *v, size_t n)
-{
-    qsort(v, n, sizeof *v, cmp_u64);
-    return v[n / 2];
-}
 
 #if defined(__x86_64__)
 static const uint8_t ret_insn[] = {0xc3};

@@ -26,27 +26,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "timing.h"
 #include "elfjit/builder.h"
 #include "elfjit/elfjit.h"
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return (x > y) - (x < y);
-}
-
-static uint64_t median(uint64_t *v, size_t n)
-{
-    qsort(v, n, sizeof *v, cmp_u64);
-    return n ? v[n / 2] : 0;
-}
 
 /* f(x) = x + 1, padded to 6 bytes. */
 #if defined(__x86_64__)

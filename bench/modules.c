@@ -17,16 +17,10 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "timing.h"
 #include "elfjit/builder.h"
 #include "elfjit/elfjit.h"
 #include "link/stats.h"
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* A one-function object with a trap and unwind information. */
 static void *one_function(size_t *len)

@@ -26,23 +26,12 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "timing.h"
 #include "elfjit/coherence.h"
 #include "elfjit/elfjit.h"
 #include "link/stats.h"
 
 extern char **environ;
-
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return (x > y) - (x < y);
-}
-
-static uint64_t median(uint64_t *v, size_t n)
-{
-    qsort(v, n, sizeof *v, cmp_u64);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 static double ms(uint64_t ns) { return (double)ns / 1e6; }
 static double us(uint64_t ns) { return (double)ns / 1e3; }

@@ -35,6 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "timing.h"
 #include "elfjit/elfjit.h"
 
 #if defined(__has_include)
@@ -83,13 +84,6 @@ static struct model models[] = {
 #undef ENTRY
 };
 #define NMODELS (sizeof models / sizeof models[0])
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static int cmp_double(const void *a, const void *b)
 {
