@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "coherence/coherence_arch.h"
 #include "codemem/codemem.h"
 #include "codemem/placement.h"
 #include "codemem/slab.h"
@@ -30,6 +31,7 @@ struct ej__arena {
     size_t slot;             /* its text and rodata are bytes [2 slot area, +2 area) of the file */
     uint32_t used[EJ_SLAB_KINDS], cursor[EJ_SLAB_KINDS];
     uint64_t *bits[EJ_SLAB_KINDS]; /* one bit per granule, set while in use */
+    uint64_t *ever;          /* text granules that ever held code */
 };
 
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -39,6 +41,14 @@ static int g_fd = -1;         /* the memory file behind every arena's text and r
 static size_t g_slots;        /* the file holds this many arenas' worth */
 static size_t *g_free_slots, g_nfree_slots;
 static int g_mem_fd = -1;     /* /proc/self/mem, opened when a debugger's page needs it */
+/* Whether this machine keeps running what it fetched before at an address
+ * whose code was rewritten by the kernel (pwrite): dynamic translators do
+ * (qemu-user, valgrind: they see guest stores and mappings, not a file's
+ * page changing), hardware does not once the caches are maintained.
+ * Found by a probe with the first arena; -1 until then. */
+static int g_stale_fetch = -1;
+static pthread_once_t g_atfork_once = PTHREAD_ONCE_INIT;
+static void install_atfork(void);
 
 size_t ej__slab_max_piece(void)
 {
@@ -112,7 +122,8 @@ static int64_t find_run(const uint64_t *bits, uint32_t from, uint32_t to, uint32
 }
 
 /* Next fit from the cursor, then from the start: mostly a bump pointer. */
-static int take(struct ej__arena *ar, int kind, uint32_t n, uint32_t align, uint32_t *first)
+static int take(struct ej__arena *ar, int kind, uint32_t n, uint32_t align, uint32_t *first,
+                int *recycled)
 {
     uint32_t total = granules(), cur = ar->cursor[kind];
     if (total - ar->used[kind] < n)
@@ -123,6 +134,10 @@ static int take(struct ej__arena *ar, int kind, uint32_t n, uint32_t align, uint
     if (at < 0)
         return 0;
     set_bits(ar->bits[kind], (uint32_t)at, n, 1);
+    if (kind == EJ_SLAB_TEXT) {
+        *recycled = first_bit(ar->ever, (uint32_t)at, (uint32_t)at + n, 1) != (uint32_t)at + n;
+        set_bits(ar->ever, (uint32_t)at, n, 1);
+    }
     ar->used[kind] += n;
     ar->cursor[kind] = (uint32_t)at + n;
     *first = (uint32_t)at;
@@ -174,6 +189,7 @@ static void destroy(struct ej__arena *ar)
     put_slot(ar->slot);
     for (int k = 0; k < EJ_SLAB_KINDS; k++)
         free(ar->bits[k]);
+    free(ar->ever);
     free(ar);
 }
 
@@ -193,23 +209,47 @@ static ej_status map_areas(struct ej__arena *ar, ej__err *err)
     return EJ_OK;
 }
 
+/* Runs `return 1` from the arena's first granule, rewrites it in place
+ * through the file to `return 2` (caches maintained), and runs it again:
+ * still 1 means fetches go stale (see g_stale_fetch).  The granule is then
+ * zeroed and counts as used before (a module getting it is remapped). */
+static int probe_stale_fetch(struct ej__arena *ar)
+{
+    uint8_t code[16] = {0};
+    int got[2] = {0, 0};
+    for (uint32_t k = 1; k <= 2; k++) {
+        size_t n = ej__arch_return_constant(code, k);
+        if (pwrite(g_fd, code, n, (off_t)file_off(ar, EJ_SLAB_TEXT)) != (ssize_t)n)
+            return 0;
+        ej__arch_clear_cache(ar->base, n);
+        got[k - 1] = ((int (*)(void))(uintptr_t)ar->base)();
+    }
+    memset(code, 0, sizeof code);
+    (void)!pwrite(g_fd, code, sizeof code, (off_t)file_off(ar, EJ_SLAB_TEXT));
+    set_bits(ar->ever, 0, 1, 1);
+    return got[0] == 1 && got[1] != 2;
+}
+
 static ej_status add_arena(const ej__placement *pl, struct ej__arena **out, ej__err *err)
 {
     struct ej__arena *ar = calloc(1, sizeof *ar);
     if (!ar)
         return ej__fail(err, EJ_NOMEM, "out of memory for a shared code arena");
     size_t words = (granules() + 63) / 64;
-    for (int k = 0; k < EJ_SLAB_KINDS; k++)
-        if (!(ar->bits[k] = calloc(words, sizeof(uint64_t)))) {
-            for (int j = 0; j < k; j++)
-                free(ar->bits[j]);
-            free(ar);
-            return ej__fail(err, EJ_NOMEM, "out of memory for a shared code arena");
-        }
+    int made = 0;
+    while (made < EJ_SLAB_KINDS && (ar->bits[made] = calloc(words, sizeof(uint64_t))))
+        made++;
+    if (made < EJ_SLAB_KINDS || !(ar->ever = calloc(words, sizeof(uint64_t)))) {
+        for (int j = 0; j < made; j++)
+            free(ar->bits[j]);
+        free(ar);
+        return ej__fail(err, EJ_NOMEM, "out of memory for a shared code arena");
+    }
     ej_status st = take_slot(&ar->slot, err);
     if (st != EJ_OK) {
         for (int k = 0; k < EJ_SLAB_KINDS; k++)
             free(ar->bits[k]);
+        free(ar->ever);
         free(ar);
         return st;
     }
@@ -218,6 +258,7 @@ static ej_status add_arena(const ej__placement *pl, struct ej__arena **out, ej__
         put_slot(ar->slot);
         for (int k = 0; k < EJ_SLAB_KINDS; k++)
             free(ar->bits[k]);
+        free(ar->ever);
         free(ar);
         return st;
     }
@@ -225,6 +266,8 @@ static ej_status add_arena(const ej__placement *pl, struct ej__arena **out, ej__
         destroy(ar);
         return st;
     }
+    if (g_stale_fetch < 0)
+        g_stale_fetch = probe_stale_fetch(ar);
     ar->next = g_arenas;
     g_arenas = ar;
     *out = ar;
@@ -245,8 +288,11 @@ static int take_all(struct ej__arena *ar, const uint32_t n[EJ_SLAB_KINDS],
                     const uint32_t al[EJ_SLAB_KINDS], ej__slab_piece out[EJ_SLAB_KINDS])
 {
     for (int k = 0; k < EJ_SLAB_KINDS; k++) {
-        out[k] = (ej__slab_piece){ar, 0, n[k]};
-        if (n[k] && !take(ar, k, n[k], al[k], &out[k].first)) {
+        int recycled = 0;
+        out[k] = (ej__slab_piece){ar, 0, n[k], 0};
+        if (n[k] && take(ar, k, n[k], al[k], &out[k].first, &recycled))
+            out[k].recycled = (uint32_t)recycled;
+        else if (n[k]) {
             for (int j = 0; j < k; j++)
                 if (n[j])
                     give_back(ar, j, out[j].first, n[j]);
@@ -269,6 +315,7 @@ ej_status ej__slab_alloc(const size_t len[EJ_SLAB_KINDS], const size_t align[EJ_
         al[k] = align[k] > EJ_SLAB_GRANULE ? (uint32_t)(align[k] / EJ_SLAB_GRANULE) : 1;
     }
     ej_status st = EJ_OK;
+    pthread_once(&g_atfork_once, install_atfork);
     pthread_mutex_lock(&g_lock);
     if (!g_area)
         g_area = ej__align_up(ej__slab_area_bytes, (uint64_t)ej__page_size() * 64);
@@ -333,6 +380,21 @@ static ej_status write_own_copy(uint64_t at, const void *src, size_t len, ej__er
     return write_fully(fd, src, len, at, "/proc/self/mem", err);
 }
 
+/* Under a translator that would run the code once at this address (see
+ * g_stale_fetch), the pages are mapped again in place: translators drop
+ * what they translated from a range that is mapped anew. */
+static ej_status remap_text(const ej__slab_piece *p, uint8_t *at, size_t len, ej__err *err)
+{
+    size_t page = ej__page_size();
+    uintptr_t lo = (uintptr_t)at & ~(page - 1), hi = ej__align_up((uintptr_t)at + len, page);
+    uint64_t foff = file_off(p->arena, EJ_SLAB_TEXT) + (lo - (uintptr_t)p->arena->base);
+    if (mmap((void *)lo, hi - lo, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_FIXED, g_fd,
+             (off_t)foff) == MAP_FAILED)
+        return ej__fail(err, errno == ENOMEM ? EJ_NOMEM : EJ_MAP, "cannot map shared code "
+                        "at %p again: %s", (void *)lo, strerror(errno));
+    return EJ_OK;
+}
+
 ej_status ej__slab_write(const ej__slab_piece *p, int kind, const void *src, size_t len,
                          ej__err *err)
 {
@@ -345,6 +407,8 @@ ej_status ej__slab_write(const ej__slab_piece *p, int kind, const void *src, siz
     }
     ej_status st = write_fully(g_fd, src, len, file_off(p->arena, kind) +
                                (uint64_t)p->first * EJ_SLAB_GRANULE, "the shared code file", err);
+    if (st == EJ_OK && kind == EJ_SLAB_TEXT && p->recycled && g_stale_fetch > 0)
+        st = remap_text(p, at, len, err);
     if (st == EJ_OK && memcmp(at, src, len) != 0) {
         st = write_own_copy((uint64_t)(uintptr_t)at, src, len, err);
         if (st == EJ_OK && memcmp(at, src, len) != 0)
@@ -352,6 +416,82 @@ ej_status ej__slab_write(const ej__slab_piece *p, int kind, const void *src, siz
                           (void *)at);
     }
     return st;
+}
+
+/* ---- fork ---------------------------------------------------------------- */
+
+/* A child of fork() inherits private mappings of the same memory file: a
+ * hole it punched, or code it wrote, would show in the parent's pages
+ * (and the parent's in its).  So before fork, under the lock (no link or
+ * free can change the file meanwhile), the file is copied whole, holes
+ * kept; the child maps the copy over every arena and keeps it, the parent
+ * closes it.  (posix_spawn and vfork do not run these handlers: they exec
+ * at once.) */
+static int g_child_fd = -1;
+
+static int copy_file(int from, int to, off_t size)
+{
+    if (ftruncate(to, size) != 0)
+        return -1;
+    for (off_t at = 0; at < size;) {
+        off_t data = lseek(from, at, SEEK_DATA);
+        if (data < 0)
+            return errno == ENXIO ? 0 : -1;
+        off_t hole = lseek(from, data, SEEK_HOLE);
+        if (hole < 0)
+            return -1;
+        for (off_t o = data; o < hole;) {
+            off_t in = o, out = o;
+            ssize_t n = copy_file_range(from, &in, to, &out, (size_t)(hole - o), 0);
+            if (n <= 0)
+                return -1;
+            o += n;
+        }
+        at = hole;
+    }
+    return 0;
+}
+
+static void before_fork(void)
+{
+    pthread_mutex_lock(&g_lock);
+    g_child_fd = -1;
+    if (g_fd < 0)
+        return;
+    int fd = memory_file();
+    if (fd >= 0 && copy_file(g_fd, fd, (off_t)(g_slots * 2 * g_area)) != 0) {
+        close(fd);
+        fd = -1;
+    }
+    g_child_fd = fd; /* (-1: the child shares the parent's file, as before) */
+}
+
+static void parent_after_fork(void)
+{
+    if (g_child_fd >= 0)
+        close(g_child_fd);
+    g_child_fd = -1;
+    pthread_mutex_unlock(&g_lock);
+}
+
+static void child_after_fork(void)
+{
+    if (g_child_fd >= 0) {
+        int old = g_fd;
+        ej__err ignored;
+        g_fd = g_child_fd;
+        for (struct ej__arena *a = g_arenas; a; a = a->next)
+            if (map_areas(a, &ignored) != EJ_OK)
+                break; /* (the old file stays mapped there) */
+        close(old);
+        g_child_fd = -1;
+    }
+    pthread_mutex_unlock(&g_lock);
+}
+
+static void install_atfork(void)
+{
+    pthread_atfork(before_fork, parent_after_fork, child_after_fork);
 }
 
 /* ---- freeing ------------------------------------------------------------ */

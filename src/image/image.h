@@ -11,7 +11,7 @@
  *                        RW, bss RW), page aligned, in that order
  *   cls_addr             where each class runs (vbase + cls_off, except
  *                        in shared code memory, whose cls_size are then
- *                        the bytes each class holds, in 64-byte granules)
+ *                        the bytes each class holds)
  *   eh_addr, eh_size     every .eh_frame end to end, then a zero terminator
  *   exports              global symbols, hashed (exports.c)
  *   preinit/init/fini    constructor and destructor arrays in run order

@@ -184,7 +184,7 @@ static ej_status build_image(ej_linker *lk, ej_module *m)
         /* Its classes lie apart, among other modules': what is looked up
          * by address is its code. */
         for (int c = 0; c < EJ_CLS_COUNT; c++)
-            img->cls_size[c] = ej__align_up(p->cls_used[c], EJ_SLAB_GRANULE);
+            img->cls_size[c] = p->cls_used[c]; /* (the granules' tails are others') */
         img->vbase = img->cls_addr[EJ_CLS_TEXT];
         img->size = img->cls_size[EJ_CLS_TEXT];
         img->view = (const uint8_t *)(uintptr_t)img->vbase;
