@@ -144,6 +144,6 @@ cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_TOOLCHAIN_FILE="$PWD/cmake/toolchains/$triple.cmake" \
     -DEJ_BENCH=OFF "${prefix_args[@]}" >/dev/null
 cmake --build "$BUILD_DIR" -j"$JOBS"
-ctest --test-dir "$BUILD_DIR" --output-on-failure -j"$JOBS"
+ctest --test-dir "$BUILD_DIR" --output-on-failure --timeout 600 -j"$JOBS"
 echo "== elfjit: $arch suite again, code memory forced to dual mapping" >&2
-ELFJIT_CODEMEM=dual ctest --test-dir "$BUILD_DIR" --output-on-failure -j"$JOBS"
+ELFJIT_CODEMEM=dual ctest --test-dir "$BUILD_DIR" --output-on-failure --timeout 600 -j"$JOBS"
