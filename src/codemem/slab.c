@@ -54,9 +54,13 @@ static uint32_t granules(void)
     return (uint32_t)(g_area / EJ_SLAB_GRANULE);
 }
 
+/* Where an area lives in the file.  Rodata comes first, text second: the
+ * file is then never contiguous across the text/rodata boundary, so the
+ * two mappings stay separate even where the host maps both alike (qemu-user
+ * maps guest code read-only and would show one merged mapping). */
 static uint64_t file_off(const struct ej__arena *a, int kind)
 {
-    return (uint64_t)a->slot * 2 * g_area + (uint64_t)kind * g_area;
+    return (uint64_t)a->slot * 2 * g_area + (uint64_t)(kind == EJ_SLAB_TEXT) * g_area;
 }
 
 uint64_t ej__slab_addr(const ej__slab_piece *p, int kind)

@@ -104,4 +104,9 @@ void ej__lazy_stub_write(uint8_t *w, uint64_t v, uint64_t record, uint64_t entry
 extern const size_t ej__slot_jump_size, ej__slot_jump_align;
 void ej__slot_jump_write(uint8_t *w, uint64_t v, uint64_t slot);
 
+/* One instruction that always raises SIGILL, for the session's trap
+ * function (where calls no definition can serve go). */
+extern const uint8_t ej__trap_insn[];
+extern const size_t ej__trap_insn_size;
+
 #endif /* EJ_SESSION_LAZY_ARCH_H */

@@ -17,34 +17,7 @@
 #include "elfjit/session.h"
 #include "link/linker.h"
 #include "link/module.h"
-
-typedef struct member {
-    struct member *newer, *older;
-    ej_module *m;
-    struct ej_session *s;
-    struct member **deps;   /* the members it took names from */
-    size_t ndeps;
-    size_t refs;            /* live members depending on it */
-    unsigned long id;       /* for messages: the session's Nth module */
-    int left;               /* out of the namespace; freed when refs drops to 0 */
-} member;
-
-typedef struct entry {
-    struct entry *next;
-    const char *name;       /* the module's copy */
-    uint32_t hash;
-    member *who;
-    void *addr;
-} entry;
-
-struct ej_session {
-    pthread_mutex_t lock;
-    ej__err err;
-    member *newest;
-    entry **buckets;
-    size_t nbuckets, nentries;
-    unsigned long next_id;
-};
+#include "session/session_impl.h"
 
 /* What one link took from the session. */
 typedef struct link_ctx {
@@ -72,7 +45,7 @@ EJ_API const char *ej_session_errmsg(const ej_session *s)
 
 /* ---- the namespace ------------------------------------------------------ */
 
-static entry *find(const ej_session *s, const char *name)
+entry *ej__session_find(const ej_session *s, const char *name)
 {
     if (!s->nbuckets)
         return NULL;
@@ -126,6 +99,7 @@ static void forget(ej_session *s, member *who)
                 break;
             }
     }
+    ej__slots_forgotten(s, who);
 }
 
 /* Puts WHO's exports in the namespace, each in front of its chain. */
@@ -156,7 +130,11 @@ static ej_status publish(ej_session *s, member *who)
 static void *resolve(void *ctx, const char *name)
 {
     link_ctx *c = ctx;
-    entry *e = find(c->s, name);
+    /* A redirectable name means its slot jump: no module is depended on. */
+    slot *sl = ej__slot_find(c->s, name);
+    if (sl)
+        return (void *)(uintptr_t)sl->entry;
+    entry *e = ej__session_find(c->s, name);
     if (!e)
         return NULL;
     for (size_t i = 0; i < c->nused; i++)
@@ -195,6 +173,7 @@ static ej_status join(ej_session *s, ej_module *m, link_ctx *c)
     if (s->newest)
         s->newest->newer = me;
     s->newest = me;
+    ej__slots_published(s, me);
     m->holder = me;
     m->before_free = before_free;
     return EJ_OK;
@@ -233,8 +212,9 @@ EJ_API void *ej_session_symbol(ej_session *s, const char *name)
     if (!s || !name)
         return NULL;
     pthread_mutex_lock(&s->lock);
-    entry *e = find(s, name);
-    void *addr = e ? e->addr : NULL;
+    slot *sl = ej__slot_find(s, name);
+    entry *e = sl ? NULL : ej__session_find(s, name);
+    void *addr = sl ? (void *)(uintptr_t)sl->entry : e ? e->addr : NULL;
     pthread_mutex_unlock(&s->lock);
     return addr;
 }
@@ -375,6 +355,9 @@ EJ_API void ej_session_free(ej_session *s)
             free(e);
         }
     free(s->buckets);
+    ej__slots_free(s);
+    if (s->trap)
+        ej_module_free(s->trap);
     pthread_mutex_destroy(&s->lock);
     free(s);
 }

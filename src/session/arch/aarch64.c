@@ -121,3 +121,7 @@ void ej__slot_jump_write(uint8_t *w, uint64_t v, uint64_t slot)
     put32(w, 12, BRK_0);
     memcpy(w + 16, &slot, 8);
 }
+
+/* udf #0: SIGILL, permanently undefined. */
+const uint8_t ej__trap_insn[] = {0x00, 0x00, 0x00, 0x00};
+const size_t ej__trap_insn_size = sizeof ej__trap_insn;

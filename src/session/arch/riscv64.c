@@ -151,3 +151,7 @@ void ej__slot_jump_write(uint8_t *w, uint64_t v, uint64_t slot)
     put32(w, 12, jr(T2));
     memcpy(w + 16, &slot, 8);
 }
+
+/* unimp (csrrw x0, cycle, x0, a write to a read-only CSR): SIGILL. */
+const uint8_t ej__trap_insn[] = {0x73, 0x10, 0x00, 0xc0};
+const size_t ej__trap_insn_size = sizeof ej__trap_insn;

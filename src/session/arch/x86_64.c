@@ -217,3 +217,7 @@ void ej__slot_jump_write(uint8_t *w, uint64_t v, uint64_t slot)
     memcpy(w + 2, &slot, 8);
     memcpy(w + 10, jmp_r11, sizeof jmp_r11);
 }
+
+/* ud2: SIGILL, the instruction defined to be undefined. */
+const uint8_t ej__trap_insn[] = {0x0f, 0x0b};
+const size_t ej__trap_insn_size = sizeof ej__trap_insn;
