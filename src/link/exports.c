@@ -81,6 +81,7 @@ EJ_API void *ej_module_symbol(const ej_module *m, const char *name)
 {
     if (!m || !name || !m->img.exports)
         return NULL;
+    ej__register_flush(); /* the address may be called next */
     uint32_t h = ej__sym_hash(name);
     size_t mask = m->img.export_cap - 1;
     for (size_t j = h & mask; m->img.exports[j].name != UINT32_MAX; j = (j + 1) & mask)

@@ -138,6 +138,7 @@ EJ_API ej_status ej_module_init(ej_module *m, int argc, char **argv, char **envp
     if (!cxa_atexit || cxa_atexit(run_fini, m, m->img.dso_handle) != 0)
         return ej__fail(ej__module_err(m), EJ_NOMEM, "cannot register the module's destructors");
     m->initialized = 1;
+    ej__register_flush(); /* debuggers see the code before it runs */
     run_init(&m->img.preinit, argc, argv, envp);
     run_init(&m->img.init, argc, argv, envp);
     return EJ_OK;

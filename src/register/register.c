@@ -1,6 +1,8 @@
 /* The table of registrars and its two walks (register.h). */
 #include "register/register.h"
 
+#include "debug/debug.h"
+
 #define EJ__REG_ROW(name, bit, def, option, help) \
     {EJ_REGISTER_##name, option, ej__reg_add_##name, ej__reg_remove_##name},
 static const ej__registrar registrars[EJ_REGISTRAR_SLOTS] = {
@@ -41,4 +43,9 @@ void ej__unregister_image(const ej__image *img, void *owner, unsigned flags, voi
             r->remove(img, owner, &slots[*done]);
         slots[*done] = NULL;
     }
+}
+
+void ej__register_flush(void)
+{
+    ej__gdb_flush();
 }

@@ -53,4 +53,10 @@ ej_status ej__register_image(const ej__image *img, void *owner, unsigned flags, 
 void ej__unregister_image(const ej__image *img, void *owner, unsigned flags, void **slots,
                           size_t *done);
 
+/* Announces to debuggers what registrars hold back (GDB's batches,
+ * src/debug/gdb_batch.c).  Called wherever elfjit hands out an address
+ * of loaded code, or is about to run it, so that no code runs before a
+ * debugger could know it.  Cheap when nothing is held back; thread-safe. */
+void ej__register_flush(void);
+
 #endif

@@ -216,6 +216,7 @@ EJ_API void *ej_session_symbol(ej_session *s, const char *name)
     entry *e = sl ? NULL : ej__session_find(s, name);
     void *addr = sl ? (void *)(uintptr_t)sl->entry : e ? e->addr : NULL;
     pthread_mutex_unlock(&s->lock);
+    ej__register_flush(); /* the address may be called next */
     return addr;
 }
 

@@ -115,6 +115,7 @@ void ej__slot_retarget(slot *sl, uint64_t target, member *def)
     sl->def = def;
     if (__atomic_load_n(sl->cell, __ATOMIC_RELAXED) == target)
         return;
+    ej__register_flush(); /* debuggers see the new code before it runs */
     /* Release: a caller that sees TARGET sees what was written before it
      * (the new module's bytes were published before its link returned). */
     __atomic_store_n(sl->cell, target, __ATOMIC_RELEASE);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "testutil.h"
 
@@ -230,5 +231,56 @@ Test(gdb, lldb_breakpoint_and_backtrace, .timeout = 120)
     expect_in(out, "stop reason = breakpoint");
     expect_in(out, "ej_gdb_leaf");
     expect_in(out, "ej_gdb_mid");
+    free(out);
+}
+
+/* 300 modules, announced to GDB in batches: a breakpoint by name in a
+ * module of a middle batch is hit, backtraces from the host leaf name the
+ * calling module's function (unwound through its merged unwind table)
+ * and main, in the first, a middle and the last batch and in a module
+ * linked after others were freed; the freed ones are forgotten. */
+Test(gdb, hundreds_of_modules_in_batches, .timeout = 180)
+{
+    need_gdb();
+#if !defined(__x86_64__)
+    cr_skip("the fixture's modules are x86_64 code");
+#endif
+    /* (A script: `commands` reads its body from the script's next lines.) */
+    char script[] = "/tmp/ej-gdb-many-XXXXXX";
+    int fd = mkstemp(script);
+    cr_assert_geq(fd, 0);
+    static const char body[] = "set breakpoint pending on\n"
+                               "set debuginfod enabled off\n"
+                               "break mid_200\n"
+                               "break ej_gdb_many_leaf\n"
+                               "commands 2\nbt 3\ncontinue\nend\n"
+                               "break ej_gdb_many_done\n"
+                               "run\n"
+                               "bt 2\n"
+                               "continue\n"
+                               "info address mid_299\n"
+                               "info address mid_15\n"; /* (an error: the script's end) */
+    cr_assert_eq(write(fd, body, sizeof body - 1), (ssize_t)(sizeof body - 1));
+    close(fd);
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "timeout 150 gdb -nx -batch -x '%s' --args '%s' 300 0 127 128 200 "
+             "299 300 2>&1 </dev/null", script, EJ_GDB_MANY_PATH);
+    char *out = run(cmd);
+    expect_in(out, "Breakpoint 1, 0x");
+    expect_in(out, " in mid_200 ()");
+    static const char *const called[] = {"mid_0", "mid_127", "mid_128", "mid_200", "mid_299",
+                                         "mid_300"};
+    for (size_t i = 0; i < sizeof called / sizeof called[0]; i++) {
+        char frame[64];
+        snprintf(frame, sizeof frame, " in %s ()\n#2 ", called[i]);
+        const char *at = strstr(out, frame);
+        cr_expect(at, "no backtrace through %s in:\n%s", called[i], out);
+        cr_expect(at && strncmp(strstr(at, "#2 "), "#2  ", 4) == 0 &&
+                      strstr(at, "main (") && strstr(at, "main (") < strstr(at, "\n#2 ") + 200,
+                  "the backtrace through %s does not reach main:\n%s", called[i], out);
+    }
+    expect_in(out, "No symbol \"mid_15\" in current context.");
+    expect_in(out, "Symbol \"mid_299\" is at 0x");
+    unlink(script);
     free(out);
 }
