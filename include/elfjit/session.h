@@ -146,6 +146,17 @@ ej_status ej_session_declare(ej_session *s, const char *name, ej_materialize_fn 
  * the name and why.  Thread-safe. */
 ej_status ej_session_lazy_state(ej_session *s, const char *name, char *msg, size_t len);
 
+/* Takes module M of S out of the namespace without freeing it: names it
+ * exported are found in older modules again, and each redirectable one
+ * goes back to the newest remaining definition (or its materialiser, or
+ * the trap function), as when M is freed; M's code stays mapped, so calls
+ * already inside it finish there.  This is how to roll a hot swap back
+ * under running callers: retire the new module, wait until no thread can
+ * be inside it (see "Freeing old code" above), then free it
+ * (ej_module_free or ej_session_remove).  Retiring twice does nothing.
+ * Errors: EJ_INVAL (M is not S's).  Thread-safe. */
+ej_status ej_session_retire(ej_session *s, ej_module *m);
+
 /* Frees every module of S, newest first (so a module goes before those it
  * depends on), then S.  NULL is a no-op.  No module of S may be running
  * or used afterwards. */

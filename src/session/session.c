@@ -337,6 +337,26 @@ EJ_API ej_status ej_session_remove(ej_session *s, ej_module *m)
     return EJ_OK;
 }
 
+EJ_API ej_status ej_session_retire(ej_session *s, ej_module *m)
+{
+    if (!s || !m)
+        return s ? ej__fail(&s->err, EJ_INVAL, "ej_session_retire: NULL argument") : EJ_INVAL;
+    pthread_mutex_lock(&s->lock);
+    member *me = m->before_free == before_free ? m->holder : NULL;
+    if (!me || me->s != s) {
+        pthread_mutex_unlock(&s->lock);
+        return ej__fail(&s->err, EJ_INVAL, "ej_session_retire: the module is not this "
+                        "session's");
+    }
+    /* Out of the namespace (its slots go back to older definitions), still
+     * mapped: threads inside it finish there. */
+    if (!me->left)
+        forget(s, me);
+    me->left = 1;
+    pthread_mutex_unlock(&s->lock);
+    return EJ_OK;
+}
+
 EJ_API void ej_session_free(ej_session *s)
 {
     if (!s)
