@@ -5,12 +5,16 @@
  * breakpoints, its own internal ones included, across all of them): one
  * image per module makes registration quadratic (1.2 ms per module at
  * 1,000 modules, 10 ms at 4,000).  So modules without DWARF are
- * announced in batches: a module's part waits in a pending list, and a
- * flush puts the pending parts into the newest batch image (rebuilt and
- * re-announced while it has room, BATCH_MAX modules) or into new ones.
- * GDB then holds one object file per BATCH_MAX modules.
+ * announced in batches: a module's part waits in a pending list until a
+ * flush.  A flush of many parts puts them into big images of 256
+ * modules (the one being filled is rebuilt and re-announced); a flush of
+ * a few (a JIT calling each function right after compiling it) announces
+ * them as one small image, and once SMALL_MAX small images exist the next
+ * flush merges them all into big ones.  GDB then holds about one object
+ * file per 256 modules, plus at most SMALL_MAX, and a module costs
+ * about two small events plus a share of a big one.
  *
- * A flush happens when BATCH_MAX parts are pending, and before code of a
+ * A flush happens when a big image's worth is pending, and before code of a
  * pending module can run: whenever elfjit hands out an address
  * (ej_module_symbol, ej_session_symbol, a slot retargeted, constructors
  * about to run: they call ej__register_flush).  Freeing a module of a
@@ -19,15 +23,21 @@
  *
  * Modules with DWARF, and images saved with their own debugger image,
  * keep one entry each: their DWARF cannot be merged without rewriting
- * it. */
+ * it.  ELFJIT_GDB_BATCH=N sets the modules per big image (1: one image
+ * per module, as without batches; at most BATCH_PARTS_MAX). */
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "debug/debug.h"
 #include "debug/gdbjit.h"
 
-enum { BATCH_MAX = 256 }; /* (at most BATCH_PARTS_MAX) */
+/* Modules per big image (at most BATCH_PARTS_MAX), and small images (of
+ * the few modules pending at a lookup) kept before they are merged into
+ * big ones. */
+enum { BATCH_DEFAULT = 256, SMALL_MAX = 16 };
+static size_t g_batch_max = BATCH_DEFAULT; /* ELFJIT_GDB_BATCH */
 
 typedef struct ej__gdb_batch {
     struct jit_code_entry e;       /* announced while e.symfile_addr is set */
@@ -35,6 +45,7 @@ typedef struct ej__gdb_batch {
     ej__dbg_part *members;
     size_t n;
     int dirty;                     /* lost a member since it was announced */
+    int small;                     /* a few modules flushed by a lookup */
 } batch;
 
 /* What the registrar's slot holds for a module. */
@@ -47,6 +58,8 @@ typedef struct gdb_mod {
 static batch *g_newest;
 static ej__dbg_part *g_pending, *g_pending_tail;
 static size_t g_npending;
+static batch *g_open;              /* the big batch being filled */
+static size_t g_nsmall;
 static atomic_int g_work;          /* parts pending or batches dirty */
 
 /* ---- lists -------------------------------------------------------------- */
@@ -98,10 +111,10 @@ static void batch_drop_image(batch *b)
  * whose table cannot join the others is moved to a batch of its own. */
 static ej_status announce(batch *b)
 {
-    ej__dbg_part *v[BATCH_MAX];
+    ej__dbg_part *v[BATCH_PARTS_MAX];
     for (;;) {
         size_t n = 0;
-        for (ej__dbg_part *p = b->members; p && n < BATCH_MAX; p = p->next)
+        for (ej__dbg_part *p = b->members; p && n < BATCH_PARTS_MAX; p = p->next)
             v[n++] = p;
         void *img;
         size_t len, bad = 0;
@@ -148,6 +161,44 @@ static void take_pending(batch *b, size_t room)
     }
 }
 
+static batch *new_batch(int small)
+{
+    batch *b = calloc(1, sizeof *b);
+    if (!b)
+        return NULL;
+    b->small = small;
+    b->older = g_newest;
+    if (g_newest)
+        g_newest->newer = b;
+    g_newest = b;
+    g_nsmall += small;
+    return b;
+}
+
+/* Every small batch's members back to the pending list, their images
+ * withdrawn: they are about to join big batches. */
+static void dissolve_small(void)
+{
+    for (batch *b = g_newest, *older; b; b = older) {
+        older = b->older;
+        if (!b->small)
+            continue;
+        batch_drop_image(b);
+        while (b->members) {
+            ej__dbg_part *p = b->members;
+            part_unlink(&b->members, NULL, p);
+            p->batch = NULL;
+            part_push(&g_pending, p);
+            if (!g_pending_tail)
+                g_pending_tail = p;
+            g_npending++;
+        }
+        batch_unlink(b);
+        free(b);
+    }
+    g_nsmall = 0;
+}
+
 /* (ej__gdb_lock held) */
 static void flush_locked(void)
 {
@@ -155,25 +206,31 @@ static void flush_locked(void)
     for (batch *b = g_newest; b; b = b->older)
         if (b->dirty && announce(b) != EJ_OK)
             failed = 1;
-    while (g_npending && !failed) {
-        batch *b = g_newest;
-        if (!b || b->n >= BATCH_MAX) {
-            if (!(b = calloc(1, sizeof *b))) {
-                failed = 1;
-                break;
-            }
-            b->older = g_newest;
-            if (g_newest)
-                g_newest->newer = b;
-            g_newest = b;
-        }
-        take_pending(b, BATCH_MAX - b->n);
-        /* (On failure the parts stay in the batch, marked for the next
-         * flush to try again.) */
-        if (announce(b) != EJ_OK) {
-            b->dirty = 1;
+    if (!failed && g_npending && g_npending < g_batch_max && g_nsmall < SMALL_MAX) {
+        /* A few modules about to run: one small image of just them, one
+         * event, nothing rebuilt. */
+        batch *b = new_batch(1);
+        if (b) {
+            take_pending(b, g_npending);
+            if (announce(b) != EJ_OK)
+                b->dirty = failed = 1;
+        } else {
             failed = 1;
         }
+    } else if (!failed && g_npending) {
+        dissolve_small();
+    }
+    while (g_npending && !failed) {
+        batch *b = g_open && g_open->n < g_batch_max ? g_open : (g_open = new_batch(0));
+        if (!b) {
+            failed = 1;
+            break;
+        }
+        take_pending(b, g_batch_max - b->n);
+        /* (On failure the parts stay in the batch, marked for the next
+         * flush to try again.) */
+        if (announce(b) != EJ_OK)
+            b->dirty = failed = 1;
     }
     atomic_store_explicit(&g_work, failed || g_npending, memory_order_relaxed);
 }
@@ -188,6 +245,15 @@ void ej__gdb_flush(void)
 }
 
 /* ---- the registrar ------------------------------------------------------ */
+
+static void read_env(void)
+{
+    const char *e = getenv("ELFJIT_GDB_BATCH");
+    unsigned long n;
+    char end;
+    if (e && sscanf(e, "%lu%c", &n, &end) == 1 && n >= 1 && n <= BATCH_PARTS_MAX)
+        g_batch_max = n;
+}
 
 static ej_status make_part(const ej__image *img, ej__dbg_part *p, ej__err *err)
 {
@@ -254,13 +320,15 @@ ej_status ej__reg_add_GDB(const ej__image *img, void *owner, void **slot, ej__er
     if (img->symfile || img->ndwarf) {
         st = add_single(img, g, err);
     } else if ((st = make_part(img, &g->part, err)) == EJ_OK) {
+        static pthread_once_t once = PTHREAD_ONCE_INIT;
+        pthread_once(&once, read_env);
         g->batched = 1;
         pthread_mutex_lock(&ej__gdb_lock);
         part_push(&g_pending, &g->part);
         if (!g_pending_tail)
             g_pending_tail = &g->part;
         atomic_store_explicit(&g_work, 1, memory_order_relaxed);
-        if (++g_npending >= BATCH_MAX)
+        if (++g_npending >= g_batch_max)
             flush_locked();
         pthread_mutex_unlock(&ej__gdb_lock);
     }
@@ -288,6 +356,9 @@ static void remove_part(ej__dbg_part *p)
     }
     batch_drop_image(b);
     batch_unlink(b);
+    if (b == g_open)
+        g_open = NULL;
+    g_nsmall -= b->small;
     free(b);
 }
 
