@@ -30,7 +30,8 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
 # registry's concurrency and signal tests and real modules linked and freed
 # while other threads look PCs up (tests/runtime), and a short soak
 # (tests/soak: threads linking, running, trapping, looking PCs up and
-# unloading; scripts/soak.sh runs it for minutes).  Notes:
+# unloading; scripts/soak.sh runs it for minutes), and hot swap under
+# concurrent callers (tests/unit/test_hotswap.c).  Notes:
 #  - EJ_CRITERION=shim: Criterion itself crashes under TSan (its BoxFort
 #    arena; https://github.com/Snaipe/Criterion/issues/274), the shim is a
 #    drop-in runner (tests/shim).
@@ -42,10 +43,10 @@ echo "== elfjit: registry test (ThreadSanitizer)" >&2
 cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEJ_TSAN=ON -DEJ_BENCH=OFF \
     -DEJ_CRITERION=shim >/dev/null
 cmake --build build-tsan -j"$JOBS" --target test_registry test_live_modules soak \
-    soak_thread_probe
+    soak_thread_probe test_hotswap
 TSAN_OPTIONS=halt_on_error=1 setarch "$(uname -m)" -R \
-    ctest --test-dir build-tsan -R '^(registry|live_modules|soak_short)$' --output-on-failure \
-    --no-tests=error
+    ctest --test-dir build-tsan -R '^(registry|live_modules|soak_short|test_hotswap)$' \
+    --output-on-failure --no-tests=error
 # A short fuzz campaign (about 45 s per target, libFuzzer with ASan+UBSan;
 # tests/fuzz/README.md): any crash, leak or timeout fails the run.
 echo "== elfjit: short fuzz campaign (scripts/fuzz.sh short)" >&2
