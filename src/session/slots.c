@@ -156,18 +156,21 @@ int ej__slot_adopt(ej_session *s, slot *sl)
     return e != NULL;
 }
 
+/* The slot of export I of WHO (a slot of the export table), or NULL. */
+static slot *slot_of(const ej_session *s, const member *who, size_t i)
+{
+    const ej__image *img = &who->m->img;
+    const ej__export *x = &img->exports[i];
+    return x->name == UINT32_MAX ? NULL : ej__slot_find(s, img->names + x->name);
+}
+
 void ej__slots_published(ej_session *s, member *who)
 {
-    if (!s->nslots)
-        return;
-    const ej__image *img = &who->m->img;
-    for (size_t i = 0; i < img->export_cap; i++) {
-        const ej__export *x = &img->exports[i];
-        if (x->name == UINT32_MAX)
-            continue;
-        slot *sl = ej__slot_find(s, img->names + x->name);
-        if (sl && in_text(who, x->addr))
-            ej__slot_retarget(sl, x->addr, who);
+    for (size_t i = 0; s->nslots && i < who->m->img.export_cap; i++) {
+        slot *sl = slot_of(s, who, i);
+        uint64_t addr = who->m->img.exports[i].addr;
+        if (sl && in_text(who, addr))
+            ej__slot_retarget(sl, addr, who);
     }
 }
 
@@ -189,18 +192,9 @@ static void orphan(ej_session *s, slot *sl)
 
 void ej__slots_forgotten(ej_session *s, member *who)
 {
-    if (!s->nslots)
-        return;
-    const ej__image *img = &who->m->img;
-    for (size_t i = 0; i < img->export_cap; i++) {
-        const ej__export *x = &img->exports[i];
-        if (x->name == UINT32_MAX)
-            continue;
-        const char *name = img->names + x->name;
-        slot *sl = ej__slot_find(s, name);
-        if (!sl || sl->def != who)
-            continue;
-        if (!ej__slot_adopt(s, sl))
+    for (size_t i = 0; s->nslots && i < who->m->img.export_cap; i++) {
+        slot *sl = slot_of(s, who, i);
+        if (sl && sl->def == who && !ej__slot_adopt(s, sl))
             orphan(s, sl);
     }
 }
