@@ -78,10 +78,11 @@ static void *resolve(ej__lazy_record *rec)
     case RUNNING: /* the materialiser itself called the name */
         target = d->on_failure;
         break;
-    case DONE:
-    case FAILED:
-        /* (DONE: the slot holds the definition; FAILED: the target) */
+    case DONE: /* a caller that loaded the cell before it was retargeted */
         target = __atomic_load_n(d->sl->cell, __ATOMIC_ACQUIRE);
+        break;
+    case FAILED:
+        target = d->on_failure;
         break;
     default:
         d->state = RUNNING;
@@ -96,8 +97,16 @@ static void *resolve(ej__lazy_record *rec)
 void ej__lazy_rearm(lazy_decl *d)
 {
     pthread_mutex_lock(&d->mu);
-    if (d->state == DONE)
+    if (d->state != RUNNING) /* (a failed name too: it is defined no more) */
         d->state = IDLE;
+    pthread_mutex_unlock(&d->mu);
+}
+
+void ej__lazy_defined(lazy_decl *d)
+{
+    pthread_mutex_lock(&d->mu);
+    if (d->state != RUNNING) /* (a materialiser's own link: settle() decides) */
+        d->state = DONE;
     pthread_mutex_unlock(&d->mu);
 }
 
@@ -136,7 +145,9 @@ static ej_status redeclare(ej_session *s, slot *sl, ej_materialize_fn fn, void *
     if (!failed)
         return ej__fail(&s->err, EJ_STATE, "'%s' is already declared (and has not failed)",
                         sl->name);
-    ej__slot_retarget(sl, sl->lazy_stub, NULL);
+    /* A definition linked since the failure stays in place. */
+    if (!ej__slot_adopt(s, sl))
+        ej__slot_retarget(sl, sl->lazy_stub, NULL);
     return EJ_OK;
 }
 

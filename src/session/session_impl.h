@@ -104,6 +104,10 @@ uint64_t ej__session_trap(ej_session *s);
  * next call materialises it again.  S->lock held. */
 void ej__lazy_rearm(struct lazy_decl *d);
 
+/* A definition of D's name is in place (linked by anyone): D is done,
+ * unless its materialiser is running (it settles itself).  S->lock held. */
+void ej__lazy_defined(struct lazy_decl *d);
+
 void ej__lazy_free(struct lazy_decl *d);
 
 #endif

@@ -113,6 +113,8 @@ ej_status ej__slot_make(ej_session *s, const char *name, uint64_t record, slot *
 void ej__slot_retarget(slot *sl, uint64_t target, member *def)
 {
     sl->def = def;
+    if (def && sl->lazy)
+        ej__lazy_defined(sl->lazy);
     if (__atomic_load_n(sl->cell, __ATOMIC_RELAXED) == target)
         return;
     ej__register_flush(); /* debuggers see the new code before it runs */
@@ -178,8 +180,9 @@ void ej__slots_published(ej_session *s, member *who)
 static void orphan(ej_session *s, slot *sl)
 {
     if (sl->lazy) {
-        ej__slot_retarget(sl, sl->lazy_stub, NULL);
+        /* Re-armed first: a caller that still finds the stub materialises. */
         ej__lazy_rearm(sl->lazy);
+        ej__slot_retarget(sl, sl->lazy_stub, NULL);
         return;
     }
     uint64_t trap = ej__session_trap(s);
