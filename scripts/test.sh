@@ -31,7 +31,8 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
 # while other threads look PCs up (tests/runtime), and a short soak
 # (tests/soak: threads linking, running, trapping, looking PCs up and
 # unloading; scripts/soak.sh runs it for minutes), and hot swap under
-# concurrent callers (tests/unit/test_hotswap.c).  Notes:
+# concurrent callers and concurrent first calls of lazy names
+# (tests/unit/test_hotswap.c, test_lazy_session.c).  Notes:
 #  - EJ_CRITERION=shim: Criterion itself crashes under TSan (its BoxFort
 #    arena; https://github.com/Snaipe/Criterion/issues/274), the shim is a
 #    drop-in runner (tests/shim).
@@ -43,9 +44,9 @@ echo "== elfjit: registry test (ThreadSanitizer)" >&2
 cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEJ_TSAN=ON -DEJ_BENCH=OFF \
     -DEJ_CRITERION=shim >/dev/null
 cmake --build build-tsan -j"$JOBS" --target test_registry test_live_modules soak \
-    soak_thread_probe test_hotswap
+    soak_thread_probe test_hotswap test_lazy_session
 TSAN_OPTIONS=halt_on_error=1 setarch "$(uname -m)" -R \
-    ctest --test-dir build-tsan -R '^(registry|live_modules|soak_short|test_hotswap)$' \
+    ctest --test-dir build-tsan -R '^(registry|live_modules|soak_short|test_hotswap|test_lazy_session)$' \
     --output-on-failure --no-tests=error
 # A short fuzz campaign (about 45 s per target, libFuzzer with ASan+UBSan;
 # tests/fuzz/README.md): any crash, leak or timeout fails the run.

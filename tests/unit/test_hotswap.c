@@ -642,7 +642,6 @@ enum {
 };
 #define SWAP_SECONDS 2.0
 #define HARD_SECONDS 20.0 /* no progress by then: something is stuck */
-#define PROBE_TIMEOUT_MS 10000
 
 typedef struct caller {
     pthread_t thread;
@@ -757,49 +756,6 @@ static ej_module *module_version(ej_session *s, int v)
     return module_f(s, VSTEP * v);
 }
 
-static void *noop_thread(void *arg)
-{
-    return arg;
-}
-
-/* Skips the test when this process runs under an emulator in which
- * creating a thread does not finish within PROBE_TIMEOUT_MS (or fails):
- * a forked child tries, the parent waits with a deadline. */
-static void require_threads(void)
-{
-    const char *emu = ej_test_emulator();
-    if (!emu)
-        return;
-    pid_t pid = fork();
-    cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
-    if (pid == 0) {
-        pthread_t t;
-        if (pthread_create(&t, NULL, noop_thread, NULL) != 0 || pthread_join(t, NULL) != 0)
-            _exit(1);
-        _exit(0);
-    }
-    int status = 0, done = 0;
-    struct timespec nap = {0, 5 * 1000 * 1000};
-    for (int waited = 0; waited < PROBE_TIMEOUT_MS; waited += 5) {
-        pid_t w = waitpid(pid, &status, WNOHANG);
-        if (w == pid) {
-            done = 1;
-            break;
-        }
-        if (w < 0 && errno != EINTR)
-            break;
-        nanosleep(&nap, NULL);
-    }
-    if (!done) {
-        kill(pid, SIGKILL);
-        waitpid(pid, &status, 0);
-    }
-    if (!done || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        cr_skip_test("%s: qemu-user may hang in pthread_create on this host (a probe thread did "
-                     "not finish in %d ms): skipping a case with threads",
-                     emu, PROBE_TIMEOUT_MS);
-}
-
 /* Links versions 2.. while the callers run; returns the last one linked. */
 static int swap_versions(ej_session *s, caller *cs, int n, ej_module *first)
 {
@@ -842,7 +798,7 @@ static void check_caller(const caller *c, int last)
 
 Test(hotswap, concurrent_callers_see_whole_versions)
 {
-    require_threads();
+    EJ_TEST_REQUIRE_THREADS();
     alarm((unsigned)HARD_SECONDS + 30); /* a hang becomes a crash (SIGALRM) */
     int n = ej_test_emulator() ? 2 : MAX_CALLERS;
     ej_session *s = new_session();

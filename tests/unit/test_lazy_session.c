@@ -384,39 +384,6 @@ Test(lazy_args, one_module_defines_several_declared_names)
 /* qemu-user 7.2 can hang in pthread_create on some hosts: under an
  * emulator, one thread is made first in a child that is killed when it
  * does not finish (10 s), and the test is skipped then. */
-static void *noop_thread(void *arg)
-{
-    return arg;
-}
-
-static void skip_if_threads_hang(void)
-{
-    const char *emu = ej_test_emulator();
-    if (!emu)
-        return;
-    pid_t pid = fork();
-    cr_assert_neq(pid, -1, "fork");
-    if (pid == 0) {
-        pthread_t t;
-        _exit(pthread_create(&t, NULL, noop_thread, NULL) == 0 && pthread_join(t, NULL) == 0
-                  ? 0
-                  : 2);
-    }
-    int wst = 0;
-    pid_t r = 0;
-    for (int i = 0; i < 1000 && (r = waitpid(pid, &wst, WNOHANG)) == 0; i++)
-        sleep_ms(10);
-    if (r == 0) {
-        kill(pid, SIGKILL);
-        waitpid(pid, &wst, 0);
-        cr_skip_test("under %s, creating one thread did not finish in 10 s (qemu-user "
-                     "hangs in pthread_create on some hosts): no threads here", emu);
-    }
-    if (!WIFEXITED(wst) || WEXITSTATUS(wst) != 0)
-        cr_skip_test("under %s, a child could not create and join a thread (status %#x)",
-                     emu, wst);
-}
-
 enum { NTHREADS = 4, NROUNDS = 3 };
 
 typedef long (*scale_fn)(long, double);
@@ -468,7 +435,7 @@ static void concurrent_round(int round)
 
 Test(lazy_threads, concurrent_first_calls_materialise_once, .timeout = 120)
 {
-    skip_if_threads_hang();
+    EJ_TEST_REQUIRE_THREADS();
     for (int round = 0; round < NROUNDS; round++)
         concurrent_round(round);
 }

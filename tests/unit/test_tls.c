@@ -41,8 +41,6 @@ __thread int ej_test_host_tls = 7;
  * block; aligned_static_too_much checks the refusal beyond it. */
 __thread char ej_test_tls_align64[8] __attribute__((aligned(64)));
 
-#define PROBE_TIMEOUT_MS 10000
-
 /* One timeout for every case: Criterion 2.4.1's runner leaks a watchdog
  * entry (LeakSanitizer fails the ASan run) when a case with a shorter
  * timeout finishes while one with a longer timeout runs. */
@@ -58,50 +56,6 @@ static const char *obj(const char *name)
 typedef int (*int_fn)(void);
 typedef int *(*addr_fn)(void);
 
-/* ---- threads under an emulator ----------------------------------------- */
-
-static void *noop_thread(void *arg)
-{
-    return arg;
-}
-
-/* Skips the test when this process runs under an emulator in which
- * creating a thread does not finish within PROBE_TIMEOUT_MS (or fails):
- * a forked child tries, the parent waits with a deadline. */
-static void require_threads(void)
-{
-    const char *emu = ej_test_emulator();
-    if (!emu)
-        return;
-    pid_t pid = fork();
-    cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
-    if (pid == 0) {
-        pthread_t t;
-        if (pthread_create(&t, NULL, noop_thread, NULL) != 0 || pthread_join(t, NULL) != 0)
-            _exit(1);
-        _exit(0);
-    }
-    int status = 0, done = 0;
-    struct timespec nap = {0, 5 * 1000 * 1000};
-    for (int waited = 0; waited < PROBE_TIMEOUT_MS; waited += 5) {
-        pid_t w = waitpid(pid, &status, WNOHANG);
-        if (w == pid) {
-            done = 1;
-            break;
-        }
-        if (w < 0 && errno != EINTR)
-            break;
-        nanosleep(&nap, NULL);
-    }
-    if (!done) {
-        kill(pid, SIGKILL);
-        waitpid(pid, &status, 0);
-    }
-    if (!done || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        cr_skip_test("%s: qemu-user may hang in pthread_create on this host (a probe thread did "
-                     "not finish in %d ms): skipping a case with threads",
-                     emu, PROBE_TIMEOUT_MS);
-}
 
 /* ---- process resources ------------------------------------------------- */
 
@@ -435,7 +389,7 @@ static void models_one_thread(const char *variant)
  * its own address, and writes stay in the thread that made them. */
 static void models_threads(const char *variant)
 {
-    require_threads();
+    EJ_TEST_REQUIRE_THREADS();
     struct tls_mod t;
     load_models(variant, &t);
     char err[256];
@@ -491,7 +445,7 @@ Test(tls, models_other_dialect_dynblk_threads) { models_threads(OTHER "_dynblk")
  * the block is added, and allocates dynamic blocks on first use). */
 static void before_and_after(const char *variant)
 {
-    require_threads();
+    EJ_TEST_REQUIRE_THREADS();
     pthread_barrier_t start, end;
     cr_assert_eq(pthread_barrier_init(&start, NULL, EARLY + 1), 0);
     /* Every thread stays alive until all have checked: no block is reused. */
@@ -600,7 +554,7 @@ static void *runner_thread(void *arg)
  * is freed. */
 static void link_while_running(const char *a_variant, const char *b_variant)
 {
-    require_threads();
+    EJ_TEST_REQUIRE_THREADS();
     struct tls_mod a;
     load_models(a_variant, &a);
     struct runner r = {.a = &a};
@@ -883,7 +837,7 @@ Test(tls, errno_and_host_tls)
     cr_assert_not_null(lib_addr);
     cr_assert_eq(lib_addr(), mine, "the library's own code finds libtls elsewhere");
 
-    require_threads();
+    EJ_TEST_REQUIRE_THREADS();
     struct host_job j = {.ie = &ie, .gd = &gd, .lib = lib};
     pthread_t th;
     cr_assert_eq(pthread_create(&th, NULL, host_thread, &j), 0);
@@ -967,7 +921,7 @@ static void aligned(const char *name, uintptr_t big)
     must_symbol(m, "tls_aligned_sum");
     struct align_job mine = {.m = m}, other = {.m = m};
     align_probe(&mine);
-    require_threads();
+    EJ_TEST_REQUIRE_THREADS();
     pthread_t th;
     cr_assert_eq(pthread_create(&th, NULL, align_thread, &other), 0);
     pthread_join(th, NULL);
@@ -1112,7 +1066,7 @@ static void symbol_of_tls(const char *variant)
     cr_assert_eq(*(int *)must_symbol(m, "dflt_init"), 105);
     cr_assert_eq(*(int *)must_symbol(m, "le_init"), 101);
     cr_assert_eq(must_symbol(m, "gd_init"), ((addr_fn)must_symbol(m, "gd_addr_init"))());
-    require_threads();
+    EJ_TEST_REQUIRE_THREADS();
     struct sym_job other = {.m = m};
     pthread_t th;
     cr_assert_eq(pthread_create(&th, NULL, sym_thread, &other), 0);
@@ -1164,7 +1118,7 @@ static void *dtor_thread(void *arg)
 
 Test(tls, thread_local_destructors_outlive_the_unload)
 {
-    require_threads();
+    EJ_TEST_REQUIRE_THREADS();
     dtor_module = link_one("tls_dtor");
     volatile int **count = ej_module_symbol(dtor_module, "dtor_count");
     int (*touch)(void) = (int (*)(void))ej_module_symbol(dtor_module, "touch");

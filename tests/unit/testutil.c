@@ -1,6 +1,12 @@
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "testutil.h"
 
@@ -135,4 +141,40 @@ const char *ej_test_emulator(void)
             fclose(f);
     }
     return name[0] ? name : NULL;
+}
+
+static void *noop_thread(void *arg)
+{
+    return arg;
+}
+
+int ej_test_threads_work(unsigned timeout_ms)
+{
+    if (!ej_test_emulator())
+        return 1;
+    pid_t pid = fork();
+    if (pid < 0)
+        return 0;
+    if (pid == 0) {
+        pthread_t t;
+        _exit(pthread_create(&t, NULL, noop_thread, NULL) == 0 && pthread_join(t, NULL) == 0
+                  ? 0
+                  : 1);
+    }
+    int status = 0, done = 0;
+    struct timespec nap = {0, 5 * 1000 * 1000};
+    for (unsigned waited = 0; waited < timeout_ms && !done; waited += 5) {
+        pid_t w = waitpid(pid, &status, WNOHANG);
+        if (w == pid)
+            done = 1;
+        else if (w < 0 && errno != EINTR)
+            break;
+        else
+            nanosleep(&nap, NULL);
+    }
+    if (!done) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+    }
+    return done && WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }

@@ -12,10 +12,67 @@
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer)
 #define EJ_TEST_ASAN 1
+/* Whether this process can create threads: always natively; under an
+ * emulator (qemu-user 7.2 hangs in pthread_create on some hosts) a forked
+ * child creates and joins one, and the answer is no when it fails or does
+ * not finish within TIMEOUT_MS (it is then killed).  A test with threads
+ * skips itself on 0, saying so. */
+int ej_test_threads_work(unsigned timeout_ms);
+
+/* The skip message for that case. */
+#define EJ_TEST_NO_THREADS_MSG                                                                 \
+    "%s: qemu-user may hang in pthread_create on this host (a probe thread did not finish "    \
+    "in time): skipping a case with threads"
+
+/* Skips the calling Criterion test when threads do not work (above). */
+#define EJ_TEST_REQUIRE_THREADS()                                                              \
+    do {                                                                                       \
+        if (!ej_test_threads_work(10000))                                                      \
+            cr_skip_test(EJ_TEST_NO_THREADS_MSG, ej_test_emulator());                          \
+    } while (0)
+
 #endif
+/* Whether this process can create threads: always natively; under an
+ * emulator (qemu-user 7.2 hangs in pthread_create on some hosts) a forked
+ * child creates and joins one, and the answer is no when it fails or does
+ * not finish within TIMEOUT_MS (it is then killed).  A test with threads
+ * skips itself on 0, saying so. */
+int ej_test_threads_work(unsigned timeout_ms);
+
+/* The skip message for that case. */
+#define EJ_TEST_NO_THREADS_MSG                                                                 \
+    "%s: qemu-user may hang in pthread_create on this host (a probe thread did not finish "    \
+    "in time): skipping a case with threads"
+
+/* Skips the calling Criterion test when threads do not work (above). */
+#define EJ_TEST_REQUIRE_THREADS()                                                              \
+    do {                                                                                       \
+        if (!ej_test_threads_work(10000))                                                      \
+            cr_skip_test(EJ_TEST_NO_THREADS_MSG, ej_test_emulator());                          \
+    } while (0)
+
 #endif
 #ifndef EJ_TEST_ASAN
 #define EJ_TEST_ASAN 0
+/* Whether this process can create threads: always natively; under an
+ * emulator (qemu-user 7.2 hangs in pthread_create on some hosts) a forked
+ * child creates and joins one, and the answer is no when it fails or does
+ * not finish within TIMEOUT_MS (it is then killed).  A test with threads
+ * skips itself on 0, saying so. */
+int ej_test_threads_work(unsigned timeout_ms);
+
+/* The skip message for that case. */
+#define EJ_TEST_NO_THREADS_MSG                                                                 \
+    "%s: qemu-user may hang in pthread_create on this host (a probe thread did not finish "    \
+    "in time): skipping a case with threads"
+
+/* Skips the calling Criterion test when threads do not work (above). */
+#define EJ_TEST_REQUIRE_THREADS()                                                              \
+    do {                                                                                       \
+        if (!ej_test_threads_work(10000))                                                      \
+            cr_skip_test(EJ_TEST_NO_THREADS_MSG, ej_test_emulator());                          \
+    } while (0)
+
 #endif
 
 /* Number of mappings in /proc/self/maps (used to prove a failed or freed
@@ -55,5 +112,24 @@ char **ej_test_command_env(char *const argv[], char *const qemu_env[]);
  * name for this process is qemu's ("qemu-aarch64"), whatever the emulated
  * program is called. */
 const char *ej_test_emulator(void);
+
+/* Whether this process can create threads: always natively; under an
+ * emulator (qemu-user 7.2 hangs in pthread_create on some hosts) a forked
+ * child creates and joins one, and the answer is no when it fails or does
+ * not finish within TIMEOUT_MS (it is then killed).  A test with threads
+ * skips itself on 0, saying so. */
+int ej_test_threads_work(unsigned timeout_ms);
+
+/* The skip message for that case. */
+#define EJ_TEST_NO_THREADS_MSG                                                                 \
+    "%s: qemu-user may hang in pthread_create on this host (a probe thread did not finish "    \
+    "in time): skipping a case with threads"
+
+/* Skips the calling Criterion test when threads do not work (above). */
+#define EJ_TEST_REQUIRE_THREADS()                                                              \
+    do {                                                                                       \
+        if (!ej_test_threads_work(10000))                                                      \
+            cr_skip_test(EJ_TEST_NO_THREADS_MSG, ej_test_emulator());                          \
+    } while (0)
 
 #endif
