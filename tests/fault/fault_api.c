@@ -1,6 +1,6 @@
 /* Fault injection through the API.
  *
- *   ej_fault_api FAMILY [--variant default|all] [--n N] [--verbose]
+ *   ej_fault_api FAMILY [--variant default|all|session] [--n N] [--verbose]
  *   ej_fault_api --selftest
  *
  * One operation: ej_linker_create, ej_linker_set_registration, two
@@ -12,7 +12,9 @@
  * and jitdump too), takes dual-mapped code memory
  * (EJ_CODE_MEMORY_DUAL_MAP) and fx_lib_plain.o, which needs no libgcc
  * helper: then the first to load libgcc_s is the unwinder's registration,
- * not symbol lookup.
+ * not symbol lookup.  --variant session runs the operation through a
+ * session instead (run_session_op): fx_compute declared lazily, its first
+ * call materialising it, a hot swap over it, retired and freed.
  *
  * For N = 0 (count only), 1, 2, ... a child process (fork, so that every N
  * starts from the same untouched process: one-time initialisations such as
@@ -48,6 +50,7 @@
 
 #include "elfjit/coherence.h"
 #include "elfjit/elfjit.h"
+#include "elfjit/session.h"
 #include "fault_common.h"
 #include "fault_shim.h"
 
@@ -91,6 +94,7 @@ static struct {
     unsigned registration;
     int wide; /* fx_lib.o (128-bit division: libgcc_s) or fx_lib_plain.o */
     int dual; /* EJ_CODE_MEMORY_DUAL_MAP, else the default (mprotect) */
+    int session; /* the operation through a session (run_session_op) */
     const void *data;
     size_t data_len;
     const char *method; /* the flush rung of an untouched process */
@@ -186,6 +190,126 @@ free_linker:
     ej_linker_free(lk);
 }
 
+/* ---- the operation through a session ------------------------------------ */
+
+/* Links the fixture into S (the materialiser's work, and the swap's). */
+static ej_status link_into_session(ej_session *s, ej_module **m, char *msg, size_t len)
+{
+    ej_linker *lk = NULL;
+    ej_status st = ej_linker_create(&lk);
+    *m = NULL;
+    if (st != EJ_OK) {
+        snprintf(msg, len, "ej_linker_create: %s", ej_status_str(st));
+        return st;
+    }
+    if ((st = ej_linker_set_registration(lk, G.registration)) != EJ_OK ||
+        (st = ej_linker_add_file(lk, EJ_FAULT_FX_DIR "/fx_main.o")) != EJ_OK ||
+        (st = ej_linker_add_file(lk, EJ_FAULT_FX_DIR "/fx_lib.o")) != EJ_OK ||
+        (st = ej_linker_add_buffer(lk, "fx_data.o", G.data, G.data_len)) != EJ_OK)
+        snprintf(msg, len, "%s", ej_linker_errmsg(lk));
+    else if ((st = ej_session_link(s, lk, m)) != EJ_OK)
+        snprintf(msg, len, "%s", ej_session_errmsg(s));
+    ej_linker_free(lk);
+    return st;
+}
+
+typedef struct lazy_ctx {
+    op_result *r;
+    ej_module *m;
+    char msg[512];
+    int calls;
+} lazy_ctx;
+
+/* The materialiser of fx_compute: links the fixture and runs its
+ * constructor. */
+static ej_status materialise_fx(ej_session *s, const char *name, void *arg)
+{
+    lazy_ctx *c = arg;
+    (void)name;
+    c->calls++;
+    ej_status st = link_into_session(s, &c->m, c->msg, sizeof c->msg);
+    char *argv[] = {"fx", NULL};
+    if (st == EJ_OK && (st = ej_module_init(c->m, 1, argv, environ)) != EJ_OK)
+        snprintf(c->msg, sizeof c->msg, "ej_module_init: %s", ej_module_errmsg(c->m));
+    return st;
+}
+
+/* Where a call goes when the materialiser failed: it only counts. */
+static int failed_calls;
+static int fx_failed(int x)
+{
+    (void)x;
+    failed_calls++;
+    return -1;
+}
+
+/* The lazy state's message and the materialiser's own. */
+static void lazy_failed(op_result *r, ej_session *s, const lazy_ctx *c)
+{
+    char state[512];
+    ej_status st = ej_session_lazy_state(s, "fx_compute", state, sizeof state);
+    step_failed(r, "the first call of fx_compute (its materialiser)", st, "");
+    snprintf(r->msg, sizeof r->msg, "%s: %s", state, c->msg);
+}
+
+/* fx_compute declared lazily in a session, its first call materialising
+ * it; then a second copy linked over it (a hot swap), called, retired and
+ * freed; then the session freed (the first copy's destructor). */
+static void run_session_op(op_result *r)
+{
+    memset(r, 0, sizeof *r);
+    ej_session *s = NULL;
+    ej_status st;
+    lazy_ctx c = {r, NULL, "", 0};
+    dtor_runs = failed_calls = 0;
+    if ((st = ej_session_create(&s)) != EJ_OK) {
+        step_failed(r, "ej_session_create", st, NULL);
+        return;
+    }
+    if ((st = ej_session_declare(s, "fx_compute", materialise_fx, &c, (void *)fx_failed)) !=
+        EJ_OK) {
+        step_failed(r, "ej_session_declare", st, ej_session_errmsg(s));
+        goto out;
+    }
+    int (*f)(int) = (int (*)(int))ej_session_symbol(s, "fx_compute");
+    if (!f) {
+        step_failed(r, "ej_session_symbol(fx_compute)", EJ_NOTFOUND, "no stub for fx_compute");
+        goto out;
+    }
+    int v = f(7);
+    if (failed_calls || c.calls != 1) {
+        lazy_failed(r, s, &c);
+        goto out;
+    }
+    ej_module *swap = NULL;
+    char msg[512];
+    char *argv[] = {"fx", NULL};
+    if ((st = link_into_session(s, &swap, msg, sizeof msg)) != EJ_OK) {
+        step_failed(r, "the swap's ej_session_link", st, msg);
+        goto out;
+    }
+    if ((st = ej_module_init(swap, 1, argv, environ)) != EJ_OK) {
+        step_failed(r, "the swap's ej_module_init", st, ej_module_errmsg(swap));
+        goto out;
+    }
+    int v2 = f(7);
+    if ((st = ej_session_retire(s, swap)) != EJ_OK) {
+        step_failed(r, "ej_session_retire", st, ej_session_errmsg(s));
+        goto out;
+    }
+    int v3 = f(7);
+    ej_module_free(swap);
+    r->value = v == v2 && v2 == v3 ? v : -1;
+    void *addr = ej_module_symbol(c.m, "fx_compute");
+    ej_pc_info info;
+    r->found_pc = addr && ej_lookup_pc((uint64_t)(uintptr_t)addr + 1, &info) &&
+                  info.module == c.m && info.function && strcmp(info.function, "fx_compute") == 0;
+    r->ok = 1;
+out:
+    ej_session_free(s);
+    r->dtor_runs = dtor_runs;
+}
+
 /* Overwrites the stack below the caller's frame: what the operation left
  * there (dead frames) would otherwise look like live pointers to the leak
  * check, which scans the stack conservatively. */
@@ -240,8 +364,10 @@ static void check_success(child_out *co, const char *which, const op_result *r)
         failf(co, "%s: fx_compute(7) = %d, expected %d", which, r->value, fault_expected_compute(7, G.wide));
     if (!r->found_pc)
         failf(co, "%s: ej_lookup_pc does not find fx_compute in its module", which);
-    if (r->dtor_runs != 1)
-        failf(co, "%s: the destructor ran %d times at ej_module_free", which, r->dtor_runs);
+    int dtors = G.session ? 2 : 1; /* (a session's two copies) */
+    if (r->dtor_runs != dtors)
+        failf(co, "%s: the destructor ran %d times at ej_module_free, not %d", which,
+              r->dtor_runs, dtors);
 }
 
 static void run_child(int family, long n, child_out *co)
@@ -253,7 +379,7 @@ static void run_child(int family, long n, child_out *co)
     void *gdb0 = __jit_debug_descriptor.first_entry;
 
     fault_arm(family, n);
-    run_op(&co->r1);
+    (G.session ? run_session_op : run_op)(&co->r1);
     fault_disarm();
     scrub_stack();
     const op_result *r = &co->r1;
@@ -280,7 +406,7 @@ static void run_child(int family, long n, child_out *co)
     /* The next link in this process, uninjected. */
     fault_set_report(&co->rep2);
     fault_arm(-1, 0);
-    run_op(&co->r2);
+    (G.session ? run_session_op : run_op)(&co->r2);
     fault_disarm();
     scrub_stack();
     if (!co->r2.ok)
@@ -545,13 +671,15 @@ int main(int argc, char **argv)
         else
             family = -2;
     }
-    if (family < 0 || (strcmp(variant, "default") && strcmp(variant, "all"))) {
+    if (family < 0 ||
+        (strcmp(variant, "default") && strcmp(variant, "all") && strcmp(variant, "session"))) {
         fprintf(stderr, "usage: %s alloc|mmap|mprotect|munmap|memfd|io|membarrier|libelf "
-                        "[--variant default|all] [--n N] [--verbose]\n", argv[0]);
+                        "[--variant default|all|session] [--n N] [--verbose]\n", argv[0]);
         return 2;
     }
     G.registration = strcmp(variant, "all") == 0 ? EJ_REGISTER_ALL : EJ_REGISTER_DEFAULT;
-    G.wide = strcmp(variant, "default") == 0;
+    G.session = strcmp(variant, "session") == 0;
+    G.wide = strcmp(variant, "all") != 0;
     G.dual = strcmp(variant, "all") == 0;
     G.data = read_all(EJ_FAULT_FX_DIR "/fx_data.o", &G.data_len);
     if (!G.data) {
