@@ -31,7 +31,6 @@ struct ej__arena {
     size_t slot;             /* its text and rodata are bytes [2 slot area, +2 area) of the file */
     uint32_t used[EJ_SLAB_KINDS], cursor[EJ_SLAB_KINDS];
     uint64_t *bits[EJ_SLAB_KINDS]; /* one bit per granule, set while in use */
-    uint64_t *ever;          /* text granules that ever held code */
 };
 
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -120,8 +119,7 @@ static int64_t find_run(const uint64_t *bits, uint32_t from, uint32_t to, uint32
 }
 
 /* Next fit from the cursor, then from the start: mostly a bump pointer. */
-static int take(struct ej__arena *ar, int kind, uint32_t n, uint32_t align, uint32_t *first,
-                int *recycled)
+static int take(struct ej__arena *ar, int kind, uint32_t n, uint32_t align, uint32_t *first)
 {
     uint32_t total = granules(), cur = ar->cursor[kind];
     if (total - ar->used[kind] < n)
@@ -132,10 +130,6 @@ static int take(struct ej__arena *ar, int kind, uint32_t n, uint32_t align, uint
     if (at < 0)
         return 0;
     set_bits(ar->bits[kind], (uint32_t)at, n, 1);
-    if (kind == EJ_SLAB_TEXT) {
-        *recycled = first_bit(ar->ever, (uint32_t)at, (uint32_t)at + n, 1) != (uint32_t)at + n;
-        set_bits(ar->ever, (uint32_t)at, n, 1);
-    }
     ar->used[kind] += n;
     ar->cursor[kind] = (uint32_t)at + n;
     *first = (uint32_t)at;
@@ -187,7 +181,6 @@ static void destroy(struct ej__arena *ar)
     put_slot(ar->slot);
     for (int k = 0; k < EJ_SLAB_KINDS; k++)
         free(ar->bits[k]);
-    free(ar->ever);
     free(ar);
 }
 
@@ -216,7 +209,7 @@ static ej_status add_arena(const ej__placement *pl, struct ej__arena **out, ej__
     int made = 0;
     while (made < EJ_SLAB_KINDS && (ar->bits[made] = calloc(words, sizeof(uint64_t))))
         made++;
-    if (made < EJ_SLAB_KINDS || !(ar->ever = calloc(words, sizeof(uint64_t)))) {
+    if (made < EJ_SLAB_KINDS) {
         for (int j = 0; j < made; j++)
             free(ar->bits[j]);
         free(ar);
@@ -226,7 +219,6 @@ static ej_status add_arena(const ej__placement *pl, struct ej__arena **out, ej__
     if (st != EJ_OK) {
         for (int k = 0; k < EJ_SLAB_KINDS; k++)
             free(ar->bits[k]);
-        free(ar->ever);
         free(ar);
         return st;
     }
@@ -235,7 +227,6 @@ static ej_status add_arena(const ej__placement *pl, struct ej__arena **out, ej__
         put_slot(ar->slot);
         for (int k = 0; k < EJ_SLAB_KINDS; k++)
             free(ar->bits[k]);
-        free(ar->ever);
         free(ar);
         return st;
     }
@@ -264,11 +255,8 @@ static int take_all(struct ej__arena *ar, const uint32_t n[EJ_SLAB_KINDS],
                     const uint32_t al[EJ_SLAB_KINDS], ej__slab_piece out[EJ_SLAB_KINDS])
 {
     for (int k = 0; k < EJ_SLAB_KINDS; k++) {
-        int recycled = 0;
-        out[k] = (ej__slab_piece){ar, 0, n[k], 0};
-        if (n[k] && take(ar, k, n[k], al[k], &out[k].first, &recycled))
-            out[k].recycled = (uint32_t)recycled;
-        else if (n[k]) {
+        out[k] = (ej__slab_piece){ar, 0, n[k]};
+        if (n[k] && !take(ar, k, n[k], al[k], &out[k].first)) {
             for (int j = 0; j < k; j++)
                 if (n[j])
                     give_back(ar, j, out[j].first, n[j]);

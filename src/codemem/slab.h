@@ -40,7 +40,6 @@ struct ej__placement;
 typedef struct ej__slab_piece {
     struct ej__arena *arena;
     uint32_t first, count;
-    uint32_t recycled; /* text: some granule held code before */
 } ej__slab_piece;
 
 /* Largest piece a module may ask for per kind, and largest alignment: a
