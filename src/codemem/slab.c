@@ -40,6 +40,12 @@ static int g_fd = -1;         /* the memory file behind every arena's text and r
 static size_t g_slots;        /* the file holds this many arenas' worth */
 static size_t *g_free_slots, g_nfree_slots;
 static int g_mem_fd = -1;     /* /proc/self/mem, opened when a debugger's page needs it */
+/* Whether this machine keeps running what it fetched before at an address
+ * whose code was rewritten by the kernel (pwrite): dynamic translators do
+ * (qemu-user: it sees guest stores and mappings, not a file's page
+ * changing), hardware does not once the caches are maintained.  Found by
+ * a probe with the first arena; -1 until then. */
+static int g_stale_fetch = -1;
 static pthread_once_t g_atfork_once = PTHREAD_ONCE_INIT;
 static void install_atfork(void);
 
@@ -200,6 +206,26 @@ static ej_status map_areas(struct ej__arena *ar, ej__err *err)
     return EJ_OK;
 }
 
+/* Runs `return 1` from the arena's first granule, rewrites it in place
+ * through the file to `return 2` (caches maintained), and runs it again:
+ * still 1 means fetches go stale (see g_stale_fetch).  The granule is
+ * zeroed again before any module can have it. */
+static int probe_stale_fetch(struct ej__arena *ar)
+{
+    uint8_t code[16] = {0};
+    int got[2] = {0, 0};
+    for (uint32_t k = 1; k <= 2; k++) {
+        size_t n = ej__arch_return_constant(code, k);
+        if (pwrite(g_fd, code, n, (off_t)file_off(ar, EJ_SLAB_TEXT)) != (ssize_t)n)
+            return 0;
+        ej__arch_clear_cache(ar->base, n);
+        got[k - 1] = ((int (*)(void))(uintptr_t)ar->base)();
+    }
+    memset(code, 0, sizeof code);
+    (void)!pwrite(g_fd, code, sizeof code, (off_t)file_off(ar, EJ_SLAB_TEXT));
+    return got[0] == 1 && got[1] != 2;
+}
+
 static ej_status add_arena(const ej__placement *pl, struct ej__arena **out, ej__err *err)
 {
     struct ej__arena *ar = calloc(1, sizeof *ar);
@@ -234,6 +260,8 @@ static ej_status add_arena(const ej__placement *pl, struct ej__arena **out, ej__
         destroy(ar);
         return st;
     }
+    if (g_stale_fetch < 0)
+        g_stale_fetch = probe_stale_fetch(ar);
 
     ar->next = g_arenas;
     g_arenas = ar;
@@ -344,6 +372,23 @@ static ej_status write_own_copy(uint64_t at, const void *src, size_t len, ej__er
     return write_fully(fd, src, len, at, "/proc/self/mem", err);
 }
 
+/* Under a translator that would run what it translated before at these
+ * addresses (see g_stale_fetch), the pages are mapped again in place:
+ * translators drop what they translated from a range mapped anew.  (Every
+ * text write, not only into reused granules: this only happens under an
+ * emulator, and a wrong result there is worse than a slower link.) */
+static ej_status remap_text(const ej__slab_piece *p, uint8_t *at, size_t len, ej__err *err)
+{
+    size_t page = ej__page_size();
+    uintptr_t lo = (uintptr_t)at & ~(page - 1), hi = ej__align_up((uintptr_t)at + len, page);
+    uint64_t foff = file_off(p->arena, EJ_SLAB_TEXT) + (lo - (uintptr_t)p->arena->base);
+    if (mmap((void *)lo, hi - lo, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_FIXED, g_fd,
+             (off_t)foff) == MAP_FAILED)
+        return ej__fail(err, errno == ENOMEM ? EJ_NOMEM : EJ_MAP, "cannot map shared code "
+                        "at %p again: %s", (void *)lo, strerror(errno));
+    return EJ_OK;
+}
+
 ej_status ej__slab_write(const ej__slab_piece *p, int kind, const void *src, size_t len,
                          ej__err *err)
 {
@@ -356,6 +401,8 @@ ej_status ej__slab_write(const ej__slab_piece *p, int kind, const void *src, siz
     }
     ej_status st = write_fully(g_fd, src, len, file_off(p->arena, kind) +
                                (uint64_t)p->first * EJ_SLAB_GRANULE, "the shared code file", err);
+    if (st == EJ_OK && kind == EJ_SLAB_TEXT && g_stale_fetch > 0)
+        st = remap_text(p, at, len, err);
     if (st == EJ_OK && memcmp(at, src, len) != 0) {
         st = write_own_copy((uint64_t)(uintptr_t)at, src, len, err);
         if (st == EJ_OK && memcmp(at, src, len) != 0)

@@ -34,6 +34,11 @@ typedef struct ej__arch_flush_caps {
 
 extern const ej__arch_flush_caps ej__arch_flush_caps_host;
 
+/* Writes into BUF (16 bytes) a function `int f(void) { return K; }` (K <
+ * 2048) and returns its length: what a probe runs to find out whether the
+ * machine sees code rewritten behind its back (codemem/slab.c). */
+size_t ej__arch_return_constant(uint8_t *buf, uint32_t k);
+
 /* ---- test hook (generic code, coherence.c) ------------------------------
  * Forgets the cached rung and makes ej_pipeline_flush_mt treat the rungs
  * whose bits are set in MASK as refused (bit 0 SYNC_CORE, bit 1 EXPEDITED,

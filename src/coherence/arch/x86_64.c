@@ -7,6 +7,7 @@
  * one modified must execute a serializing instruction first, which is what
  * ej_pipeline_flush_mt arranges for every thread.  AMD's manual (APM
  * Vol. 2, "Cross-Modifying Code") gives the same rules. */
+#include <string.h>
 #include "coherence/coherence_arch.h"
 
 void ej__arch_clear_cache(void *addr, size_t len)
@@ -38,3 +39,11 @@ const ej__arch_flush_caps ej__arch_flush_caps_host = {
     .expedited_syncs = 1,
     .mprotect_ipi_syncs = 1,
 };
+
+size_t ej__arch_return_constant(uint8_t *buf, uint32_t k)
+{
+    /* mov $K, %eax; ret */
+    const uint8_t c[6] = {0xb8, (uint8_t)k, (uint8_t)(k >> 8), 0, 0, 0xc3};
+    memcpy(buf, c, sizeof c);
+    return sizeof c;
+}
