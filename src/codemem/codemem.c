@@ -109,22 +109,27 @@ ej_status ej__codemem_reserve_shared(ej__codemem *cm, size_t size, const uint64_
         cls_align[EJ_CLS_DATA] > cls_align[EJ_CLS_BSS] ? cls_align[EJ_CLS_DATA]
                                                        : cls_align[EJ_CLS_BSS]};
     uint64_t addr[EJ_SLAB_KINDS];
-    if (!(cm->w = calloc(1, size)))
+    if (!(cm->w = calloc(1, size)) || !(cm->cls = malloc(sizeof *cm->cls))) {
+        free(cm->w);
+        cm->w = NULL;
         return ej__fail(err, EJ_NOMEM, "out of memory for a %zu-byte staging copy", size);
+    }
     ej_status st = ej__slab_alloc(len, align, pl, cm->piece, addr, err);
     if (st != EJ_OK) {
         free(cm->w);
+        free(cm->cls);
         cm->w = NULL;
+        cm->cls = NULL;
         return st;
     }
     for (int c = 0; c < EJ_CLS_COUNT; c++) {
-        cm->cls_off[c] = cls_off[c];
-        cm->cls_used[c] = cls_used[c];
+        cm->cls->off[c] = cls_off[c];
+        cm->cls->used[c] = cls_used[c];
     }
-    cm->cls_v[EJ_CLS_TEXT] = addr[EJ_SLAB_TEXT];
-    cm->cls_v[EJ_CLS_RODATA] = addr[EJ_SLAB_RODATA];
-    cm->cls_v[EJ_CLS_DATA] = addr[EJ_SLAB_DATA];
-    cm->cls_v[EJ_CLS_BSS] = addr[EJ_SLAB_DATA] + bss_at;
+    cm->cls->v[EJ_CLS_TEXT] = addr[EJ_SLAB_TEXT];
+    cm->cls->v[EJ_CLS_RODATA] = addr[EJ_SLAB_RODATA];
+    cm->cls->v[EJ_CLS_DATA] = addr[EJ_SLAB_DATA];
+    cm->cls->v[EJ_CLS_BSS] = addr[EJ_SLAB_DATA] + bss_at;
     cm->v = addr[EJ_SLAB_TEXT] ? addr[EJ_SLAB_TEXT] : addr[EJ_SLAB_RODATA];
     cm->size = size;
     return EJ_OK;
@@ -137,22 +142,22 @@ static ej_status publish_shared(ej__codemem *cm, ej__err *err)
     static const int kind_of[] = {EJ_SLAB_TEXT, EJ_SLAB_RODATA};
     for (int c = 0; c < 2; c++) {
         const ej__slab_piece *p = &cm->piece[kind_of[c]];
-        ej_status st = ej__slab_write(p, kind_of[c], cm->w + cm->cls_off[c],
+        ej_status st = ej__slab_write(p, kind_of[c], cm->w + cm->cls->off[c],
                                       (size_t)p->count * EJ_SLAB_GRANULE, err);
         if (st != EJ_OK)
             return st;
     }
     const ej__slab_piece *d = &cm->piece[EJ_SLAB_DATA];
     if (d->count) {
-        uint8_t *at = (uint8_t *)(uintptr_t)cm->cls_v[EJ_CLS_DATA];
-        size_t len = (size_t)d->count * EJ_SLAB_GRANULE, dlen = cm->cls_used[EJ_CLS_DATA];
-        memcpy(at, cm->w + cm->cls_off[EJ_CLS_DATA], dlen);
+        uint8_t *at = (uint8_t *)(uintptr_t)cm->cls->v[EJ_CLS_DATA];
+        size_t len = (size_t)d->count * EJ_SLAB_GRANULE, dlen = cm->cls->used[EJ_CLS_DATA];
+        memcpy(at, cm->w + cm->cls->off[EJ_CLS_DATA], dlen);
         memset(at + dlen, 0, len - dlen);
     }
     free(cm->w);
     cm->w = NULL;
     if (cm->piece[EJ_SLAB_TEXT].count)
-        ej_clear_cache((void *)(uintptr_t)cm->cls_v[EJ_CLS_TEXT],
+        ej_clear_cache((void *)(uintptr_t)cm->cls->v[EJ_CLS_TEXT],
                        (size_t)cm->piece[EJ_SLAB_TEXT].count * EJ_SLAB_GRANULE);
     if (ej_pipeline_flush_mt() != EJ_OK)
         return ej__fail(err, EJ_MAP, "cannot synchronise other threads' instruction pipelines");
@@ -279,10 +284,17 @@ ej_status ej__codemem_publish(ej__codemem *cm, const ej__region *r, size_t n, ej
     return EJ_OK;
 }
 
+void ej__codemem_done(ej__codemem *cm)
+{
+    free(cm->cls);
+    cm->cls = NULL;
+}
+
 void ej__codemem_release(ej__codemem *cm)
 {
     if (cm->shared) {
         free(cm->w);
+        free(cm->cls);
         ej__slab_free(cm->piece);
     }
     if (cm->map)

@@ -50,12 +50,18 @@ typedef struct ej__codemem {
     uint8_t *wmap;     /* dual map: the write view, until publish */
     int fd;            /* dual map: the memory file, until publish; else -1 */
     /* Shared code memory (slab.h): the link writes a staging copy laid out
-     * as usual (w, size); each class runs in its own piece, at cls_v.
-     * Class C's image offsets [cls_off[C], ...) run at cls_v[C]. */
+     * as usual (w, size); each class runs in its own piece (cls, which
+     * only the link needs: ej__codemem_done frees it). */
     int shared;
     ej__slab_piece piece[EJ_SLAB_KINDS];
-    uint64_t cls_off[EJ_CLS_COUNT], cls_v[EJ_CLS_COUNT], cls_used[EJ_CLS_COUNT];
+    struct ej__cm_classes *cls;
 } ej__codemem;
+
+/* Where a shared image's classes are: class C's image offsets
+ * [off[C], ...) run at v[C]; used[C] bytes of each are the image's. */
+typedef struct ej__cm_classes {
+    uint64_t off[EJ_CLS_COUNT], v[EJ_CLS_COUNT], used[EJ_CLS_COUNT];
+} ej__cm_classes;
 
 /* Placement request: every byte of the image must lie in [lo, hi); the
  * reservation should preferably lie in [pref_lo, pref_hi). */
@@ -123,24 +129,30 @@ static inline const uint8_t *ej__codemem_view(const ej__codemem *cm)
                                                           : (const uint8_t *)(uintptr_t)cm->v;
 }
 
-/* Where image offset OFF runs. */
+/* Where image offset OFF runs (until ej__codemem_done). */
 static inline uint64_t ej__codemem_vaddr(const ej__codemem *cm, uint64_t off)
 {
     if (!cm->shared)
         return cm->v + off;
     int c = EJ_CLS_COUNT - 1;
-    while (c > 0 && off < cm->cls_off[c])
+    while (c > 0 && off < cm->cls->off[c])
         c--;
-    return cm->cls_v[c] + (off - cm->cls_off[c]);
+    return cm->cls->v[c] + (off - cm->cls->off[c]);
 }
 
-/* Where the bytes at image offset OFF can be read now. */
+/* Where the bytes at image offset OFF can be read now (until
+ * ej__codemem_done). */
 static inline const uint8_t *ej__codemem_bytes(const ej__codemem *cm, uint64_t off)
 {
     if (cm->shared && cm->published)
         return (const uint8_t *)(uintptr_t)ej__codemem_vaddr(cm, off);
     return ej__codemem_view(cm) + off;
 }
+
+/* The link is over: drops what only the link needed (a shared image's
+ * class table), so that a million live modules do not keep it.
+ * ej__codemem_vaddr and ej__codemem_bytes are not valid afterwards. */
+void ej__codemem_done(ej__codemem *cm);
 
 /* Publishes the image: gives each of the N regions its protection (RX, R
  * or RW; the regions cover the image, unlisted pages become R), drops

@@ -281,6 +281,7 @@ EJ_API ej_status ej_linker_link(ej_linker *lk, ej_module **out)
     if ((st = register_module(lk, m)) != EJ_OK)
         goto fail_mapped;
     ej__lap(&lk->stats, EJ_STAGE_REGISTER, &t0);
+    ej__codemem_done(&m->mem);
     *out = m;
     return EJ_OK;
 fail_mapped:
