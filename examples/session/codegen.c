@@ -113,8 +113,21 @@ ej_builder *compile_function(const program *p, int fi, enum tier tier, const emi
     int good = ok(b, ej_builder_add_function(b, f->name, g.c.b, g.c.n, 16, EJ_BIND_GLOBAL, &self),
                   f->name) &&
                ok(b, ej_builder_add_srcloc(b, self, 0, file, (uint32_t)f->line), f->name);
-    /* No unwind information (ej_builder_set_unwind): the stack code moves
-     * the stack pointer at every push; the default CIE covers the entry. */
+    /* Unwind information (the emitter's description of its frame), so
+     * that debuggers and unwinders walk through the function: without it,
+     * gdb's backtraces stop at it (the default CIE covers only the entry,
+     * and every push moves the stack pointer). */
+    if (good) {
+        code cfi = {0};
+        e->unwind(&cfi, g.c.n);
+        if (cfi.nomem) {
+            fprintf(stderr, "session: compiling %s: out of memory\n", f->name);
+            good = 0;
+        } else {
+            good = ok(b, ej_builder_set_unwind(b, self, cfi.b, cfi.n), f->name);
+        }
+        free(cfi.b);
+    }
     if (good && tier == TIER_FIRST) {
         /* The counter: 8 zero bytes of .data, exported so that the
          * embedder finds it (ej_module_symbol), reached through the GOT. */

@@ -2,9 +2,11 @@
  * temporaries live on the machine stack.  Every value is pushed; an
  * operator pops two and pushes one; a call pops its argument and pushes
  * its result; the function's parameter lives in a callee-saved register
- * for the whole body.  One emitter per architecture (emit_<arch>.c), each
- * a table of the functions below; codegen.c walks the tree and calls
- * them.
+ * for the whole body.  Every function keeps a frame pointer, which stays
+ * put while the pushes and pops move the stack pointer: the unwind
+ * information (unwind()) gives the CFA relative to it.  One emitter per
+ * architecture (emit_<arch>.c), each a table of the functions below;
+ * codegen.c walks the tree and calls them.
  *
  * Where the machine code refers to something whose address only the
  * linker knows (another function, the call counter), the emitter returns
@@ -75,6 +77,80 @@ static inline void set32(code *c, size_t at, uint32_t v)
         c->b[at + i] = (uint8_t)(v >> (8 * i));
 }
 
+/* ---- DWARF call-frame instructions ----------------------------------------- */
+
+/* What each emitter's unwind() writes: the instructions of an FDE (no
+ * header), which ej_builder_set_unwind takes and interprets against the
+ * builder's default CIE for the machine.  That CIE's factors: code
+ * alignment 4 on aarch64, 1 on x86_64 and riscv64 (advances count
+ * instructions, or bytes); data alignment -8 (an offset N means CFA - 8N). */
+enum {
+    DW_CFA_advance_loc = 0x40, /* | delta (< 64) */
+    DW_CFA_offset = 0x80,      /* | register, ULEB128 N: saved at CFA - 8N */
+    DW_CFA_restore = 0xc0,     /* | register: back to the CIE's rule */
+    DW_CFA_advance_loc1 = 0x02,
+    DW_CFA_advance_loc2 = 0x03,
+    DW_CFA_advance_loc4 = 0x04,
+    DW_CFA_def_cfa = 0x0c,          /* ULEB128 register, ULEB128 offset */
+    DW_CFA_def_cfa_register = 0x0d, /* ULEB128 register (the offset stays) */
+    DW_CFA_def_cfa_offset = 0x0e,   /* ULEB128 offset (the register stays) */
+};
+
+static inline void put_uleb(code *c, uint64_t v)
+{
+    do {
+        uint8_t b = (uint8_t)(v & 0x7f);
+        v >>= 7;
+        put(c, &(uint8_t){(uint8_t)(b | (v ? 0x80 : 0))}, 1);
+    } while (v);
+}
+
+/* The next row starts DELTA code alignment units further on. */
+static inline void cfa_advance(code *c, uint64_t delta)
+{
+    if (delta < 0x40) {
+        put(c, &(uint8_t){(uint8_t)(DW_CFA_advance_loc | delta)}, 1);
+        return;
+    }
+    int n = delta <= 0xff ? 1 : delta <= 0xffff ? 2 : 4; /* the operand's bytes */
+    uint8_t op = n == 1 ? DW_CFA_advance_loc1 : n == 2 ? DW_CFA_advance_loc2 : DW_CFA_advance_loc4;
+    put(c, &op, 1);
+    put_le(c, delta, n);
+}
+
+/* REG saved at CFA - 8 * SLOTS; REG back to the CIE's rule (none, for
+ * the registers here: the caller's value is in the register itself). */
+static inline void cfa_offset(code *c, unsigned reg, uint64_t slots)
+{
+    put(c, &(uint8_t){(uint8_t)(DW_CFA_offset | reg)}, 1);
+    put_uleb(c, slots);
+}
+
+static inline void cfa_restore(code *c, unsigned reg)
+{
+    put(c, &(uint8_t){(uint8_t)(DW_CFA_restore | reg)}, 1);
+}
+
+/* CFA = REG + OFF; only the register; only the offset. */
+static inline void cfa_def_cfa(code *c, unsigned reg, uint64_t off)
+{
+    put(c, &(uint8_t){DW_CFA_def_cfa}, 1);
+    put_uleb(c, reg);
+    put_uleb(c, off);
+}
+
+static inline void cfa_def_cfa_register(code *c, unsigned reg)
+{
+    put(c, &(uint8_t){DW_CFA_def_cfa_register}, 1);
+    put_uleb(c, reg);
+}
+
+static inline void cfa_def_cfa_offset(code *c, uint64_t off)
+{
+    put(c, &(uint8_t){DW_CFA_def_cfa_offset}, 1);
+    put_uleb(c, off);
+}
+
 /* ---- the emitter interface ------------------------------------------------ */
 
 typedef enum binop { BIN_ADD, BIN_SUB, BIN_MUL, BIN_LT, BIN_EQ } binop;
@@ -103,6 +179,11 @@ typedef struct emitter {
     void (*patch)(code *c, size_t at, size_t target);
     /* Exit: pops the result into the return register, restores, returns. */
     void (*leave)(code *c);
+    /* The call-frame instructions of a function of LEN bytes made of
+     * enter(), the body and leave() (the last code of the function): where
+     * the CFA is and where the return address and the saved registers are,
+     * at every instruction.  For ej_builder_set_unwind. */
+    void (*unwind)(code *cfi, size_t len);
 } emitter;
 
 extern const emitter emit_x86_64, emit_aarch64, emit_riscv64;

@@ -2,9 +2,12 @@
  * of stack, so sp stays 16-aligned everywhere (the hardware checks it on
  * every sp-based access, and calls need it); the parameter lives in x19,
  * x0 and x1 are the operator's registers, x9 and x10 the counter's.  The
- * frame record (x29, x30) is kept, so frame-pointer backtraces walk
- * through the code. */
+ * frame record (x29, x30) is kept and x29 points at it: the CFA is
+ * x29 + 32 in the body, and frame-pointer backtraces walk through the code
+ * too. */
 #include "emit.h"
+
+enum { X19 = 19, X29 = 29, X30 = 30, SP = 31 }; /* DWARF register numbers */
 
 enum {
     PUSH_X0 = 0xf81f0fe0u,  /* str x0, [sp, #-16]! */
@@ -123,7 +126,33 @@ static void leave(code *c)
     put32(c, 0xd65f03c0u); /* ret */
 }
 
+/* Against the CIE's CFA = sp, return address in x30 (advances count
+ * instructions):
+ *     1  (after stp)              CFA = sp + 32, x29 at CFA - 32, x30 at CFA - 24
+ *     2  (after mov x29, sp)      CFA = x29 + 32, for the whole body
+ *     3  (after str x19)          x19 at CFA - 16
+ *     LEN/4 - 1 (the ret)         CFA = sp, x29, x30 and x19 restored
+ * The loads before the ret leave the values in their slots, so the rules
+ * hold up to the ldp that restores x29; after it, the slots are below sp
+ * (no red zone: a signal may overwrite them), hence the last row. */
+static void unwind(code *c, size_t len)
+{
+    cfa_advance(c, 1);
+    cfa_def_cfa_offset(c, 32);
+    cfa_offset(c, X29, 4);
+    cfa_offset(c, X30, 3);
+    cfa_advance(c, 1);
+    cfa_def_cfa_register(c, X29);
+    cfa_advance(c, 1);
+    cfa_offset(c, X19, 2);
+    cfa_advance(c, len / 4 - 1 - 3);
+    cfa_def_cfa(c, SP, 0);
+    cfa_restore(c, X29);
+    cfa_restore(c, X30);
+    cfa_restore(c, X19);
+}
+
 const emitter emit_aarch64 = {
     "aarch64", 183 /* EM_AARCH64 */, 0, 0, enter, count, push_num, push_arg, binary, call,
-    jump_if_zero, jump, patch, leave,
+    jump_if_zero, jump, patch, leave, unwind,
 };

@@ -1,10 +1,13 @@
 /* The stack machine on riscv64 (LP64, base instructions and M, no
  * compressed ones): each temporary takes 16 bytes of stack, so sp stays
  * 16-aligned as the psABI wants it; the parameter lives in s1, a0 and a1
- * are the operator's registers, t0 and t1 the counter's. */
+ * are the operator's registers, t0 and t1 the counter's.  s0 is the frame
+ * pointer: it holds the CFA (sp on entry) in the body, with ra and the
+ * caller's s0 right below it, as compilers lay the frame out. */
 #include "emit.h"
 
-enum { ZERO = 0, RA = 1, SP = 2, T0 = 5, T1 = 6, S1 = 9, A0 = 10, A1 = 11 };
+/* (The DWARF register numbers are the same.) */
+enum { ZERO = 0, RA = 1, SP = 2, T0 = 5, T1 = 6, S0 = 8, S1 = 9, A0 = 10, A1 = 11 };
 
 /* The instruction formats. */
 static uint32_t i_type(uint32_t opcode, int rd, int funct3, int rs1, int32_t imm)
@@ -51,9 +54,11 @@ static void pop(code *c, int reg)
 
 static void enter(code *c)
 {
-    put32(c, ADDI(SP, SP, -16));
-    put32(c, SD(RA, SP, 8));
-    put32(c, SD(S1, SP, 0));
+    put32(c, ADDI(SP, SP, -32));
+    put32(c, SD(RA, SP, 24));
+    put32(c, SD(S0, SP, 16));
+    put32(c, SD(S1, SP, 8)); /* (0(sp): padding, to keep 16) */
+    put32(c, ADDI(S0, SP, 32));
     put32(c, ADDI(S1, A0, 0)); /* mv s1, a0 */
 }
 
@@ -160,13 +165,46 @@ static void patch(code *c, size_t at, size_t target)
 static void leave(code *c)
 {
     pop(c, A0);
-    put32(c, LD(S1, SP, 0));
-    put32(c, LD(RA, SP, 8));
-    put32(c, ADDI(SP, SP, 16));
+    put32(c, LD(S1, SP, 8));
+    put32(c, LD(RA, SP, 24));
+    put32(c, LD(S0, SP, 16));
+    put32(c, ADDI(SP, SP, 32));
     put32(c, 0x00008067u); /* ret */
+}
+
+/* Against the CIE's CFA = sp, return address in ra (advances count bytes):
+ *     4  (after addi sp)         CFA = sp + 32
+ *     8  (after sd ra)           ra at CFA - 8
+ *     12 (after sd s0)           s0 at CFA - 16
+ *     16 (after sd s1)           s1 at CFA - 24
+ *     20 (after addi s0)         CFA = s0, for the whole body
+ *     LEN - 8 (after ld s0)      CFA = sp + 32, s0 restored
+ *     LEN - 4 (the ret)          CFA = sp, ra and s1 restored
+ * The loads leave the values in their slots, so the rules for ra and s1
+ * hold until the addi that frees the frame (no red zone: a signal may
+ * overwrite the slots after it). */
+static void unwind(code *c, size_t len)
+{
+    cfa_advance(c, 4);
+    cfa_def_cfa_offset(c, 32);
+    cfa_advance(c, 4);
+    cfa_offset(c, RA, 1);
+    cfa_advance(c, 4);
+    cfa_offset(c, S0, 2);
+    cfa_advance(c, 4);
+    cfa_offset(c, S1, 3);
+    cfa_advance(c, 4);
+    cfa_def_cfa(c, S0, 0);
+    cfa_advance(c, len - 8 - 20);
+    cfa_def_cfa(c, SP, 32);
+    cfa_restore(c, S0);
+    cfa_advance(c, 4);
+    cfa_def_cfa_offset(c, 0);
+    cfa_restore(c, RA);
+    cfa_restore(c, S1);
 }
 
 const emitter emit_riscv64 = {
     "riscv64", 243 /* EM_RISCV */, 0, 0, enter, count, push_num, push_arg, binary, call,
-    jump_if_zero, jump, patch, leave,
+    jump_if_zero, jump, patch, leave, unwind,
 };

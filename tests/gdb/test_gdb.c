@@ -3,7 +3,8 @@
  * loaded frames, with -g the source line and `finish`'s value are right,
  * and after the module is freed the debugger no longer knows the
  * function.  Each session is `gdb -batch` on `elfjit run` (or on a program
- * that unloads a module), and the test reads what the debugger printed. */
+ * that unloads a module, or on the session example's JIT), and the test
+ * reads what the debugger printed. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -282,5 +283,108 @@ Test(gdb, hundreds_of_modules_in_batches, .timeout = 180)
     expect_in(out, "No symbol \"mid_15\" in current context.");
     expect_in(out, "Symbol \"mid_299\" is at 0x");
     unlink(script);
+    free(out);
+}
+
+/* The line at LINE, up to its newline END, ends with SUFFIX. */
+static int ends_with(const char *line, const char *end, const char *suffix)
+{
+    size_t n = strlen(suffix);
+    return (size_t)(end - line) >= n && memcmp(end - n, suffix, n) == 0;
+}
+
+/* OUT holds a backtrace that starts with the generated functions FRAMES
+ * (innermost first, each "#K  0x... in NAME ()") and goes on at once into
+ * run_file or main (run_file may be inlined or tail-called by main). */
+static int backtrace_through(const char *out, const char *const *frames, size_t n)
+{
+    for (const char *at = strstr(out, "\n#0  "); at; at = strstr(at + 1, "\n#0  ")) {
+        const char *line = at + 1, *end = strchr(line, '\n');
+        size_t i = 0;
+        for (; i < n && end && line[0] == '#'; i++, line = end + 1, end = strchr(line, '\n')) {
+            char want[64];
+            snprintf(want, sizeof want, " in %s ()", frames[i]);
+            if (!ends_with(line, end, want))
+                break;
+        }
+        if (i < n || !end || line[0] != '#')
+            continue;
+        const char *c = strstr(line, " run_file ("), *m = strstr(line, " main (");
+        if ((c && c < end) || (m && m < end))
+            return 1;
+    }
+    return 0;
+}
+
+/* The session example (examples/session): code it generates, one module
+ * per function, with its own unwind information.  A pending breakpoint on
+ * a cold function is hit once that function is compiled on its first call
+ * (from generated code); backtraces from generated functions called by
+ * generated functions, through the calls' redirect stubs, name every frame
+ * down to the C caller. */
+#ifdef EJ_SESSION_EXAMPLE_PATH
+static const char *const session_example = EJ_SESSION_EXAMPLE_PATH;
+#else
+static const char *const session_example = NULL; /* (not built) */
+#endif
+
+Test(gdb, session_example_lazy_breakpoint_and_backtraces, .timeout = 180)
+{
+    need_gdb();
+    if (!session_example)
+        cr_skip("the session example (examples/session) is not built");
+    char program[] = "/tmp/ej-gdb-session-XXXXXX";
+    int pfd = mkstemp(program);
+    cr_assert_geq(pfd, 0);
+    static const char text[] = "sq(x) = x * x\n"
+                               "poly(x) = sq(x) + (1 + 2) * x - 2 * 5\n"
+                               "cold even(n) = if n == 0 then 1 else odd(n - 1)\n"
+                               "cold odd(n) = if n == 0 then 0 else even(n - 1)\n";
+    cr_assert_eq(write(pfd, text, sizeof text - 1), (ssize_t)(sizeof text - 1));
+    close(pfd);
+    char script[] = "/tmp/ej-gdb-session-gdb-XXXXXX";
+    int fd = mkstemp(script);
+    cr_assert_geq(fd, 0);
+    /* With 3: sq(3) from C, then from poly; even(3) -> odd(2) -> even(1)
+     * -> odd(0), odd compiled on its first call, from even. */
+    static const char body[] = "set breakpoint pending on\n"
+                               "set debuginfod enabled off\n"
+                               "break sq\n"
+                               "break odd\n"
+                               "run\n"
+                               "bt\n"
+                               "continue\n"
+                               "bt\n"
+                               "continue\n"
+                               "bt\n"
+                               "continue\n"
+                               "bt\n"
+                               "kill\n";
+    cr_assert_eq(write(fd, body, sizeof body - 1), (ssize_t)(sizeof body - 1));
+    close(fd);
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "timeout 150 gdb -nx -batch -x '%s' --args '%s' '%s' 3 2>&1 "
+             "</dev/null", script, session_example, program);
+    char *out = run(cmd);
+    /* odd is not there when the breakpoint is set, and is hit once
+     * compiled. */
+    expect_in(out, "Breakpoint 2 (odd) pending.");
+    expect_in(out, "[lazy] compiling odd on its first call");
+    const char *hit = strstr(out, "\nBreakpoint 2, 0x");
+    const char *eol = hit ? strchr(hit + 1, '\n') : NULL;
+    cr_expect(eol && ends_with(hit, eol, " in odd ()"),
+              "the breakpoint in the lazily compiled odd was not hit:\n%s", out);
+    static const char *const from_c[] = {"sq"}, *const from_poly[] = {"sq", "poly"},
+                             *const from_even[] = {"odd", "even"},
+                             *const deep[] = {"odd", "even", "odd", "even"};
+    cr_expect(backtrace_through(out, from_c, 1), "no backtrace sq <- run_file in:\n%s", out);
+    cr_expect(backtrace_through(out, from_poly, 2), "no backtrace sq <- poly <- run_file "
+              "in:\n%s", out);
+    cr_expect(backtrace_through(out, from_even, 2), "no backtrace odd <- even <- run_file "
+              "in:\n%s", out);
+    cr_expect(backtrace_through(out, deep, 4), "no backtrace odd <- even <- odd <- even <- "
+              "run_file in:\n%s", out);
+    unlink(script);
+    unlink(program);
     free(out);
 }
