@@ -164,8 +164,10 @@ ej_status ej_builder_add_srcloc(ej_builder *b, uint32_t func, uint64_t offset,
  * instructions (DW_CFA_*, as in an FDE) that apply from the function's
  * first instruction, interpreted against the architecture's default CIE
  * (x86_64: CFA = rsp + 8, return address at CFA - 8; aarch64: CFA = sp,
- * return address in x30; riscv64: CFA = sp, return address in ra).  The
- * builder writes a CIE and one FDE per such function into .eh_frame, so
+ * return address in x30; riscv64: CFA = sp, return address in ra), whose
+ * data alignment factor is -8 on all three (DW_CFA_offset N: at CFA - 8N)
+ * and code alignment factor 4 on aarch64, 1 elsewhere (DW_CFA_advance_loc
+ * counts instructions on aarch64, bytes on the others).  The builder writes a CIE and one FDE per such function into .eh_frame, so
  * unwinders and debuggers walk through the function once elfjit registers
  * it.  Errors: EJ_INVAL (not a function, already set), EJ_STATE, EJ_NOMEM. */
 ej_status ej_builder_set_unwind(ej_builder *b, uint32_t func, const void *cfi, size_t len);
