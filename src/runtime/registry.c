@@ -405,11 +405,16 @@ static node *insert_at(node *t, unsigned i, const ej__range *r, node *c)
 {
     node *right = NULL, *d = t;
     if (t->n == FAN) {
+        /* Appending past the end (addresses handed out in ascending order,
+         * as shared code memory does) leaves T full and starts the new
+         * node with the new entry: such inserts then fill their nodes
+         * instead of leaving each one half empty. */
+        unsigned keep = i == FAN ? FAN : FAN / 2;
         right = take(t->level);
-        ecopy(right, 0, t, FAN / 2, FAN - FAN / 2);
-        right->n = FAN - FAN / 2;
-        t->n = FAN / 2;
-        if (i > t->n) {
+        ecopy(right, 0, t, keep, FAN - keep);
+        right->n = FAN - keep;
+        t->n = keep;
+        if (i > t->n || (i == t->n && keep == FAN)) {
             i -= t->n;
             d = right;
         }
