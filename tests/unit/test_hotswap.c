@@ -225,41 +225,28 @@ typedef struct outcome {
     ej_pc_info info;
 } outcome;
 
-static sigjmp_buf g_jmp;
-static volatile sig_atomic_t g_in_call;
-static outcome g_out; /* static: set on both sides of siglongjmp */
+typedef struct call_ctx {
+    fn1 f;
+    int x;
+    int value;
+} call_ctx;
 
-static void on_sigill(int sig, siginfo_t *si, void *uc)
+static void call_body(void *arg)
 {
-    (void)sig;
-    (void)si;
-    if (!g_in_call) {
-        /* Not one of ours: die of it as usual (the instruction runs again). */
-        signal(SIGILL, SIG_DFL);
-        return;
-    }
-    g_out.trapped = 1;
-    g_out.pc = ej_signal_pc(uc);
-    g_out.found = ej_lookup_pc(g_out.pc, &g_out.info);
-    siglongjmp(g_jmp, 1);
+    call_ctx *c = arg;
+    c->value = c->f(c->x);
 }
 
 static outcome call(fn1 f, int x)
 {
-    struct sigaction sa, old;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_sigaction = on_sigill;
-    sa.sa_flags = SA_SIGINFO;
-    sigemptyset(&sa.sa_mask);
-    cr_assert_eq(sigaction(SIGILL, &sa, &old), 0);
-    memset(&g_out, 0, sizeof g_out);
-    if (sigsetjmp(g_jmp, 1) == 0) {
-        g_in_call = 1;
-        g_out.value = f(x);
-    }
-    g_in_call = 0;
-    cr_assert_eq(sigaction(SIGILL, &old, NULL), 0);
-    return g_out;
+    call_ctx c = {f, x, 0};
+    outcome o;
+    memset(&o, 0, sizeof o);
+    o.trapped = ej_test_catch_sigill(call_body, &c, &o.pc);
+    o.value = c.value;
+    if (o.trapped)
+        o.found = ej_lookup_pc(o.pc, &o.info);
+    return o;
 }
 
 static void expect_value(fn1 f, int x, int want, const char *what)

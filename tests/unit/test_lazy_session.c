@@ -610,38 +610,32 @@ Test(lazy_fail, ok_but_defined_as_data_is_undefined)
 }
 
 /* The trap: SIGILL caught, its PC looked up, then back to the test. */
-static sigjmp_buf g_trap_env;
 static volatile sig_atomic_t g_traps;
-static volatile uint64_t g_trap_pc;
-static volatile int g_trap_found;
+static uint64_t g_trap_pc;
+static int g_trap_found;
 static ej_pc_info g_trap_info;
 
-static void on_sigill(int sig, siginfo_t *si, void *uc)
+typedef struct trap_call {
+    long_fn fn;
+    long x;
+} trap_call;
+
+static void trap_body(void *arg)
 {
-    (void)sig;
-    (void)si;
-    g_trap_pc = ej_signal_pc(uc);
-    g_trap_found = ej_lookup_pc(g_trap_pc, &g_trap_info);
-    g_traps++;
-    siglongjmp(g_trap_env, 1);
+    trap_call *c = arg;
+    (void)c->fn(c->x);
 }
 
 /* Calls FN(X); 1 when it trapped (SIGILL), 0 when it returned. */
 static int call_trapping(long_fn fn, long x)
 {
-    struct sigaction sa, old;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_sigaction = on_sigill;
-    sa.sa_flags = SA_SIGINFO;
-    sigemptyset(&sa.sa_mask);
-    cr_assert_eq(sigaction(SIGILL, &sa, &old), 0);
-    volatile int trapped = 0;
+    trap_call c = {fn, x};
     g_trap_found = 0;
-    if (sigsetjmp(g_trap_env, 1) == 0)
-        (void)fn(x);
-    else
-        trapped = 1;
-    sigaction(SIGILL, &old, NULL);
+    int trapped = ej_test_catch_sigill(trap_body, &c, &g_trap_pc);
+    if (trapped) {
+        g_traps++;
+        g_trap_found = ej_lookup_pc(g_trap_pc, &g_trap_info);
+    }
     return trapped;
 }
 

@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <pthread.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "elfjit/elfjit.h"
 #include "testutil.h"
 
 /* Test executables that do not spawn programs are not given the emulator
@@ -177,4 +179,42 @@ int ej_test_threads_work(unsigned timeout_ms)
         waitpid(pid, &status, 0);
     }
     return done && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+static sigjmp_buf g_sigill_jmp;
+static volatile sig_atomic_t g_sigill_armed;
+static uint64_t g_sigill_pc;
+
+static void on_sigill(int sig, siginfo_t *si, void *uc)
+{
+    (void)sig;
+    (void)si;
+    if (!g_sigill_armed) { /* not ours: die of it as usual (it runs again) */
+        signal(SIGILL, SIG_DFL);
+        return;
+    }
+    g_sigill_pc = ej_signal_pc(uc);
+    siglongjmp(g_sigill_jmp, 1);
+}
+
+int ej_test_catch_sigill(void (*body)(void *ctx), void *ctx, uint64_t *pc)
+{
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_sigill;
+    sa.sa_flags = SA_SIGINFO;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGILL, &sa, &old) != 0)
+        return 0;
+    volatile int trapped = 0;
+    if (sigsetjmp(g_sigill_jmp, 1) == 0) {
+        g_sigill_armed = 1;
+        body(ctx);
+    } else {
+        trapped = 1;
+        *pc = g_sigill_pc;
+    }
+    g_sigill_armed = 0;
+    sigaction(SIGILL, &old, NULL);
+    return trapped;
 }

@@ -3,6 +3,7 @@
 #define EJ_TESTUTIL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* True when built with AddressSanitizer, whose allocator maps and unmaps
  * memory on its own (mapping counts then say nothing about elfjit) and
@@ -12,67 +13,10 @@
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer)
 #define EJ_TEST_ASAN 1
-/* Whether this process can create threads: always natively; under an
- * emulator (qemu-user 7.2 hangs in pthread_create on some hosts) a forked
- * child creates and joins one, and the answer is no when it fails or does
- * not finish within TIMEOUT_MS (it is then killed).  A test with threads
- * skips itself on 0, saying so. */
-int ej_test_threads_work(unsigned timeout_ms);
-
-/* The skip message for that case. */
-#define EJ_TEST_NO_THREADS_MSG                                                                 \
-    "%s: qemu-user may hang in pthread_create on this host (a probe thread did not finish "    \
-    "in time): skipping a case with threads"
-
-/* Skips the calling Criterion test when threads do not work (above). */
-#define EJ_TEST_REQUIRE_THREADS()                                                              \
-    do {                                                                                       \
-        if (!ej_test_threads_work(10000))                                                      \
-            cr_skip_test(EJ_TEST_NO_THREADS_MSG, ej_test_emulator());                          \
-    } while (0)
-
 #endif
-/* Whether this process can create threads: always natively; under an
- * emulator (qemu-user 7.2 hangs in pthread_create on some hosts) a forked
- * child creates and joins one, and the answer is no when it fails or does
- * not finish within TIMEOUT_MS (it is then killed).  A test with threads
- * skips itself on 0, saying so. */
-int ej_test_threads_work(unsigned timeout_ms);
-
-/* The skip message for that case. */
-#define EJ_TEST_NO_THREADS_MSG                                                                 \
-    "%s: qemu-user may hang in pthread_create on this host (a probe thread did not finish "    \
-    "in time): skipping a case with threads"
-
-/* Skips the calling Criterion test when threads do not work (above). */
-#define EJ_TEST_REQUIRE_THREADS()                                                              \
-    do {                                                                                       \
-        if (!ej_test_threads_work(10000))                                                      \
-            cr_skip_test(EJ_TEST_NO_THREADS_MSG, ej_test_emulator());                          \
-    } while (0)
-
 #endif
 #ifndef EJ_TEST_ASAN
 #define EJ_TEST_ASAN 0
-/* Whether this process can create threads: always natively; under an
- * emulator (qemu-user 7.2 hangs in pthread_create on some hosts) a forked
- * child creates and joins one, and the answer is no when it fails or does
- * not finish within TIMEOUT_MS (it is then killed).  A test with threads
- * skips itself on 0, saying so. */
-int ej_test_threads_work(unsigned timeout_ms);
-
-/* The skip message for that case. */
-#define EJ_TEST_NO_THREADS_MSG                                                                 \
-    "%s: qemu-user may hang in pthread_create on this host (a probe thread did not finish "    \
-    "in time): skipping a case with threads"
-
-/* Skips the calling Criterion test when threads do not work (above). */
-#define EJ_TEST_REQUIRE_THREADS()                                                              \
-    do {                                                                                       \
-        if (!ej_test_threads_work(10000))                                                      \
-            cr_skip_test(EJ_TEST_NO_THREADS_MSG, ej_test_emulator());                          \
-    } while (0)
-
 #endif
 
 /* Number of mappings in /proc/self/maps (used to prove a failed or freed
@@ -131,5 +75,11 @@ int ej_test_threads_work(unsigned timeout_ms);
         if (!ej_test_threads_work(10000))                                                      \
             cr_skip_test(EJ_TEST_NO_THREADS_MSG, ej_test_emulator());                          \
     } while (0)
+
+/* Runs BODY(CTX) with a SIGILL handler that jumps back out: 1 (and the
+ * faulting PC in *PC, from the signal's context) when BODY trapped, 0 when
+ * it returned.  The previous handler is restored either way.  Not
+ * reentrant (one static jump buffer). */
+int ej_test_catch_sigill(void (*body)(void *ctx), void *ctx, uint64_t *pc);
 
 #endif
