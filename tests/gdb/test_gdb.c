@@ -235,6 +235,17 @@ Test(gdb, lldb_breakpoint_and_backtrace, .timeout = 120)
     free(out);
 }
 
+/* Writes TEXT into a new temporary file whose name goes into PATH (a
+ * mkstemp template): a gdb script, or a program for the example. */
+static void temp_file(char *path, const char *text)
+{
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0, "mkstemp %s", path);
+    size_t len = strlen(text);
+    cr_assert_eq(write(fd, text, len), (ssize_t)len);
+    close(fd);
+}
+
 /* 300 modules, announced to GDB in batches: a breakpoint by name in a
  * module of a middle batch is hit, backtraces from the host leaf name the
  * calling module's function (unwound through its merged unwind table)
@@ -248,8 +259,6 @@ Test(gdb, hundreds_of_modules_in_batches, .timeout = 180)
 #endif
     /* (A script: `commands` reads its body from the script's next lines.) */
     char script[] = "/tmp/ej-gdb-many-XXXXXX";
-    int fd = mkstemp(script);
-    cr_assert_geq(fd, 0);
     static const char body[] = "set breakpoint pending on\n"
                                "set debuginfod enabled off\n"
                                "break mid_200\n"
@@ -261,8 +270,7 @@ Test(gdb, hundreds_of_modules_in_batches, .timeout = 180)
                                "continue\n"
                                "info address mid_299\n"
                                "info address mid_15\n"; /* (an error: the script's end) */
-    cr_assert_eq(write(fd, body, sizeof body - 1), (ssize_t)(sizeof body - 1));
-    close(fd);
+    temp_file(script, body);
     char cmd[4096];
     snprintf(cmd, sizeof cmd, "timeout 150 gdb -nx -batch -x '%s' --args '%s' 300 0 127 128 200 "
              "299 300 2>&1 </dev/null", script, EJ_GDB_MANY_PATH);
@@ -334,17 +342,12 @@ Test(gdb, session_example_lazy_breakpoint_and_backtraces, .timeout = 180)
     if (!session_example)
         cr_skip("the session example (examples/session) is not built");
     char program[] = "/tmp/ej-gdb-session-XXXXXX";
-    int pfd = mkstemp(program);
-    cr_assert_geq(pfd, 0);
     static const char text[] = "sq(x) = x * x\n"
                                "poly(x) = sq(x) + (1 + 2) * x - 2 * 5\n"
                                "cold even(n) = if n == 0 then 1 else odd(n - 1)\n"
                                "cold odd(n) = if n == 0 then 0 else even(n - 1)\n";
-    cr_assert_eq(write(pfd, text, sizeof text - 1), (ssize_t)(sizeof text - 1));
-    close(pfd);
+    temp_file(program, text);
     char script[] = "/tmp/ej-gdb-session-gdb-XXXXXX";
-    int fd = mkstemp(script);
-    cr_assert_geq(fd, 0);
     /* With 3: sq(3) from C, then from poly; even(3) -> odd(2) -> even(1)
      * -> odd(0), odd compiled on its first call, from even. */
     static const char body[] = "set breakpoint pending on\n"
@@ -360,8 +363,7 @@ Test(gdb, session_example_lazy_breakpoint_and_backtraces, .timeout = 180)
                                "continue\n"
                                "bt\n"
                                "kill\n";
-    cr_assert_eq(write(fd, body, sizeof body - 1), (ssize_t)(sizeof body - 1));
-    close(fd);
+    temp_file(script, body);
     char cmd[4096];
     snprintf(cmd, sizeof cmd, "timeout 150 gdb -nx -batch -x '%s' --args '%s' '%s' 3 2>&1 "
              "</dev/null", script, session_example, program);
