@@ -6,7 +6,9 @@
 
 void ej__image_free(ej__image *img)
 {
-    free(img->names);
+    /* (A link puts the names right after the export table, in its block.) */
+    if (!img->exports || img->names != (char *)(img->exports + img->export_cap))
+        free(img->names);
     free(img->exports);
     free(img->preinit.a);
     free(img->init.a);

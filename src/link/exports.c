@@ -13,22 +13,25 @@ static int exported(const ej__sym *e)
 }
 
 /* The names are copied as whole string tables, one memcpy per object,
- * rather than name by name: exported names point into those copies. */
-static ej_status copy_names(ej_module *m, const ej_linker *lk, ej__err *err)
+ * rather than name by name: exported names point into those copies,
+ * which follow the export table in its block (one allocation, not two,
+ * per module: a million of them may be live). */
+static size_t names_size(const ej_linker *lk)
 {
     size_t bytes = 0;
     for (size_t o = 0; o < lk->nobjs; o++) {
         lk->objs[o].names_base = bytes;
         bytes += lk->objs[o].o->strtab_size;
     }
-    m->img.names = malloc(bytes ? bytes : 1);
-    if (!m->img.names)
-        return ej__fail(err, EJ_NOMEM, "out of memory for %zu bytes of symbol names", bytes);
+    return bytes;
+}
+
+static void copy_names(char *names, const ej_linker *lk)
+{
     for (size_t o = 0; o < lk->nobjs; o++)
         if (lk->objs[o].o->strtab_size)
-            memcpy(m->img.names + lk->objs[o].names_base, lk->objs[o].o->strtab,
+            memcpy(names + lk->objs[o].names_base, lk->objs[o].o->strtab,
                    lk->objs[o].o->strtab_size);
-    return EJ_OK;
 }
 
 ej_status ej__module_exports(ej_module *m, const ej_linker *lk, ej__err *err)
@@ -42,15 +45,16 @@ ej_status ej__module_exports(ej_module *m, const ej_linker *lk, ej__err *err)
     size_t cap = 4;
     while (cap < n + n / 2 + 1)
         cap <<= 1;
-    m->img.exports = malloc(cap * sizeof *m->img.exports);
+    size_t bytes = names_size(lk);
+    m->img.exports = malloc(cap * sizeof *m->img.exports + bytes);
     if (!m->img.exports)
-        return ej__fail(err, EJ_NOMEM, "out of memory for %zu exported symbols", n);
+        return ej__fail(err, EJ_NOMEM, "out of memory for %zu exported symbols and %zu bytes "
+                        "of their names", n, bytes);
     m->img.export_cap = cap;
+    m->img.names = (char *)(m->img.exports + cap);
     for (size_t i = 0; i < cap; i++)
         m->img.exports[i].name = UINT32_MAX;
-    ej_status st = copy_names(m, lk, err);
-    if (st != EJ_OK)
-        return st;
+    copy_names(m->img.names, lk);
     it = ej__symtab_begin(&lk->globals);
     for (const ej__sym *e; (e = ej__symtab_next(&it));) {
         if (!exported(e))
