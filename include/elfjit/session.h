@@ -120,7 +120,10 @@ ej_status ej_session_redirect(ej_session *s, const char *name);
  * ON_FAILURE (with the caller's arguments, as the definition would have
  * been entered), or to the trap function when ON_FAILURE is NULL (a
  * SIGILL handler then finds EJ_SESSION_TRAP_UNRESOLVED with ej_lookup_pc
- * and decides).  ej_session_lazy_state tells what happened.
+ * and decides).  ej_session_lazy_state tells what happened.  A module
+ * linked later that defines NAME still takes the slot (the name is then
+ * defined), and when that definition goes the materialiser runs again at
+ * the next call.
  *
  * The materialiser may link modules that call other declared names, and
  * may call them; calling NAME itself before its definition is linked goes
